@@ -1,0 +1,261 @@
+"""Static pre-flight: everything about a component that needs its files and no database.
+
+Cached by the engine: each revision file is parsed by its own rule invocation keyed by the file's
+path and content digest, so with pantsd a second run parses nothing and an edit re-parses only
+the edited file. Problems are collected, not raised, so every goal can render them its own way
+(`db-status` shows diverged heads as a state, `db-migrate` refuses to run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestEntries,
+    FileEntry,
+    PathGlobs,
+    Paths,
+)
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import HydratedSources, HydrateSourcesRequest
+from pants.option.global_options import GlobMatchErrorBehavior
+
+from db_migrate import report
+from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
+from db_migrate.report import Problem
+from db_migrate.revisions import Revision, RevisionFileError, RevisionGraph, parse_revision_file
+from db_migrate.target_types import AlembicMigrationsFieldSet
+
+
+@dataclass(frozen=True)
+class RevisionFile:
+    """One revision file, identified by path and content digest (the memoization key)."""
+
+    entry: FileEntry
+
+
+@dataclass(frozen=True)
+class ParsedRevisionFile:
+    path: str
+    revision: Optional[Revision]
+    checksum: str
+    error: Optional[Tuple[int, str]] = None  # (line, message)
+
+
+@rule(desc="Parse a revision file")
+async def parse_revision(request: RevisionFile) -> ParsedRevisionFile:
+    digest = await Get(Digest, CreateDigest([request.entry]))
+    contents = await Get(DigestContents, Digest, digest)
+    content = contents[0].content
+    checksum = hashlib.sha256(content).hexdigest()
+    try:
+        return ParsedRevisionFile(request.entry.path, parse_revision_file(request.entry.path, content), checksum)
+    except RevisionFileError as e:
+        return ParsedRevisionFile(request.entry.path, None, checksum, (e.line or 0, e.message))
+
+
+@dataclass(frozen=True)
+class ComponentSetup:
+    """A component as its files describe it: config, revisions, and what is wrong with them."""
+
+    field_set: AlembicMigrationsFieldSet
+    ini: Optional[AlembicIni]
+    revisions: Tuple[Revision, ...]
+    checksums: Tuple[Tuple[str, str], ...]  # (revision, sha256 of its file)
+    config_problems: Tuple[Problem, ...]
+    history_problems: Tuple[Problem, ...]
+    heads: Tuple[str, ...]
+
+    @property
+    def component(self) -> str:
+        return self.field_set.component_name
+
+    @property
+    def selector(self) -> str:
+        return self.field_set.address.spec
+
+    @property
+    def problems(self) -> Tuple[Problem, ...]:
+        return self.config_problems + self.history_problems
+
+    def graph(self) -> RevisionGraph:
+        return RevisionGraph(self.revisions)
+
+    def head_infos(self) -> Tuple[report.HeadInfo, ...]:
+        by_id = {r.revision: r for r in self.revisions}
+        return tuple(report.HeadInfo(h, by_id[h].path, by_id[h].message) for h in self.heads)
+
+
+def _config_problem(component: str, config: str, title: str, detail: str, *actions: str) -> Problem:
+    return Problem(
+        title=title,
+        details=(detail,),
+        actions=actions
+        or (
+            f"Check the `alembic_config` field of {component}'s alembic_migrations target",
+            f"Check {config}: [alembic] script_location = %(here)s/<path to the directory with env.py>",
+        ),
+        kind="config",
+    )
+
+
+@dataclass(frozen=True)
+class IniRequest:
+    field_set: AlembicMigrationsFieldSet
+
+
+@dataclass(frozen=True)
+class IniResult:
+    ini: Optional[AlembicIni]
+    problems: Tuple[Problem, ...]
+
+
+@rule(desc="Read an Alembic config")
+async def read_component_ini(request: IniRequest) -> IniResult:
+    fs = request.field_set
+    config = fs.alembic_config.value
+    component = fs.component_name
+    contents = await Get(
+        DigestContents, PathGlobs([config], glob_match_error_behavior=GlobMatchErrorBehavior.ignore)
+    )
+    if not contents:
+        return IniResult(None, (
+            _config_problem(
+                component,
+                config,
+                "Alembic config not found",
+                f"{component} names `{config}` as its Alembic config, and there is no such file",
+                "Create it, or fix the `alembic_config` field of the component's alembic_migrations target",
+                "Check you are at the repository root and on the right branch",
+            ),
+        ))
+    try:
+        ini = parse_alembic_ini(config, contents[0].content.decode("utf-8", "replace"))
+    except AlembicIniError as e:
+        return IniResult(None, (_config_problem(component, config, "Invalid Alembic config", str(e)),))
+    target_dir = fs.address.spec_path
+    if ini.script_dir() != target_dir:
+        return IniResult(ini, (
+            _config_problem(
+                component,
+                config,
+                "Alembic config points elsewhere",
+                f"{config} says script_location = {ini.script_dir()}, but {component}'s "
+                f"alembic_migrations target is in {target_dir}",
+            ),
+        ))
+    return IniResult(ini, ())
+
+
+def _history_problems(setup_revisions, parse_errors, component: str, selector: str) -> Tuple[Problem, ...]:
+    problems = []
+    for path, (line, message) in parse_errors:
+        problems.append(
+            Problem(
+                title="Cannot parse revision file",
+                details=(f"{path}:{line}: {message}" if line else f"{path}: {message}",),
+                actions=(
+                    f"Fix the file: {path}" + (f" (line {line})" if line else ""),
+                    "Check it defines revision = '<id>' and down_revision at module level",
+                ),
+                kind="unparsable_revision",
+            )
+        )
+    graph = RevisionGraph(setup_revisions)
+    problems.extend(graph_problem_reports(graph, component, selector))
+    return tuple(problems)
+
+
+def graph_problem_reports(graph: RevisionGraph, component: str, selector: str) -> Tuple[Problem, ...]:
+    """Duplicate ids, dangling references and cycles as the specification's error blocks."""
+    out = []
+    for issue in graph.problems:
+        if issue.kind == "missing":
+            out.append(report.migration_file_missing(component, selector, issue.revision, issue.paths))
+        elif issue.kind == "duplicate":
+            out.append(
+                Problem(
+                    title=f"Duplicate revision id '{issue.revision}'",
+                    details=(f"{len(issue.paths)} files of {component} declare it:", *(f"  - {p}" for p in issue.paths)),
+                    actions=(
+                        "Give one of them a new id (and update any down_revision that means it)",
+                        "If one is a stale copy (a rename or a merge leftover), delete it",
+                    ),
+                    kind="duplicate_revision",
+                )
+            )
+        elif issue.kind == "cycle":
+            out.append(
+                Problem(
+                    title="Revision cycle detected",
+                    details=(f"{component}'s history loops: " + " → ".join(issue.revisions), *(f"  - {p}" for p in issue.paths)),
+                    actions=("Fix the down_revision of one of these files so the history has a start",),
+                    kind="revision_cycle",
+                )
+            )
+        else:
+            out.append(Problem(title=issue.message, details=tuple(issue.paths) or ("",), kind=issue.kind))
+    return tuple(out)
+
+
+@rule(desc="Check a migration component's files")
+async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
+    ini_result, hydrated = await MultiGet(
+        Get(IniResult, IniRequest(fs)),
+        Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
+    )
+    ini, config_problems = ini_result.ini, ini_result.problems
+    target_dir = fs.address.spec_path
+    env_py = await Get(
+        Paths, PathGlobs([posixpath.join(target_dir, "env.py")], glob_match_error_behavior=GlobMatchErrorBehavior.ignore)
+    )
+    extra = []
+    if not env_py.files:
+        extra.append(
+            _config_problem(
+                fs.component_name,
+                fs.alembic_config.value,
+                "Alembic environment not found",
+                f"{target_dir}/env.py does not exist: Alembic cannot run {fs.component_name}'s migrations",
+                f"Create it: alembic init, or copy another component's env.py into {target_dir}",
+            )
+        )
+    entries = await Get(DigestEntries, Digest, hydrated.snapshot.digest)
+    files = [e for e in entries if isinstance(e, FileEntry)]
+    if not files:
+        versions_dir = posixpath.join(target_dir, "versions")
+        extra.append(
+            _config_problem(
+                fs.component_name,
+                fs.alembic_config.value,
+                "No revision files",
+                f"{fs.component_name} has no revision files matching {', '.join(fs.sources.globs)} in {target_dir}"
+                f" (expected in {versions_dir}/)",
+                f"Create the folder {versions_dir}/ and a first revision: pants db-create-migration --message=... {fs.address.spec}",
+                "Or fix the `sources` field of the alembic_migrations target",
+            )
+        )
+    parsed = await MultiGet(Get(ParsedRevisionFile, RevisionFile(e)) for e in files)
+    revisions = tuple(p.revision for p in parsed if p.revision is not None)
+    errors = tuple((p.path, p.error) for p in parsed if p.error is not None)
+    history = _history_problems(revisions, errors, fs.component_name, fs.address.spec) if files else ()
+    graph = RevisionGraph(revisions)
+    return ComponentSetup(
+        field_set=fs,
+        ini=ini,
+        revisions=revisions,
+        checksums=tuple((p.revision.revision, p.checksum) for p in parsed if p.revision is not None),
+        config_problems=tuple(config_problems) + tuple(extra),
+        history_problems=history,
+        heads=tuple(graph.heads),
+    )
+
+
+def rules():
+    return collect_rules()

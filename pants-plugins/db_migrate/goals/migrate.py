@@ -1,0 +1,156 @@
+"""`pants db-migrate`: upgrade or downgrade the selected components, one after another.
+
+Static pre-flight for every selected component first (nothing touches a database if any of
+them is broken), then one interactive runner per component in the documented order. The first
+component that fails stops the run: later ones may depend on it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pants.base.build_root import BuildRoot
+from pants.base.specs import Specs
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
+from pants.option.option_types import BoolOption, EnumOption, IntOption, StrOption
+from pants.util.strutil import softwrap
+
+from db_migrate.component import ComponentSetup
+from db_migrate.goals.common import (
+    ComponentRun,
+    print_problems,
+    run_component,
+    static_problems,
+    summary_line,
+)
+from db_migrate.report import Problem
+from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.subsystem import DbMigrationsSubsystem
+from db_migrate.target_types import AlembicMigrationsFieldSet
+from db_migrate.targets import TargetSyntaxError, check_target_syntax, static_target_problem
+
+
+class Direction(Enum):
+    upgrade = "upgrade"
+    downgrade = "downgrade"
+
+
+class DbMigrateSubsystem(GoalSubsystem):
+    name = "db-migrate"
+    help = softwrap(
+        """
+        Apply Alembic migrations (upgrade or downgrade) to the database components selected by the
+        arguments, e.g. `pants db-migrate src/ai/backend/manager::` or `pants db-migrate ::` for all.
+        """
+    )
+
+    direction = EnumOption(
+        default=Direction.upgrade,
+        help="`upgrade` applies newer revisions; `downgrade` reverts (and needs an explicit `--target`).",
+    )
+    target = StrOption(
+        default=None,
+        metavar="REV",
+        help=softwrap(
+            """
+            Where to go: `head` (the default for upgrades), `base`, a full or unambiguous partial
+            revision id, relative `+N`/`-N` (e.g. `--target=-1`), `REV+N`, `LABEL@head`.
+            A downgrade must name its target.
+            """
+        ),
+    )
+    no_backup = BoolOption(
+        default=False,
+        help="Skip the backup that every downgrade takes first (pg_dump into the backups folder).",
+    )
+    lock_timeout = IntOption(
+        default=60,
+        help="Seconds to wait for another migration of the same database to finish before failing.",
+    )
+
+
+class DbMigrate(Goal):
+    subsystem_cls = DbMigrateSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+def missing_downgrade_target() -> Problem:
+    return Problem(
+        title="Downgrade needs a target",
+        details=("`--direction=downgrade` without `--target` would guess how far to go back",),
+        actions=(
+            "One revision back: pants db-migrate --direction=downgrade --target=-1 <component>",
+            "To a revision: pants db-migrate --direction=downgrade --target=<revision_id> <component>",
+            "Everything: pants db-migrate --direction=downgrade --target=base <component>",
+        ),
+        kind="missing_target",
+    )
+
+
+@goal_rule
+async def db_migrate(
+    console: Console,
+    subsystem: DbMigrateSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbMigrate:
+    direction = subsystem.direction.value
+    if direction == "downgrade" and not subsystem.target:
+        print_problems(console, [missing_downgrade_target()])
+        return DbMigrate(exit_code=2)
+    target = (subsystem.target or "head").strip()
+    try:
+        check_target_syntax(target)
+    except TargetSyntaxError as e:
+        print_problems(console, [e.problem])
+        return DbMigrate(exit_code=2)
+
+    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-migrate"))
+    if selection.problem:
+        print_problems(console, [selection.problem])
+        return DbMigrate(exit_code=2)
+
+    setups = await MultiGet(
+        Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
+    )
+    problems = []
+    for setup in setups:
+        found = static_problems(setup, refuse_multiple_heads=True)
+        if not found:
+            target_problem = static_target_problem(setup, target)
+            found = (target_problem,) if target_problem else ()
+        problems.extend(found)
+    if problems:
+        print_problems(console, problems)
+        return DbMigrate(exit_code=1)
+
+    runs: list[ComponentRun] = []
+    for setup in setups:
+        run = await run_component(
+            setup,
+            command="migrate",
+            settings=settings,
+            build_root=build_root,
+            options={
+                "direction": direction,
+                "target": target,
+                "no_backup": subsystem.no_backup,
+                "lock_wait": subsystem.lock_timeout,
+            },
+        )
+        runs.append(run)
+        if run.exit_code != 0:
+            break
+    skipped = [s.component for s in setups[len(runs) :]]
+    if len(setups) > 1 or skipped:
+        console.print_stdout("")
+        console.print_stdout(summary_line(console, "db-migrate", runs, skipped))
+    exit_code = next((r.exit_code for r in runs if r.exit_code != 0), 0)
+    return DbMigrate(exit_code=exit_code)
+
+
+def rules():
+    return collect_rules()

