@@ -29,7 +29,14 @@ from pants.option.global_options import GlobMatchErrorBehavior
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
 from db_migrate.report import Problem
-from db_migrate.revisions import Revision, RevisionFileError, RevisionGraph, parse_revision_file
+from db_migrate.revisions import (
+    Revision,
+    RevisionFileError,
+    RevisionGraph,
+    find_problems,
+    is_revision_file,
+    parse_revision_file,
+)
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 
@@ -167,21 +174,21 @@ def _history_problems(setup_revisions, parse_errors, component: str, selector: s
                 kind="unparsable_revision",
             )
         )
-    graph = RevisionGraph(setup_revisions)
-    problems.extend(graph_problem_reports(graph, component, selector))
+    problems.extend(graph_problem_reports(setup_revisions, component, selector))
     return tuple(problems)
 
 
-def graph_problem_reports(graph: RevisionGraph, component: str, selector: str) -> Tuple[Problem, ...]:
+def graph_problem_reports(revisions, component: str, selector: str) -> Tuple[Problem, ...]:
     """Duplicate ids, dangling references and cycles as the specification's error blocks."""
     out = []
-    for issue in graph.problems:
-        if issue.kind == "missing":
-            out.append(report.migration_file_missing(component, selector, issue.revision, issue.paths))
-        elif issue.kind == "duplicate":
+    for issue in find_problems(tuple(revisions)):
+        if issue.kind == "missing-revision":
+            missing = issue.revisions[-1] if issue.revisions else "?"
+            out.append(report.migration_file_missing(component, selector, missing, issue.paths))
+        elif issue.kind == "duplicate-revision":
             out.append(
                 Problem(
-                    title=f"Duplicate revision id '{issue.revision}'",
+                    title=f"Duplicate revision id '{issue.revisions[0]}'",
                     details=(f"{len(issue.paths)} files of {component} declare it:", *(f"  - {p}" for p in issue.paths)),
                     actions=(
                         "Give one of them a new id (and update any down_revision that means it)",
@@ -190,7 +197,7 @@ def graph_problem_reports(graph: RevisionGraph, component: str, selector: str) -
                     kind="duplicate_revision",
                 )
             )
-        elif issue.kind == "cycle":
+        elif issue.kind in ("cycle", "dependency-cycle"):
             out.append(
                 Problem(
                     title="Revision cycle detected",
@@ -200,7 +207,14 @@ def graph_problem_reports(graph: RevisionGraph, component: str, selector: str) -
                 )
             )
         else:
-            out.append(Problem(title=issue.message, details=tuple(issue.paths) or ("",), kind=issue.kind))
+            out.append(
+                Problem(
+                    title="Invalid revision history",
+                    details=(issue.message, *(f"  - {p}" for p in issue.paths)),
+                    actions=("Fix the files named above so Alembic can build the history",),
+                    kind=issue.kind,
+                )
+            )
     return tuple(out)
 
 
@@ -227,7 +241,11 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
             )
         )
     entries = await Get(DigestEntries, Digest, hydrated.snapshot.digest)
-    files = [e for e in entries if isinstance(e, FileEntry)]
+    # Alembic's load order (sorted file names) breaks ties in its plans: keep it.
+    files = sorted(
+        (e for e in entries if isinstance(e, FileEntry) and is_revision_file(posixpath.basename(e.path))),
+        key=lambda e: e.path,
+    )
     if not files:
         versions_dir = posixpath.join(target_dir, "versions")
         extra.append(
@@ -245,7 +263,7 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
     revisions = tuple(p.revision for p in parsed if p.revision is not None)
     errors = tuple((p.path, p.error) for p in parsed if p.error is not None)
     history = _history_problems(revisions, errors, fs.component_name, fs.address.spec) if files else ()
-    graph = RevisionGraph(revisions)
+    heads = RevisionGraph(revisions).heads if files and not history else ()
     return ComponentSetup(
         field_set=fs,
         ini=ini,
@@ -253,7 +271,7 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
         checksums=tuple((p.revision.revision, p.checksum) for p in parsed if p.revision is not None),
         config_problems=tuple(config_problems) + tuple(extra),
         history_problems=history,
-        heads=tuple(graph.heads),
+        heads=tuple(heads),
     )
 
 

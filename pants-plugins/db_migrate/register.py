@@ -1,9 +1,20 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
+from db_migrate import component, dependency_inference, runner_process, selection, tailor
+from db_migrate.goals import migrate
+from db_migrate.target_types import AlembicMigrationsTarget
+
 
 def target_types():
-    return []
+    return [AlembicMigrationsTarget]
 
 
 def rules():
-    return []
+    return [
+        *component.rules(),
+        *dependency_inference.rules(),
+        *runner_process.rules(),
+        *selection.rules(),
+        *tailor.rules(),
+        *migrate.rules(),
+    ]

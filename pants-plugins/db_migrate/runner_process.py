@@ -8,16 +8,19 @@ carry credentials: it is never cached and its environment is never stored.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Tuple
 
+from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import EntryPoint
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexRequest
+from pants.backend.python.util_rules.pex import Pex, PexRequest, VenvPex, VenvPexRequest
 from pants.backend.python.util_rules.pex_environment import PexEnvironment, PythonExecutable
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
+from pants.backend.python.util_rules.pex_requirements import PexRequirements, Resolve
 from pants.backend.python.util_rules.python_sources import (
     PythonSourceFiles,
     PythonSourceFilesRequest,
@@ -29,7 +32,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
 from pants.util.frozendict import FrozenDict
 
-from db_migrate.plan import RunnerPlan
+from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 RUNNER_ROOT = "__db_migrate_runner__"
@@ -62,7 +65,7 @@ PASSTHROUGH_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TZ", "PGOP
 @dataclass(frozen=True)
 class RunnerRequest:
     field_set: AlembicMigrationsFieldSet
-    plan: RunnerPlan
+    plan_json: str  # a RunnerPlan (`RunnerPlan.to_json`): plain facts, no secrets
     result_file: str
     extra_env_vars: Tuple[str, ...] = ()
 
@@ -92,8 +95,14 @@ def _in_chroot(relpath: str) -> str:
 
 
 @rule(desc="Build the migration environment")
-async def runner_environment(request: RunnerEnvironmentRequest, pex_env: PexEnvironment) -> RunnerEnvironment:
+async def runner_environment(
+    request: RunnerEnvironmentRequest,
+    pex_env: PexEnvironment,
+    python_setup: PythonSetup,
+    settings: DbMigrationsSubsystem,
+) -> RunnerEnvironment:
     address = request.field_set.address
+    resolve = request.field_set.resolve.normalized_value(python_setup)
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([address]))
     pex_request, sources, runner_digest = await MultiGet(
         Get(
@@ -110,6 +119,21 @@ async def runner_environment(request: RunnerEnvironmentRequest, pex_env: PexEnvi
         Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure, include_files=True)),
         Get(Digest, CreateDigest(RUNNER_FILES)),
     )
+    # The runner's own distributions, from the same lockfile, on the component pex's path.
+    runner_pex = await Get(
+        Pex,
+        PexRequest(
+            output_filename="db-migrate-runner-requirements.pex",
+            internal_only=True,
+            requirements=PexRequirements(
+                settings.runner_requirements,
+                from_superset=Resolve(resolve, use_entire_lockfile=False),
+                description_of_origin="[db-migrations].runner_requirements",
+            ),
+            interpreter_constraints=pex_request.interpreter_constraints,
+        ),
+    )
+    pex_request = dataclasses.replace(pex_request, pex_path=(*pex_request.pex_path, runner_pex))
     complete_env = pex_env.in_sandbox(working_directory=None)
     venv_pex, python = await MultiGet(
         Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
@@ -133,7 +157,7 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
     fs = request.field_set
     runner_env, plan_digest, user_env = await MultiGet(
         Get(RunnerEnvironment, RunnerEnvironmentRequest(fs)),
-        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan.to_json().encode())])),
+        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
         Get(EnvironmentVars, EnvironmentVarsRequest([*PASSTHROUGH_ENV, fs.url_env, *request.extra_env_vars])),
     )
     digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest]))

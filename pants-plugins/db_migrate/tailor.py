@@ -74,7 +74,7 @@ async def find_putative_alembic_targets(
             PutativeTarget.for_target_type(
                 AlembicMigrationsTarget,
                 path=here,
-                name=None,
+                name="migrations",
                 triggering_sources=("env.py",),
                 kwargs={"component": component, "alembic_config": config or "alembic.ini"},
                 comments=comments,

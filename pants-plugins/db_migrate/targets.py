@@ -13,7 +13,7 @@ from typing import Optional
 from db_migrate import report
 from db_migrate.component import ComponentSetup
 from db_migrate.report import Problem
-from db_migrate.revisions import RevisionLookupError
+from db_migrate.revisions import TargetError
 
 SPECIAL = ("head", "heads", "base")
 # Alembic's own form: [branch@][revision](+|-)N
@@ -83,13 +83,14 @@ def static_target_problem(setup: ComponentSetup, target: str) -> Optional[Proble
 def _lookup_problem(setup: ComponentSetup, symbol: str, target: str) -> Optional[Problem]:
     graph = setup.graph()
     try:
-        graph.lookup(symbol)
-    except RevisionLookupError as e:
+        graph.resolve(symbol)
+    except TargetError as e:
         config = setup.field_set.alembic_config.value
-        if e.candidates:
-            why = f"'{symbol}' is ambiguous in {setup.component}: it starts " + ", ".join(e.candidates)
+        if e.kind == "ambiguous":
+            why = f"'{symbol}' is ambiguous in {setup.component}: it is the start of " + ", ".join(e.candidates)
             return report.cannot_locate_revision(target, setup.component, config, setup.selector, (), why=why)
-        return report.cannot_locate_revision(
-            target, setup.component, config, setup.selector, graph.closest(symbol)
-        )
+        if e.kind == "unknown":
+            return report.cannot_locate_revision(
+                target, setup.component, config, setup.selector, e.suggestions or graph.closest(symbol)
+            )
     return None

@@ -95,7 +95,7 @@ async def run_component(
     fd, result_file = tempfile.mkstemp(prefix=f"db-migrate-{setup.component}-", suffix=".json")
     os.close(fd)
     try:
-        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, plan, result_file))
+        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, plan.to_json(), result_file))
         result = await Effect(InteractiveProcessResult, InteractiveProcess, runner.process)
         outcome = _read_outcome(result_file)
     finally:

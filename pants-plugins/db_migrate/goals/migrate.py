@@ -61,9 +61,14 @@ class DbMigrateSubsystem(GoalSubsystem):
             """
         ),
     )
-    no_backup = BoolOption(
-        default=False,
-        help="Skip the backup that every downgrade takes first (pg_dump into the backups folder).",
+    backup = BoolOption(
+        default=True,
+        help=softwrap(
+            """
+            Back up the database (pg_dump, verified with pg_restore --list) before every downgrade.
+            `--no-backup` skips it, explicitly.
+            """
+        ),
     )
     lock_timeout = IntOption(
         default=60,
@@ -137,7 +142,7 @@ async def db_migrate(
             options={
                 "direction": direction,
                 "target": target,
-                "no_backup": subsystem.no_backup,
+                "no_backup": not subsystem.backup,
                 "lock_wait": subsystem.lock_timeout,
             },
         )

@@ -1,0 +1,101 @@
+"""A private copy of this repository in which tests run `./pants` the way a user does.
+
+The test sandbox holds the repository's files (see the `repo-files` target in the root BUILD);
+we copy them to a temporary directory, which becomes a build root of its own with its own
+pantsd, so tests never disturb (or depend on) the developer's checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+REPO_MARKERS = ("pants", "pants.toml")
+IGNORED = shutil.ignore_patterns(".pants.d", ".pids", "dist", "__pycache__", ".dev-postgres", ".db-backups")
+
+
+def find_repo_files(start: Path | None = None) -> Path:
+    """The directory holding the repository's files: the sandbox root when run by Pants."""
+    here = (start or Path(__file__)).resolve()
+    for candidate in [here, *here.parents]:
+        if all((candidate / marker).exists() for marker in REPO_MARKERS):
+            return candidate
+    raise RuntimeError(f"no pants.toml above {here}: the test needs //:repo-files")
+
+
+@dataclass
+class PantsResult:
+    args: Sequence[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __str__(self) -> str:
+        return f"./pants {' '.join(self.args)} -> {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+class PantsRepo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def copy_of(cls, source: Path, destination: Path) -> "PantsRepo":
+        shutil.copytree(source, destination, ignore=IGNORED, dirs_exist_ok=True, symlinks=False)
+        (destination / "pants").chmod(0o755)
+        return cls(destination)
+
+    def base_env(self) -> dict:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PANTS_", "PEX_", "_PANTS", "MANAGER_DB", "ACCOUNTMGR_DB", "APPPROXY_DB"))
+            and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+        }
+        env["NO_COLOR"] = "1"
+        env["PANTS_COLORS"] = "false"
+        return env
+
+    def run(self, *args: str, env: Optional[Mapping[str, str]] = None, timeout: float = 900) -> PantsResult:
+        full_env = self.base_env()
+        full_env.update(env or {})
+        proc = subprocess.run(
+            ["./pants", *args],
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return PantsResult(args, proc.returncode, proc.stdout, proc.stderr)
+
+    def stop_pantsd(self) -> None:
+        for pidfile in self.root.glob(".pids/*/pantsd/pid"):
+            try:
+                pid = int(pidfile.read_text().strip())
+                os.kill(pid, signal.SIGTERM)
+            except (ValueError, ProcessLookupError, PermissionError):
+                continue
+            for _ in range(50):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+
+    def read(self, relpath: str) -> str:
+        return (self.root / relpath).read_text()
+
+    def write(self, relpath: str, text: str) -> None:
+        path = self.root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
