@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from db_migrate.runner import pgtesting
+from db_migrate.runner.pgserver import (
+    LocalServer,
+    PgServerError,
+    free_port,
+    pg_bin,
+    throwaway_server,
+)
+
+# The real-PostgreSQL fixtures. Bound here rather than in a conftest.py next to this file: Pants
+# would need a `python_test_utils` target in this directory's BUILD to own one.
+pg_server = pgtesting.pg_server
+pg_database = pgtesting.pg_database
+pg_url = pgtesting.pg_url
+
+
+def _can_connect(conninfo: str) -> bool:
+    try:
+        with psycopg.connect(conninfo, connect_timeout=5):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def test_pg_bin_locates_programs() -> None:
+    for name in ("initdb", "pg_ctl", "pg_dump", "pg_restore", "psql", "postgres"):
+        assert pg_bin(name).is_file()
+    with pytest.raises(PgServerError, match="no_such_program"):
+        pg_bin("no_such_program")
+
+
+def test_init_start_stop_restart(tmp_path: Path) -> None:
+    server = LocalServer(
+        data_dir=tmp_path / "pgdata", port=free_port(), password="s3cret pass/word"
+    )
+    assert not server.is_initialized() and not server.is_running()
+    server.init()
+    server.init()  # idempotent
+    assert server.is_initialized()
+    server.start(timeout=60)
+    try:
+        assert server.is_running()
+        server.start()  # no-op when running
+        with server.connect() as conn:
+            conn.execute("CREATE TABLE kept (id int)")
+            conn.execute("INSERT INTO kept VALUES (42)")
+        server.stop()
+        assert not server.is_running()
+        assert not _can_connect(server.conninfo())
+        server.start()
+        with server.connect() as conn:
+            assert conn.execute("SELECT id FROM kept").fetchall() == [(42,)]
+    finally:
+        server.stop()
+    assert not server.is_running()
+    assert (server.data_dir / "postgresql.log").is_file()
+
+
+def test_password_is_required_over_tcp(pg_server: LocalServer) -> None:
+    assert _can_connect(pg_server.conninfo())
+    wrong = LocalServer(data_dir=pg_server.data_dir, port=pg_server.port, password="wrong")
+    assert not _can_connect(wrong.conninfo())
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(
+            f"host={pg_server.host} port={pg_server.port} user=postgres dbname=postgres"
+        )
+
+
+def test_url_is_an_sqlalchemy_psycopg_url(pg_server: LocalServer) -> None:
+    url = pg_server.url("backend")
+    assert url.startswith("postgresql+psycopg://postgres:")
+    assert url.endswith(f"@127.0.0.1:{pg_server.port}/backend")
+
+
+def test_create_and_drop_database(pg_server: LocalServer) -> None:
+    assert not pg_server.database_exists("scratch")
+    pg_server.create_database("scratch")
+    assert pg_server.database_exists("scratch")
+    with pg_server.connect("scratch") as conn:
+        conn.execute("CREATE TABLE t (id int)")
+    pg_server.create_database("scratch_copy", template="scratch")
+    with pg_server.connect("scratch_copy") as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE tablename = 't'").fetchone() == (
+            1,
+        )
+    held = pg_server.connect("scratch")
+    try:
+        pg_server.drop_database("scratch", force=True)  # terminates the open session
+    finally:
+        held.close()
+    pg_server.drop_database("scratch_copy")
+    pg_server.drop_database("scratch_copy")  # absent: no error
+    assert not pg_server.database_exists("scratch")
+    assert not pg_server.database_exists("scratch_copy")
+
+
+def test_each_test_gets_a_fresh_empty_database(
+    pg_server: LocalServer, pg_database: str, pg_url: str
+) -> None:
+    assert pg_url == pg_server.url(pg_database)
+    with pg_server.connect(pg_database) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone() == (0,)
+        conn.execute(
+            "CREATE TABLE leftover (id int)"
+        )  # must not leak into the next test's database
+
+
+def test_fresh_database_again(pg_server: LocalServer, pg_database: str) -> None:
+    with pg_server.connect(pg_database) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone() == (0,)
+
+
+def test_start_failure_reports_the_server_log(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        server = LocalServer(
+            data_dir=tmp_path / "pgdata", port=busy.getsockname()[1], password="pw"
+        )
+        server.init()
+        with pytest.raises(
+            PgServerError, match="(?s)Last lines of .*postgresql.log.*already in use"
+        ):
+            server.start(timeout=30)
+    assert not server.is_running()
+
+
+def test_throwaway_server_is_stopped_and_deleted() -> None:
+    with throwaway_server() as server:
+        assert server.is_running()
+        assert _can_connect(server.conninfo())
+        workdir = server.data_dir.parent
+    assert not _can_connect(server.conninfo())
+    assert not workdir.exists()
+
+
+def test_throwaway_server_is_deleted_after_an_error() -> None:
+    with pytest.raises(RuntimeError, match="boom"), throwaway_server() as server:
+        workdir = server.data_dir.parent
+        raise RuntimeError("boom")
+    assert not workdir.exists()
+    assert not _can_connect(server.conninfo())

@@ -1,0 +1,38 @@
+"""Link circuits to endpoints
+
+Revision ID: 8495dfbf238a
+Revises: a3388591ea72
+Create Date: 2024-03-05 13:58:21.237461
+
+"""
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "8495dfbf238a"
+down_revision = "a3388591ea72"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Circuits may name endpoints this proxy never registered: forget those links first.
+    op.execute(
+        "UPDATE circuits SET endpoint_id = NULL"
+        " WHERE endpoint_id IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM endpoints WHERE endpoints.id = circuits.endpoint_id)"
+    )
+    op.create_foreign_key(
+        op.f("fk_circuits_endpoint_id_endpoints"),
+        "circuits",
+        "endpoints",
+        ["endpoint_id"],
+        ["id"],
+        ondelete="SET NULL",
+    )
+    op.create_index(op.f("ix_circuits_endpoint_id"), "circuits", ["endpoint_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_circuits_endpoint_id"), table_name="circuits")
+    op.drop_constraint(op.f("fk_circuits_endpoint_id_endpoints"), "circuits", type_="foreignkey")
