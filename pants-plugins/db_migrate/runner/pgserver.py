@@ -26,6 +26,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -519,6 +520,45 @@ def free_port(host: str = DEFAULT_HOST) -> int:
         return sock.getsockname()[1]
 
 
+# Stops and deletes a throwaway server once its owner is gone, however it went (even SIGKILL):
+# it blocks reading a pipe whose only writer is the owner. Runs in a session of its own, so
+# that killing the owner's process group spares it.
+_WATCHDOG = """
+import os, shutil, subprocess, sys
+workdir, data_dir, pg_ctl, uid, gid = sys.argv[1:6]
+sys.stdin.buffer.read()
+if os.path.isdir(workdir):
+    account = {} if uid == "-" else {"user": int(uid), "group": int(gid), "extra_groups": []}
+    subprocess.run([pg_ctl, "stop", "--pgdata", data_dir, "--mode=immediate", "--wait"],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   cwd="/", **account)
+    shutil.rmtree(workdir, ignore_errors=True)
+"""
+
+
+def _start_watchdog(workdir: Path) -> subprocess.Popen:
+    account = _service_account()
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            _WATCHDOG,
+            str(workdir),
+            str(workdir / "data"),
+            str(pg_bin("pg_ctl")),
+            str(account.uid) if account else "-",
+            str(account.gid) if account else "-",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/",
+        start_new_session=True,
+    )
+
+
 @contextlib.contextmanager
 def throwaway_server(
     *,
@@ -529,9 +569,11 @@ def throwaway_server(
 ) -> Iterator[LocalServer]:
     """A running server in a new temp dir, on a free port; stopped and deleted on exit.
 
+    Also when this process dies without exiting the context (a watchdog process cleans up).
     Without `password`, the server gets this user's random throwaway password (`server.password`).
     """
     workdir = Path(tempfile.mkdtemp(prefix="db-migrate-pg-"))
+    watchdog = _start_watchdog(workdir)
     server: LocalServer | None = None
     try:
         password = _throwaway_password() if password is None else password
@@ -559,3 +601,5 @@ def throwaway_server(
                 server.stop()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+            watchdog.stdin.close()  # EOF: the watchdog finds nothing left to clean and exits
+            watchdog.wait()

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -152,3 +156,33 @@ def test_throwaway_server_is_deleted_after_an_error() -> None:
         raise RuntimeError("boom")
     assert not workdir.exists()
     assert not _can_connect(server.conninfo())
+
+
+def test_throwaway_server_is_cleaned_up_when_its_owner_is_killed(tmp_path: Path) -> None:
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from db_migrate.runner.pgserver import throwaway_server\n"
+            "with throwaway_server() as server:\n"
+            "    print(server.data_dir, server.port, flush=True)\n"
+            "    time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        data_dir, port = owner.stdout.readline().split()
+        server = LocalServer(data_dir=Path(data_dir), port=int(port), password="unused")
+        assert server.is_running()
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while Path(data_dir).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(data_dir).parent.exists()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(port))) != 0
