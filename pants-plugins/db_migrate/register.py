@@ -1,7 +1,7 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
 from db_migrate import component, dependency_inference, runner_process, selection, tailor
-from db_migrate.goals import migrate
+from db_migrate.goals import devserver, migrate
 from db_migrate.target_types import AlembicMigrationsTarget
 
 
@@ -17,4 +17,5 @@ def rules():
         *selection.rules(),
         *tailor.rules(),
         *migrate.rules(),
+        *devserver.rules(),
     ]

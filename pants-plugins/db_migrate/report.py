@@ -238,5 +238,9 @@ def already_at(component: str, target: str, revision: str) -> str:
 BASE = "<base>"
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
 def describe_heads(heads: Sequence[str]) -> str:
     return ", ".join(heads) if heads else BASE

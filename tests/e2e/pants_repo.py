@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 REPO_MARKERS = ("pants", "pants.toml")
-IGNORED = shutil.ignore_patterns(".pants.d", ".pids", "dist", "__pycache__", ".dev-postgres", ".db-backups")
+IGNORED = shutil.ignore_patterns(
+    ".git", ".pants.d", ".pids", "dist", "__pycache__", ".dev-postgres", ".db-backups", ".work"
+)
 
 
 def find_repo_files(start: Path | None = None) -> Path:

@@ -19,9 +19,9 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import migrate
+    from db_migrate.runner import devserver, migrate
 
-    return {"migrate": migrate.run}
+    return {"migrate": migrate.run, "devserver": devserver.run}
 
 
 def main(argv: list) -> int:

@@ -8,11 +8,10 @@ other URL is somebody else's server: we never start anything for it.
 from __future__ import annotations
 
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
+from db_migrate.report import Problem, ProblemError
 from db_migrate.runner.database import DatabaseUrl, UrlSource
 from db_migrate.runner.pgserver import LocalServer, PgServerError, pg_version
 
@@ -70,23 +69,25 @@ def status(settings: DevServerSettings, url: DatabaseUrl) -> str:
     return "not created yet (the first db-migrate creates it)"
 
 
-def main(action: str, settings: DevServerSettings, url: Optional[DatabaseUrl]) -> int:
+def run(plan, environ, outcome) -> None:
     """`pants db-dev-server --action=...`: status, start, stop, reset."""
-    if url is None:
-        url = DatabaseUrl.parse(f"postgresql://postgres@127.0.0.1:{settings.port}/postgres")
+    from db_migrate.alembic_ini import parse_alembic_ini
+
+    ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
+    settings = DevServerSettings.from_options(plan.buildroot, plan.options)
+    url = DatabaseUrl.parse(ini.url) if ini.url else DatabaseUrl.parse(
+        f"postgresql://postgres@127.0.0.1:{settings.port}/postgres"
+    )
+    action = plan.option("action", "status")
     server = settings.server(url)
     try:
-        if action == "status":
-            print(f"Development PostgreSQL: {status(settings, url)}")
-        elif action == "start":
-            if not server.is_running():
-                server.init()
-                server.start()
-            print(f"Development PostgreSQL: {status(settings, url)}")
+        if action == "start" and not server.is_running():
+            server.init()
+            server.start()
         elif action == "stop":
             if server.is_running():
                 server.stop()
-                print(f"Development PostgreSQL on {url.where} stopped (data kept in {server.data_dir})")
+                print(f"Development PostgreSQL on 127.0.0.1:{settings.port} stopped (data kept in {server.data_dir})")
             else:
                 print("Development PostgreSQL is not running")
         elif action == "reset":
@@ -94,10 +95,18 @@ def main(action: str, settings: DevServerSettings, url: Optional[DatabaseUrl]) -
                 server.stop()
             shutil.rmtree(settings.data_dir, ignore_errors=True)
             print(f"Development PostgreSQL reset: {settings.data_dir} removed; the next db-migrate starts afresh")
-        else:
-            print(f"❌ Error: unknown action '{action}' (use status, start, stop or reset)", file=sys.stderr)
-            return 2
+        if action in ("status", "start"):
+            print(f"Development PostgreSQL: {status(settings, url)}")
     except PgServerError as e:
-        print(f"❌ Error: development PostgreSQL: {e}", file=sys.stderr)
-        return 1
-    return 0
+        raise ProblemError(
+            Problem(
+                title="Development PostgreSQL failed",
+                details=(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__,),
+                actions=(
+                    f"Read its log: {server.log_file}",
+                    "Start afresh: pants db-dev-server --action=reset",
+                ),
+                kind="dev_server",
+            )
+        ) from None
+    outcome.status = "ok"

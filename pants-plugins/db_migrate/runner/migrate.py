@@ -160,7 +160,8 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             print(f"  ▶ {arrow}: {step.message}", flush=True)
 
         def on_end(done) -> None:
-            print(f"  ✓ {done.step.revision} {'applied' if done.step.is_upgrade else 'reverted'} in {done.seconds:.2f} s", flush=True)
+            verb = "applied" if done.step.is_upgrade else "reverted"
+            print(f"  ✓ {done.step.revision} {verb} in {report.duration(done.seconds)}", flush=True)
 
         started = time.perf_counter()
         try:

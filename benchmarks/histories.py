@@ -1,0 +1,172 @@
+"""Generated Alembic components for benchmarks: long linear histories, in a repo copy or a bare dir."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Mapping, Sequence
+
+ENV_PY = '''"""Generated benchmark environment: URL from ${url_env}, one transaction per revision."""
+import os
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+config = context.config
+url = os.environ.get("${url_env}") or config.get_main_option("sqlalchemy.url")
+options = {"target_metadata": None, "version_table": config.get_main_option("version_table"), "transaction_per_migration": True}
+
+if context.is_offline_mode():
+    context.configure(url=url, literal_binds=True, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+'''
+
+REVISION = '''"""Step ${i} of ${name}
+
+Revision ID: ${rev}
+Revises: ${down}
+Create Date: 2026-01-01 00:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "${rev}"
+down_revision = ${down_repr}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+${upgrade}
+
+
+def downgrade() -> None:
+${downgrade}
+'''
+
+def _fill(template: str, **values: str) -> str:
+    for key, value in values.items():
+        template = template.replace("${" + key + "}", value)
+    return template
+
+
+def revision_id(name: str, i: int) -> str:
+    return hashlib.sha1(f"{name}-{i}".encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class GeneratedComponent:
+    name: str
+    script_dir: Path  # the directory with env.py and versions/
+    ini: Path
+    url_env: str
+    version_table: str
+    revisions: List[str]
+
+    @property
+    def head(self) -> str:
+        return self.revisions[-1]
+
+
+def write_component(
+    root: Path, name: str, count: int, *, body: str = "table", script_rel: str | None = None, build: bool = True
+) -> GeneratedComponent:
+    """A linear history of `count` revisions under `root` with its own ini and BUILD target.
+
+    body="table": each revision creates (and its downgrade drops) a small table;
+    body="trivial": `pass`, the cheapest possible revision file.
+    """
+    script_rel = script_rel or f"src/bench/{name}/alembic"
+    script_dir = root / script_rel
+    versions = script_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    url_env = f"{name.upper()}_DB_URL"
+    version_table = f"alembic_version_{name}"
+    (script_dir / "env.py").write_text(_fill(ENV_PY, url_env=url_env))
+    (script_dir / "script.py.mako").write_text(_mako())
+    ids = [revision_id(name, i) for i in range(count)]
+    for i, rev in enumerate(ids):
+        down = ids[i - 1] if i else None
+        if body == "table":
+            up = f'    op.create_table("t_{name}_{i}", sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))'
+            dn = f'    op.drop_table("t_{name}_{i}")'
+        else:
+            up = dn = "    pass"
+        (versions / f"{rev}_step_{i}.py").write_text(
+            _fill(
+                REVISION,
+                i=str(i),
+                name=name,
+                rev=rev,
+                down=down or "",
+                down_repr=repr(down),
+                upgrade=up,
+                downgrade=dn,
+            )
+        )
+    ini = root / f"alembic-{name}.ini"
+    ini.write_text(
+        "[alembic]\n"
+        f"script_location = %(here)s/{script_rel}\n"
+        "sqlalchemy.url = postgresql+psycopg://postgres@127.0.0.1:9/none\n"
+        f"version_table = {version_table}\n"
+    )
+    if build:
+        (script_dir / "BUILD").write_text(
+            'python_sources(sources=["env.py", "versions/*.py"])\n\n'
+            f'alembic_migrations(name="migrations", component="{name}", alembic_config="{ini.name}")\n'
+        )
+    return GeneratedComponent(name, script_dir, ini, url_env, version_table, ids)
+
+
+def _mako() -> str:
+    return (
+        '"""${message}\n\nRevision ID: ${up_revision}\nRevises: ${down_revision | comma,n}\n"""\n'
+        "from alembic import op\nimport sqlalchemy as sa\n\n"
+        "revision = ${repr(up_revision)}\ndown_revision = ${repr(down_revision)}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade() -> None:\n    ${upgrades if upgrades else \"pass\"}\n\n\n"
+        "def downgrade() -> None:\n    ${downgrades if downgrades else \"pass\"}\n"
+    )
+
+
+def timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], check: bool = True) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(list(command), cwd=cwd, env=dict(env), capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return elapsed
+
+
+def median(samples: Sequence[float]) -> float:
+    return statistics.median(samples)
+
+
+def interleaved(runs: int, *cases: Callable[[], float]) -> List[List[float]]:
+    """Run the cases alternately (ABAB...) so machine noise hits both sides alike."""
+    samples: List[List[float]] = [[] for _ in cases]
+    for _ in range(runs):
+        for i, case in enumerate(cases):
+            samples[i].append(case())
+    return samples
+
+
+def clean_env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PANTS_", "PEX_", "_PANTS"))}
+    env.pop("PYTHONPATH", None)
+    env.update(extra)
+    return env

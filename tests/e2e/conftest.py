@@ -1,0 +1,133 @@
+"""Fixtures for end-to-end tests: a private repo copy running `./pants`, real PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+
+from db_migrate.revisions import RevisionGraph, is_revision_file, parse_revision_file
+from db_migrate.runner.pgserver import LocalServer, free_port
+from e2e.pants_repo import PantsRepo, find_repo_files
+
+COMPONENTS = {
+    "manager": ("src/ai/backend/manager/models/alembic", "MANAGER_DB_URL", "alembic_version"),
+    "accountmgr": ("src/ai/backend/accountmgr/models/alembic", "ACCOUNTMGR_DB_URL", "alembic_version_accountmgr"),
+    "appproxy": ("src/ai/backend/appproxy/models/alembic", "APPPROXY_DB_URL", "alembic_version_appproxy"),
+}
+
+
+def _isolated_copy(destination: Path) -> PantsRepo:
+    """A repo copy whose development server uses a port of its own, never the developer's."""
+    copy = PantsRepo.copy_of(find_repo_files(), destination)
+    port = free_port()
+    for ini in copy.root.glob("alembic*.ini"):
+        ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
+    with open(copy.root / "pants.toml", "a") as f:
+        f.write(f"\n[db-migrations]\ndev_server_port = {port}\n")
+    return copy
+
+
+def _shutdown(copy: PantsRepo) -> None:
+    if (copy.root / ".dev-postgres" / "data" / "postmaster.pid").exists():
+        copy.run("db-dev-server", "--action=stop")
+    copy.stop_pantsd()
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PantsRepo]:
+    """One repo copy (and pantsd) for the whole session: tests must not change its files."""
+    copy = _isolated_copy(tmp_path_factory.mktemp("repo"))
+    yield copy
+    _shutdown(copy)
+
+
+@pytest.fixture
+def private_repo(tmp_path: Path) -> Iterator[PantsRepo]:
+    """A repo copy of a test's own, for tests that edit files (inis, revisions)."""
+    copy = _isolated_copy(tmp_path / "repo")
+    yield copy
+    _shutdown(copy)
+
+
+@dataclass(frozen=True)
+class Database:
+    """A fresh database on the session's PostgreSQL, and how to reach it."""
+
+    server: LocalServer
+    name: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.name)
+
+    def query(self, sql: str, *params) -> list:
+        with psycopg.connect(self.server.conninfo(self.name), autocommit=True) as conn:
+            cur = conn.execute(sql, params or None)
+            return cur.fetchall() if cur.description else []
+
+    def versions(self, table: str) -> tuple:
+        exists = self.query("SELECT to_regclass(%s) IS NOT NULL", table)[0][0]
+        if not exists:
+            return ()
+        return tuple(sorted(r[0] for r in self.query(f"SELECT version_num FROM {table}")))
+
+    def tables(self) -> set:
+        return {r[0] for r in self.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+    def enums(self) -> set:
+        return {r[0] for r in self.query("SELECT typname FROM pg_type WHERE typtype = 'e'")}
+
+
+_counter = [0]
+
+
+@pytest.fixture
+def new_database(pg_server: LocalServer):
+    """A factory of fresh, empty databases (dropped at the end of the test)."""
+    made = []
+
+    def make() -> Database:
+        _counter[0] += 1
+        name = f"e2e_{os.getpid()}_{_counter[0]}"
+        pg_server.create_database(name)
+        made.append(name)
+        return Database(pg_server, name)
+
+    yield make
+    for name in made:
+        pg_server.drop_database(name, force=True)
+
+
+@dataclass(frozen=True)
+class History:
+    graph: RevisionGraph
+
+    @property
+    def head(self) -> str:
+        (head,) = self.graph.heads
+        return head
+
+    def ordered(self) -> list:
+        """Revision ids from base to head, in the order an upgrade applies them."""
+        return [r.revision for r in self.graph.upgrade_plan("heads", ())]
+
+    def parent(self, revision: str) -> tuple:
+        return self.graph.get(revision).down_revisions
+
+
+def load_history(component: str) -> History:
+    directory = find_repo_files() / COMPONENTS[component][0] / "versions"
+    revisions = [
+        parse_revision_file(str(p), p.read_bytes()) for p in sorted(directory.iterdir()) if is_revision_file(p.name)
+    ]
+    return History(RevisionGraph(revisions))
+
+
+@pytest.fixture(scope="session")
+def histories() -> dict:
+    return {name: load_history(name) for name in COMPONENTS}
