@@ -1,6 +1,6 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
-from db_migrate import component, dependency_inference, runner_process, selection, tailor
+from db_migrate import component, dependency_inference, lint, runner_process, selection, tailor
 from db_migrate.goals import devserver, migrate
 from db_migrate.target_types import AlembicMigrationsTarget
 
@@ -13,6 +13,7 @@ def rules():
     return [
         *component.rules(),
         *dependency_inference.rules(),
+        *lint.rules(),
         *runner_process.rules(),
         *selection.rules(),
         *tailor.rules(),
