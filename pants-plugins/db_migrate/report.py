@@ -118,16 +118,22 @@ def migration_file_missing(component: str, selector: str, missing: str, referrer
     )
 
 
-def cannot_connect(component: str, where: str, reason: str, url_env: str, masked_url: str) -> Problem:
+def cannot_connect(component: str, where: str, reason: str, url_env: str, masked_url: str, dev_server: bool = False) -> Problem:
+    host, _, port = where.rpartition(":")
+    start = (
+        "Start the development database: pants db-dev-server --action=start"
+        if dev_server
+        else f"Start the database server, or point {component} at a running one with {url_env}"
+    )
     return Problem(
         title="Cannot connect to database",
-        details=(f"{reason} ({where})", f"Database URL: {masked_url}"),
+        details=(reason, f"Database URL: {masked_url}"),
         actions=(
-            f"Check PostgreSQL is running at {where}: pg_isready -h {where.replace(':', ' -p ', 1)}",
-            f"Verify database configuration: set {url_env} or the ini's sqlalchemy.url for {component}",
-            "Start the development database: pants db-dev-server --action=start",
+            f"Check PostgreSQL is running: pg_isready -h {host} -p {port}",
+            f"Verify database configuration: {url_env}, else sqlalchemy.url in the component's ini",
+            start,
         ),
-        related="pants db-dev-server",
+        related="pants db-dev-server" if dev_server else f"pants db-status",
         kind="cannot_connect",
     )
 

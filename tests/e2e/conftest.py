@@ -131,3 +131,50 @@ def load_history(component: str) -> History:
 @pytest.fixture(scope="session")
 def histories() -> dict:
     return {name: load_history(name) for name in COMPONENTS}
+
+
+REVISION_TEMPLATE = '''"""{message}
+
+Revision ID: {revision}
+Revises: {down}
+Create Date: 2026-11-25 00:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "{revision}"
+down_revision = {down_repr}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
+
+
+def add_revision(repo: PantsRepo, component: str, revision: str, down, message: str, upgrade: str = "pass", downgrade: str = "pass") -> str:
+    """Write a revision file into a repo copy; bodies are code lines (indented here)."""
+    indent = lambda code: "\n".join("    " + line for line in code.strip().splitlines())  # noqa: E731
+    relpath = f"{COMPONENTS[component][0]}/versions/{revision}_{message.lower().replace(' ', '_')}.py"
+    repo.write(
+        relpath,
+        REVISION_TEMPLATE.format(
+            message=message,
+            revision=revision,
+            down=", ".join(down) if isinstance(down, tuple) else (down or ""),
+            down_repr=repr(down),
+            upgrade=indent(upgrade),
+            downgrade=indent(downgrade),
+        ),
+    )
+    return relpath
+
+
+def snapshot(db: Database, version_table: str = "alembic_version") -> tuple:
+    """What must not change when a command is refused: revisions, tables, enums."""
+    return db.versions(version_table), frozenset(db.tables()), frozenset(db.enums())

@@ -7,14 +7,12 @@ component that fails stops the run: later ones may depend on it.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
-from pants.option.option_types import BoolOption, EnumOption, IntOption, StrOption
+from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 
 from db_migrate.component import ComponentSetup
@@ -32,9 +30,7 @@ from db_migrate.target_types import AlembicMigrationsFieldSet
 from db_migrate.targets import TargetSyntaxError, check_target_syntax, static_target_problem
 
 
-class Direction(Enum):
-    upgrade = "upgrade"
-    downgrade = "downgrade"
+DIRECTIONS = ("upgrade", "downgrade")
 
 
 class DbMigrateSubsystem(GoalSubsystem):
@@ -46,8 +42,9 @@ class DbMigrateSubsystem(GoalSubsystem):
         """
     )
 
-    direction = EnumOption(
-        default=Direction.upgrade,
+    direction = StrOption(
+        default="upgrade",
+        metavar="upgrade|downgrade",
         help="`upgrade` applies newer revisions; `downgrade` reverts (and needs an explicit `--target`).",
     )
     target = StrOption(
@@ -81,6 +78,18 @@ class DbMigrate(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
+def bad_direction(value: str) -> Problem:
+    return Problem(
+        title=f"Invalid direction '{value}'",
+        details=("--direction is either upgrade (apply newer revisions) or downgrade (revert)",),
+        actions=(
+            "Upgrade: pants db-migrate <component> (the default)",
+            "Downgrade: pants db-migrate --direction=downgrade --target=-1 <component>",
+        ),
+        kind="invalid_direction",
+    )
+
+
 def missing_downgrade_target() -> Problem:
     return Problem(
         title="Downgrade needs a target",
@@ -102,7 +111,10 @@ async def db_migrate(
     specs: Specs,
     build_root: BuildRoot,
 ) -> DbMigrate:
-    direction = subsystem.direction.value
+    direction = subsystem.direction.strip().lower()
+    if direction not in DIRECTIONS:
+        print_problems(console, [bad_direction(subsystem.direction)])
+        return DbMigrate(exit_code=2)
     if direction == "downgrade" and not subsystem.target:
         print_problems(console, [missing_downgrade_target()])
         return DbMigrate(exit_code=2)

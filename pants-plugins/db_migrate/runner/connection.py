@@ -22,8 +22,16 @@ class ComponentDatabase:
     started_dev_server: bool = False
 
     def alembic_environ(self, plan: RunnerPlan) -> dict:
-        """Settings for Alembic's own connection: timeouts through libpq's PGOPTIONS."""
+        """Settings for Alembic's own connection: timeouts through libpq's PGOPTIONS.
+
+        On PostgreSQL 14+ the server also checks every second that we are still there, so a
+        migration killed mid-statement (kill -9) stops holding its locks within a second instead
+        of running its statement to the end.
+        """
         options = []
+        version = self.connection.execute("SHOW server_version_num").fetchone()[0]
+        if int(version) >= 140000:
+            options.append("-c client_connection_check_interval=1000")
         for name in ("lock_timeout", "statement_timeout"):
             value = re.sub(r"\s+", "", str(plan.option(f"pg_{name}", "") or ""))
             if value:
@@ -40,14 +48,15 @@ def open_component_database(
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
     timeout = float(plan.option("connect_timeout", 5))
     dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    ours = dev.serves(source)
     try:
-        return ComponentDatabase(source, connect(source, plan.component, timeout))
+        return ComponentDatabase(source, connect(source, plan.component, timeout, dev_server=ours))
     except ProblemError as e:
-        kind_refused = e.problem.details[0].startswith(("Connection refused", "Database '"))
-        if not (start_dev_server and dev.serves(source) and kind_refused):
+        startable = e.problem.details[0].startswith(("Connection refused", "Database '"))
+        if not (start_dev_server and ours and startable):
             raise
     ensure_database(dev, source.url, plan.component)
-    return ComponentDatabase(source, connect(source, plan.component, timeout), started_dev_server=True)
+    return ComponentDatabase(source, connect(source, plan.component, timeout, dev_server=True), started_dev_server=True)
 
 
 def peek_database(plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str]) -> Optional[ComponentDatabase]:

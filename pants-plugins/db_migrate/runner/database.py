@@ -154,36 +154,40 @@ def resolve_url(env_var: str, ini_url: Optional[str], environ: Mapping[str, str]
 
 
 def classify_connect_error(exc: BaseException, url: DatabaseUrl) -> str:
-    """A one-line reason, in words, without the password (libpq messages never contain it)."""
+    """The spec's one-line reason, naming host and port, never the password."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     lowered = str(exc).lower()
+    where = url.where
     if "password authentication failed" in lowered or isinstance(exc, pg_errors.InvalidPassword):
-        return f"Password authentication failed for user '{url.user}'"
+        return f"Password authentication failed for user '{url.user}' at {where}"
     if "does not exist" in lowered and "database" in lowered:
-        return f"Database '{url.database}' does not exist"
+        return f"Database '{url.database}' does not exist on {where}"
+    if "does not exist" in lowered and "role" in lowered:
+        return f"Role '{url.user}' does not exist on {where}"
     if "connection refused" in lowered:
-        return f"Connection refused to {url.where}"
+        return f"Connection refused to {where}"
     if "could not translate host name" in lowered or "name or service not known" in lowered:
-        return f"Unknown host '{url.host}'"
+        return f"Unknown host '{url.host}' ({where})"
     if "timeout expired" in lowered or "timed out" in lowered:
-        return f"Connection to {url.where} timed out"
+        return f"Connection to {where} timed out"
     if "no password supplied" in lowered:
-        return f"The server asks for a password and none was given for user '{url.user}'"
-    return text.replace(url.password, "***") if url.password else text
+        return f"{where} asks for a password and none was given for user '{url.user}'"
+    if url.password:
+        text = text.replace(url.password, "***")
+    return f"{text} ({where})"
 
 
-def connect(source: UrlSource, component: str, connect_timeout: float, autocommit: bool = True) -> psycopg.Connection:
+def connect(
+    source: UrlSource, component: str, connect_timeout: float, *, autocommit: bool = True, dev_server: bool = False
+) -> psycopg.Connection:
     url = source.url
     try:
         return psycopg.connect(**url.connect_kwargs(connect_timeout, f"pants db-migrate ({component})"), autocommit=autocommit)
     except psycopg.Error as e:
+        reason = classify_connect_error(e, url)
         raise ProblemError(
-            report.cannot_connect(component, url.where, classify_connect_error(e, url), source.env_var, url.masked())
+            report.cannot_connect(component, url.where, reason, source.env_var, url.masked(), dev_server)
         ) from None
-
-
-def is_refused(exc: ProblemError) -> bool:
-    return exc.problem.kind == "cannot_connect" and exc.problem.details[0].startswith("Connection refused")
 
 
 def application_env(source: UrlSource, statement_options: str) -> dict:

@@ -129,6 +129,13 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
                 raise ProblemError(wrong_direction(plan, direction, target, heads)) from None
             raise ProblemError(unreachable(plan, direction, target, heads, str(e))) from None
         if not steps:
+            other = "downgrade" if direction == "upgrade" else "upgrade"
+            try:
+                reverse = session.plan(other, target, heads)
+            except PlanError:
+                reverse = None
+            if reverse:
+                raise ProblemError(wrong_direction(plan, direction, target, heads))
             print(report.already_at(plan.component, target, _heads_text(heads)), flush=True)
             return outcome.finish("up-to-date", heads)
 

@@ -1,0 +1,170 @@
+"""Guarantees that hold when things go wrong: backups, one migration at a time, failures mid-run."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from e2e.conftest import add_revision
+
+MANAGER = "src/ai/backend/manager::"
+
+
+def table_rows(db) -> dict:
+    """Every row of every public table, as text, sorted: equality means the data is identical."""
+    rows = {}
+    for table in sorted(db.tables()):
+        rows[table] = sorted(map(repr, db.query(f'SELECT * FROM "{table}"')))
+    return rows
+
+
+def test_downgrade_backup_restores_identical_rows(repo, new_database, histories, pg_server):
+    db = new_database()
+    env = {"MANAGER_DB_URL": db.url}
+    assert repo.run("db-migrate", MANAGER, env=env).returncode == 0
+    db.query("INSERT INTO domains (name, description) VALUES ('default', 'the default domain'), ('lab', 'research')")
+    db.query("INSERT INTO scaling_groups (name, description) VALUES ('gpu', 'GPU nodes')")
+    before = table_rows(db)
+    head = histories["manager"].head
+
+    down = repo.run("db-migrate", "--direction=downgrade", "--target=-2", MANAGER, env=env)
+    assert down.returncode == 0, down
+    assert db.versions("alembic_version") != (head,)
+    backup_line = next(line for line in down.stdout.splitlines() if line.startswith("Backup: "))
+    backup = backup_line.split(": ", 1)[1]
+    assert os.path.exists(backup) and backup.endswith(".dump")
+    # The backup was verified before the downgrade started.
+    assert down.stdout.index("backup verified") < down.stdout.index("▶")
+
+    restore = next(line for line in down.stdout.splitlines() if line.startswith("Restore with: "))
+    command = restore.split(": ", 1)[1]
+    proc = subprocess.run(
+        shlex.split(command), env={**os.environ, "PGPASSWORD": pg_server.password}, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert db.versions("alembic_version") == (head,)
+    assert table_rows(db) == before
+
+
+def test_four_concurrent_runs_apply_every_revision_once(private_repo, new_database, histories):
+    """PANTS_CONCURRENT: four separate Pants processes, so the advisory lock is what serializes them."""
+    head = histories["manager"].head
+    add_revision(
+        private_repo,
+        "manager",
+        "c0c0c0c0c0c0",
+        head,
+        "Slow step that counts its runs",
+        upgrade='op.execute("CREATE TABLE applied_log (n int)")\nop.execute("SELECT pg_sleep(3)")\nop.execute("INSERT INTO applied_log VALUES (1)")',
+        downgrade='op.drop_table("applied_log")',
+    )
+    db = new_database()
+    env = {"MANAGER_DB_URL": db.url, "PANTS_CONCURRENT": "True"}
+    # Warm the copy's caches so the four runs start close together.
+    assert private_repo.run("lint", MANAGER).returncode == 0
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: private_repo.run("db-migrate", MANAGER, env=env), range(4)))
+    for result in results:
+        assert result.returncode == 0, result
+    assert db.versions("alembic_version") == ("c0c0c0c0c0c0",)
+    assert db.query("SELECT count(*) FROM applied_log")[0][0] == 1
+    applied = [r for r in results if "✅ Migration successful" in r.stdout]
+    assert len(applied) == 1, [r.stdout for r in results]
+    assert sum("manager is up-to-date at c0c0c0c0c0c0" in r.stdout for r in results) == 3
+    assert any("waiting up to" in r.stdout and "migration lock" in r.stdout for r in results)
+
+
+def test_failure_mid_run_keeps_earlier_revisions_and_rolls_back_the_failing_one(private_repo, new_database, histories):
+    head = histories["manager"].head
+    add_revision(
+        private_repo,
+        "manager",
+        "f1f1f1f1f1f1",
+        head,
+        "Add project quotas",
+        upgrade='op.execute("CREATE TABLE project_quotas (project_id uuid, quota bigint)")\n'
+        "op.execute(\"INSERT INTO project_quotas VALUES ('00000000-0000-0000-0000-000000000001', 10)\")",
+        downgrade='op.drop_table("project_quotas")',
+    )
+    add_revision(
+        private_repo,
+        "manager",
+        "f2f2f2f2f2f2",
+        "f1f1f1f1f1f1",
+        "Link project quotas to groups",
+        upgrade='op.create_foreign_key("fk_project_quotas_project_id_groups", "project_quotas", "groups", ["project_id"], ["id"])',
+        downgrade='op.drop_constraint("fk_project_quotas_project_id_groups", "project_quotas")',
+    )
+    db = new_database()
+    result = private_repo.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": db.url})
+    assert result.returncode != 0, result
+    assert "❌ Error: Foreign key constraint violation" in result.stderr
+    assert "f2f2f2f2f2f2" in result.stderr and "violates foreign key constraint" in result.stderr
+    assert "Rollback: pants db-migrate --direction=downgrade --target=-1" in result.stderr
+    assert "Traceback" not in result.output
+    assert "f1f1f1f1f1f1: Add project quotas" in result.stdout  # listed as applied before the failure
+    assert db.versions("alembic_version") == ("f1f1f1f1f1f1",)
+    assert "project_quotas" in db.tables()
+    constraints = db.query(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'project_quotas'::regclass AND contype = 'f'"
+    )
+    assert constraints == []
+
+
+def _runner_pids():
+    """Pids of migration runners (the venv process reading our plan file), from /proc."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "__db_migrate_plan__.json" in cmd:
+            yield int(entry)
+
+
+def test_kill_9_during_a_long_migration_then_rerun_completes(private_repo, new_database, histories):
+    head = histories["manager"].head
+    add_revision(
+        private_repo,
+        "manager",
+        "d1d1d1d1d1d1",
+        head,
+        "Long backfill",
+        upgrade='op.execute("CREATE TABLE backfill_log (n int)")\nop.execute("SELECT pg_sleep(15)")\nop.execute("INSERT INTO backfill_log VALUES (1)")',
+        downgrade='op.drop_table("backfill_log")',
+    )
+    db = new_database()
+    env = {**private_repo.base_env(), "MANAGER_DB_URL": db.url}
+    assert private_repo.run("lint", MANAGER).returncode == 0  # warm pantsd
+    proc = subprocess.Popen(
+        ["./pants", "db-migrate", MANAGER], cwd=private_repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    seen = []
+    killed = False
+    deadline = time.monotonic() + 300
+    for line in proc.stdout:
+        seen.append(line)
+        if "Long backfill" in line and "▶" in line:
+            time.sleep(1)
+            for pid in _runner_pids():
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+            break
+        assert time.monotonic() < deadline
+    proc.communicate(timeout=120)
+    assert killed, "".join(seen)
+    assert proc.returncode != 0
+    assert db.versions("alembic_version") == (head,)  # the long revision never committed
+
+    rerun = private_repo.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": db.url})
+    assert rerun.returncode == 0, rerun
+    assert db.versions("alembic_version") == ("d1d1d1d1d1d1",)
+    assert db.query("SELECT count(*) FROM backfill_log")[0][0] == 1
