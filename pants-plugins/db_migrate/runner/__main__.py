@@ -19,14 +19,21 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import devserver, migrate
+    from db_migrate.runner import devserver, migrate, status
 
-    return {"migrate": migrate.run, "devserver": devserver.run}
+    return {
+        "migrate": migrate.run,
+        "devserver": devserver.run,
+        "status": status.run,
+    }
 
 
 def main(argv: list) -> int:
     if len(argv) != 1:
-        print("usage: python -m db_migrate.runner PLAN.json (run through `pants db-migrate`)", file=sys.stderr)
+        print(
+            "usage: python -m db_migrate.runner PLAN.json (run through `pants db-migrate`)",
+            file=sys.stderr,
+        )
         return 2
     plan = RunnerPlan.from_json(Path(argv[0]).read_text())
     outcome = Outcome(component=plan.component, command=plan.command)

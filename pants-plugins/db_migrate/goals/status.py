@@ -1,0 +1,127 @@
+"""`pants db-status`: where each selected component's database stands against its scripts.
+
+Read-only. Static pre-flight first (a component whose files are broken is reported, the others
+still get their status), then one runner per component that reads the version table and
+classifies: up-to-date, behind, diverged, no revision, ahead/unknown (or not running, for a
+development server that is down: db-status never starts one). `--check` turns anything but
+up-to-date into a non-zero exit, for CI and deploy gates.
+"""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from pants.base.build_root import BuildRoot
+from pants.base.specs import Specs
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
+from pants.option.option_types import BoolOption
+from pants.util.strutil import softwrap
+
+from db_migrate.component import ComponentSetup
+from db_migrate.goals.common import ComponentRun, print_problems, run_component
+from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.subsystem import DbMigrationsSubsystem
+from db_migrate.target_types import AlembicMigrationsFieldSet
+
+UP_TO_DATE = "up-to-date"
+EXIT_NOT_UP_TO_DATE = 1
+
+
+class DbStatusSubsystem(GoalSubsystem):
+    name = "db-status"
+    help = softwrap(
+        """
+        Show each selected component's database revision, the heads of its scripts, and its state:
+        Up-to-date, Behind (the pending revisions in order), Diverged (several heads: how to resolve),
+        No revision (fresh database) or Ahead/unknown (a revision these scripts lack).
+        Read-only: it never changes a database and never starts the development server.
+        Example: `pants db-status src/ai/backend/manager::`, or `pants db-status ::` for all.
+        """
+    )
+
+    check = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Exit non-zero unless every selected component is up-to-date (for CI and deploy gates).
+            Without it, db-status exits 0 whatever the state, and non-zero only when it cannot tell.
+            """
+        ),
+    )
+    history = BoolOption(
+        default=False,
+        help="Also list every revision from base to head as `rev: message`, marking the heads and the database's revision.",
+    )
+
+
+class DbStatus(Goal):
+    subsystem_cls = DbStatusSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+def status_summary(console: Console, runs: Sequence[ComponentRun], broken: Sequence[str]) -> str:
+    parts: List[str] = []
+    for run in runs:
+        state = run.outcome.get("state") if run.exit_code == 0 else None
+        if state in ("behind", "no-revision"):
+            parts.append(
+                f"{run.component} {state} ({len(run.outcome.get('pending') or [])} pending)"
+            )
+        else:
+            parts.append(f"{run.component} {state or 'error'}")
+    parts += [f"{name} broken" for name in broken]
+    fresh = sum(1 for r in runs if r.exit_code == 0 and r.outcome.get("state") == UP_TO_DATE)
+    total = len(runs) + len(broken)
+    sigil = console.sigil_succeeded() if fresh == total else console.sigil_failed()
+    return f"{sigil} db-status: {fresh}/{total} components up-to-date: " + ", ".join(parts)
+
+
+@goal_rule
+async def db_status(
+    console: Console,
+    subsystem: DbStatusSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbStatus:
+    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-status"))
+    if selection.problem:
+        print_problems(console, [selection.problem])
+        return DbStatus(exit_code=2)
+
+    setups = await MultiGet(
+        Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
+    )
+    runs: List[ComponentRun] = []
+    broken: List[str] = []
+    for i, setup in enumerate(setups):
+        if i:
+            console.print_stdout("")
+        if setup.problems:  # diverged heads are a state, not a problem: only broken files land here
+            print_problems(console, setup.problems)
+            broken.append(setup.component)
+            continue
+        runs.append(
+            await run_component(
+                setup,
+                command="status",
+                settings=settings,
+                build_root=build_root,
+                options={"history": subsystem.history},
+            )
+        )
+    if len(setups) > 1:
+        console.print_stdout("")
+        console.print_stdout(status_summary(console, runs, broken))
+    failed = next((r.exit_code for r in runs if r.exit_code != 0), 0)
+    if failed or broken:
+        return DbStatus(exit_code=failed or 1)
+    if subsystem.check and any(r.outcome.get("state") != UP_TO_DATE for r in runs):
+        return DbStatus(exit_code=EXIT_NOT_UP_TO_DATE)
+    return DbStatus(exit_code=0)
+
+
+def rules():
+    return collect_rules()

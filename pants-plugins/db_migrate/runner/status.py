@@ -1,0 +1,241 @@
+"""`db-status` inside the resolved environment: where a database stands against the scripts.
+
+Read-only: one autocommit connection that only SELECTs Alembic's version table, no lock, no
+Alembic import. A development server that is down is reported as such and never started.
+The classification (`classify`) and the text (`render_status`, `render_history`) are pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Sequence, Tuple
+
+from db_migrate import report
+from db_migrate.alembic_ini import parse_alembic_ini
+from db_migrate.plan import RunnerPlan
+from db_migrate.report import ProblemError
+from db_migrate.revisions import Revision, RevisionGraph, TargetError
+from db_migrate.runner.outcome import Outcome
+from db_migrate.runner.scripts import base_to_head, load_graph
+
+UP_TO_DATE = "up-to-date"
+BEHIND = "behind"
+DIVERGED = "diverged"
+NO_REVISION = "no-revision"
+AHEAD = "ahead"
+NOT_RUNNING = "not-running"
+
+STATES = (UP_TO_DATE, BEHIND, DIVERGED, NO_REVISION, AHEAD, NOT_RUNNING)
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    state: str
+    current: Tuple[str, ...]  # the version table's rows (empty: nothing applied)
+    heads: Tuple[str, ...]  # heads of the scripts
+    pending: Tuple[Revision, ...] = ()  # what `upgrade heads` would apply, in order
+    unknown: Tuple[str, ...] = ()  # current revisions no file defines
+    why: str = ""  # for ahead/unknown and not-running: the reason, in words
+
+
+def classify(graph: RevisionGraph, current: Sequence[str]) -> ComponentStatus:
+    """The state of a database whose version table holds `current`, against `graph`."""
+    current = tuple(current)
+    heads = tuple(graph.heads)
+    unknown = tuple(c for c in current if c not in graph)
+    if unknown:
+        return ComponentStatus(
+            AHEAD,
+            current,
+            heads,
+            unknown=unknown,
+            why=f"the database is at {', '.join(unknown)}, which no revision file here defines",
+        )
+    try:
+        pending = graph.upgrade_plan("heads", current)
+    except TargetError as e:
+        return ComponentStatus(
+            AHEAD, current, heads, why=f"Alembic cannot plan from {', '.join(current)}: {e}"
+        )
+    if len(heads) > 1:
+        return ComponentStatus(DIVERGED, current, heads, pending)
+    if not current:
+        return ComponentStatus(NO_REVISION, current, heads, pending)
+    if not pending:
+        return ComponentStatus(UP_TO_DATE, current, heads)
+    return ComponentStatus(BEHIND, current, heads, pending)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def state_line(status: ComponentStatus) -> str:
+    n = len(status.pending)
+    if status.state == UP_TO_DATE:
+        return f"{report.SUCCESS} Up-to-date"
+    if status.state == BEHIND:
+        return f"{report.WARNING} Behind ({n} pending)"
+    if status.state == NO_REVISION:
+        return f"{report.WARNING} No revision (fresh database, {n} pending)"
+    if status.state == DIVERGED:
+        return f"{report.FAILURE} Diverged ({len(status.heads)} heads in the scripts)"
+    if status.state == AHEAD:
+        return f"{report.FAILURE} Ahead/unknown: {status.why}"
+    return f"{report.WARNING} Not running: {status.why}"
+
+
+def short_state(status: ComponentStatus) -> str:
+    """For the one-line summary of several components."""
+    if status.state in (BEHIND, NO_REVISION):
+        return f"{status.state} ({len(status.pending)} pending)"
+    return status.state
+
+
+def _describe(graph: RevisionGraph, revision: str) -> str:
+    rev = graph.get(revision)
+    return f"{revision}: {rev.message}" if rev is not None and rev.message else revision
+
+
+def render_status(
+    component: str,
+    selector: str,
+    config: str,
+    database: str,
+    graph: RevisionGraph,
+    status: ComponentStatus,
+) -> str:
+    lines = [f"Component: {component}", f"Config: {config}", f"Database: {database}"]
+    if status.state == NOT_RUNNING:
+        lines.append("Current revision: unknown (database not running)")
+    elif not status.current:
+        lines.append("Current revision: none (fresh database: no revision applied)")
+    elif len(status.current) == 1:
+        (only,) = status.current
+        suffix = " (unknown to these scripts)" if only in status.unknown else ""
+        lines.append(f"Current revision: {_describe(graph, only)}{suffix}")
+    else:
+        lines.append(f"Current revisions ({len(status.current)}):")
+        for c in status.current:
+            suffix = " (unknown to these scripts)" if c in status.unknown else ""
+            lines.append(f"  - {_describe(graph, c)}{suffix}")
+    if len(status.heads) == 1:
+        lines.append(f"Head revision: {_describe(graph, status.heads[0])}")
+    else:
+        lines.append(f"Head revisions ({len(status.heads)}, diverged):")
+        for h in status.heads:
+            rev = graph.get(h)
+            lines.append(f"  - {_describe(graph, h)} ({rev.path if rev else '?'})")
+    lines.append(f"State: {state_line(status)}")
+    if status.pending:
+        title = (
+            "Pending migrations (to every head):"
+            if status.state == DIVERGED
+            else "Pending migrations:"
+        )
+        lines += ["", title]
+        lines += [f"  - {r.revision}: {r.message}" for r in status.pending]
+    steps = next_steps(selector, status)
+    if steps:
+        lines += ["", "Next steps:", *(f"- {s}" for s in steps)]
+    return "\n".join(lines)
+
+
+def next_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
+    if status.state in (BEHIND, NO_REVISION):
+        return (f"Apply the pending migrations: {report.goal('db-migrate', selector)}",)
+    if status.state == DIVERGED:
+        return (
+            f"Resolve the heads: {report.goal('db-rebase', selector)}"
+            " (a merge revision when every head is on the main branch, a rebase of your own branch otherwise)",
+            f"Preview first: {report.goal('db-rebase', selector, '--dry-run')}",
+            f"Then apply: {report.goal('db-migrate', selector)}",
+        )
+    if status.state == AHEAD:
+        return (
+            "Pull the latest code (git pull) or check out the branch that migrated this database",
+            f"List the revisions these scripts know: {report.goal('db-status', selector, '--history')}",
+            "Point the component at another database if this one belongs to someone else",
+        )
+    if status.state == NOT_RUNNING:
+        return (
+            "Start it: pants db-dev-server --action=start",
+            f"Or migrate, which starts it on demand: {report.goal('db-migrate', selector)}",
+        )
+    return ()
+
+
+def render_history(graph: RevisionGraph, current: Sequence[str] = ()) -> str:
+    """Every revision from base to head as `rev: message`, the database's and the heads marked."""
+    ordered = base_to_head(graph)
+    heads = set(graph.heads)
+    current = set(current)
+    lines = [f"History ({_plural(len(ordered), 'revision')}, base → head):"]
+    for rev in ordered:
+        marks = []
+        if len(rev.down_revisions) > 1:
+            marks.append("merges " + ", ".join(rev.down_revisions))
+        if rev.revision in heads:
+            marks.append("head")
+        if rev.revision in current:
+            marks.append("current")
+        suffix = f" ({'; '.join(marks)})" if marks else ""
+        lines.append(f"  - {rev.revision}: {rev.message}{suffix}")
+    return "\n".join(lines)
+
+
+def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
+    from db_migrate.runner.connection import peek_database
+    from db_migrate.runner.database import resolve_url
+    from db_migrate.runner.devserver import DevServerSettings
+    from db_migrate.runner.versions import current_heads
+
+    ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
+    graph = load_graph(plan)
+    source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
+    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    database = source.url.masked()
+    status: Optional[ComponentStatus] = None
+    try:
+        db = peek_database(plan, ini, environ)
+    except ProblemError as e:
+        if not dev.serves(source):
+            if plan.option("history"):
+                print(render_history(graph), flush=True)
+                print("", flush=True)
+            raise
+        heads = tuple(graph.heads)
+        reason = e.problem.details[0] if e.problem.details else ""
+        if e.problem.kind == "cannot_connect" and reason.startswith("Connection refused"):
+            database += " (development server)"
+            why = f"the development PostgreSQL on {source.url.where} is not running (db-status never starts it)"
+            status = ComponentStatus(NOT_RUNNING, (), heads, why=why)
+        elif e.problem.kind == "cannot_connect" and reason.startswith("Database '"):
+            # The dev server runs, and this component's database is not created yet: nothing applied.
+            database += " (development server; database not created yet, db-migrate creates it)"
+            status = ComponentStatus(NO_REVISION, (), heads, graph.upgrade_plan("heads", ()))
+            if len(heads) > 1:
+                status = ComponentStatus(DIVERGED, (), heads, status.pending)
+        else:
+            raise
+    else:
+        with db.connection as conn:
+            current = current_heads(conn, ini.version_table)
+        status = classify(graph, current)
+
+    if plan.option("history"):
+        print(render_history(graph, status.current), flush=True)
+        print("", flush=True)
+    print(
+        render_status(plan.component, plan.selector, plan.config, database, graph, status),
+        flush=True,
+    )
+    outcome.before = status.current
+    outcome.extra = {
+        "state": status.state,
+        "heads": list(status.heads),
+        "pending": [r.revision for r in status.pending],
+        "unknown": list(status.unknown),
+    }
+    return outcome.finish(status.state, status.current)
