@@ -233,6 +233,69 @@ class MigrationResult:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class VerificationResult:
+    """`db-verify`'s success block: what was checked, what was skipped, and how long it took."""
+
+    component: str
+    revisions: int
+    head: str
+    checked: Tuple[str, ...]
+    skipped: Tuple[str, ...] = ()
+    seconds: float = 0.0
+    timings: Tuple[Tuple[str, float], ...] = ()
+
+    def render(self) -> str:
+        lines = [
+            f"{SUCCESS} Verification successful",
+            "",
+            f"Component: {self.component}",
+            f"Revisions: {self.revisions} ({BASE} → {self.head})",
+            "",
+            "Checked:",
+            *(f"  - {item}" for item in self.checked),
+            "",
+            "Skipped:",
+            *((f"  - {item}" for item in self.skipped) if self.skipped else ("  - nothing",)),
+            "",
+            f"Time: {duration(self.seconds)}"
+            + (
+                " (" + ", ".join(f"{name} {duration(s)}" for name, s in self.timings) + ")"
+                if self.timings
+                else ""
+            ),
+        ]
+        return "\n".join(lines)
+
+
+def verify_revision_unknown(
+    component: str,
+    config: str,
+    selector: str,
+    setting: str,
+    revision: str,
+    suggestions: Iterable[str] = (),
+    why: str = "",
+) -> Problem:
+    """A `verify_skip`/`verify_min_revision`/`--skip` entry that names no revision of the component."""
+    problem = cannot_locate_revision(
+        revision,
+        component,
+        config,
+        selector,
+        suggestions,
+        why=why
+        or f"{setting} names '{revision}', which is not in the migration history of {component}",
+    )
+    return Problem(
+        title=problem.title,
+        details=problem.details,
+        actions=(f"Fix {setting} ({selector})", *problem.actions),
+        footer=problem.footer,
+        kind="verify_revision_unknown",
+    )
+
+
 def up_to_date(component: str, revision: str) -> str:
     return f"{SUCCESS} {component} is up-to-date at {revision}"
 

@@ -19,12 +19,14 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import devserver, migrate, status
+    from db_migrate.runner import devserver, migrate, status, verify
 
     return {
         "migrate": migrate.run,
         "devserver": devserver.run,
         "status": status.run,
+        "verify": verify.run,
+        "verify-component": verify.run_component,
     }
 
 
@@ -39,7 +41,9 @@ def main(argv: list) -> int:
     outcome = Outcome(component=plan.component, command=plan.command)
     code = 0
     try:
-        _commands()[plan.command](plan, os.environ, outcome)
+        result = _commands()[plan.command](plan, os.environ, outcome)
+        if isinstance(result, int) and not isinstance(result, bool):
+            code = result  # a command that reported its own failures (e.g. verify's children)
     except ProblemError as e:
         outcome.error = e.problem
         if outcome.status not in ("failed",):
