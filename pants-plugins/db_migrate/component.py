@@ -9,6 +9,7 @@ the edited file. Problems are collected, not raised, so every goal can render th
 from __future__ import annotations
 
 import hashlib
+import logging
 import posixpath
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -35,9 +36,11 @@ from db_migrate.revisions import (
     RevisionGraph,
     find_problems,
     is_revision_file,
-    parse_revision_file,
+    read_revision_header,
 )
 from db_migrate.target_types import AlembicMigrationsFieldSet
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ async def parse_revision(request: RevisionFile) -> ParsedRevisionFile:
     contents = await Get(DigestContents, Digest, digest)
     content = contents[0].content
     checksum = hashlib.sha256(content).hexdigest()
+    logger.debug("parsing revision file %s", request.entry.path)
     try:
-        return ParsedRevisionFile(request.entry.path, parse_revision_file(request.entry.path, content), checksum)
+        return ParsedRevisionFile(request.entry.path, read_revision_header(request.entry.path, content), checksum)
     except RevisionFileError as e:
         return ParsedRevisionFile(request.entry.path, None, checksum, (e.line or 0, e.message))
 

@@ -92,6 +92,51 @@ def parse_revision_file(path: str, source: str | bytes) -> Revision:
 _HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 
 
+_HEADER_START = re.compile(r"^(revision|down_revision|branch_labels|depends_on)\b", re.MULTILINE)
+_LEADING_DOCSTRING = re.compile(
+    r"""\A(?:[ \t]*(?:\#[^\n]*)?\n)*[ \t]*[rRuU]?(?P<q>\"\"\"|\'\'\'|"|')(?P<body>.*?)(?<!\\)(?P=q)""", re.DOTALL
+)
+
+
+def read_revision_header(path: str, source: str | bytes) -> Revision:
+    """The header of a revision file as `parse_revision_file` reads it, without compiling the file.
+
+    For the static pre-flight of every run: an order of magnitude cheaper than compiling, since it
+    only looks at column-0 assignments of the header names and the leading docstring. Anything it
+    cannot read with certainty (a name assigned twice, a value that is not a plain literal, an
+    unusual encoding, escapes in the docstring) goes to `parse_revision_file`, which also reports
+    syntax errors. Syntax errors elsewhere in the body are found by `pants lint` and when Alembic
+    loads the file, before any revision runs.
+    """
+    if isinstance(source, bytes):
+        if source.startswith(b"\xef\xbb\xbf") or b"coding" in source[:200]:
+            return parse_revision_file(path, source)
+        try:
+            text = source.decode("utf-8")
+        except UnicodeDecodeError:
+            return parse_revision_file(path, source)
+    else:
+        text = source
+    if "\r" in text:
+        return parse_revision_file(path, source)
+    values: dict = {}
+    for m in _HEADER_START.finditer(text):
+        name = m.group(1)
+        value = _simple_assignment(text, m.end())
+        if value is None or name in values:
+            return parse_revision_file(path, source)
+        values[name] = (value, text.count("\n", 0, m.start()) + 1)
+    if "revision" not in values or "down_revision" not in values:
+        return parse_revision_file(path, source)
+    doc = _LEADING_DOCSTRING.match(text)
+    docstring = None
+    if doc:
+        if "\\" in doc.group("body"):
+            return parse_revision_file(path, source)
+        docstring = doc.group("body")
+    return _revision_from_header(path, values, docstring)
+
+
 class _Marker:
     def __init__(self, name: str) -> None:
         self.name = name

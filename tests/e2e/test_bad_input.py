@@ -217,15 +217,11 @@ def test_ini_pointing_elsewhere(scratch, new_database):
     assert_refused(result, "Alembic config points elsewhere", db, snapshot(db))
 
 
-def test_missing_versions_folder(scratch, new_database):
+def test_missing_versions_folder(private_repo, new_database):
+    # A repo of its own: pantsd's file watcher would not follow a folder moved away and back.
     db = new_database()
-    versions = scratch.root / MANAGER_DIR / "versions"
-    aside = scratch.root / "versions-aside"
-    shutil.move(versions, aside)
-    try:
-        result = scratch.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": db.url})
-    finally:
-        shutil.move(aside, versions)
+    shutil.rmtree(private_repo.root / MANAGER_DIR / "versions")
+    result = private_repo.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": db.url})
     assert_refused(result, "No revision files", db, snapshot(db))
     assert f"{MANAGER_DIR}/versions/" in result.stderr
 

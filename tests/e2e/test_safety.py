@@ -27,7 +27,7 @@ def test_downgrade_backup_restores_identical_rows(repo, new_database, histories,
     env = {"MANAGER_DB_URL": db.url}
     assert repo.run("db-migrate", MANAGER, env=env).returncode == 0
     db.query("INSERT INTO domains (name, description) VALUES ('default', 'the default domain'), ('lab', 'research')")
-    db.query("INSERT INTO scaling_groups (name, description) VALUES ('gpu', 'GPU nodes')")
+    db.query("INSERT INTO groups (name, domain_name) VALUES ('ml-team', 'default'), ('infra', 'lab')")
     before = table_rows(db)
     head = histories["manager"].head
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Sequence, Tuple
 
 from pants.base.build_root import BuildRoot
 from pants.engine.console import Console
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
-from pants.engine.rules import Effect, Get
+from pants.engine.rules import Effect, Get, MultiGet
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
@@ -19,6 +21,22 @@ from db_migrate.plan import RevisionFact, RunnerPlan
 from db_migrate.report import Problem
 from db_migrate.runner_process import RunnerProcess, RunnerRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
+from db_migrate.target_types import AlembicMigrationsFieldSet
+
+logger = logging.getLogger(__name__)
+
+
+async def gather_setups(field_sets: Sequence[AlembicMigrationsFieldSet]) -> Tuple[ComponentSetup, ...]:
+    """The static pre-flight of every selected component (memoized per revision file)."""
+    started = time.perf_counter()
+    setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
+    logger.debug(
+        "static pre-flight of %d component(s), %d revision files: %.1f ms",
+        len(setups),
+        sum(len(s.revisions) for s in setups),
+        (time.perf_counter() - started) * 1000,
+    )
+    return tuple(setups)
 
 
 def print_problems(console: Console, problems: Iterable[Problem]) -> None:

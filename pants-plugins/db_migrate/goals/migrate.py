@@ -11,13 +11,13 @@ from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
+from pants.engine.rules import Get, collect_rules, goal_rule
 from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 
-from db_migrate.component import ComponentSetup
 from db_migrate.goals.common import (
     ComponentRun,
+    gather_setups,
     print_problems,
     run_component,
     static_problems,
@@ -26,7 +26,6 @@ from db_migrate.goals.common import (
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.target_types import AlembicMigrationsFieldSet
 from db_migrate.targets import TargetSyntaxError, check_target_syntax, static_target_problem
 
 
@@ -64,6 +63,15 @@ class DbMigrateSubsystem(GoalSubsystem):
             """
             Back up the database (pg_dump, verified with pg_restore --list) before every downgrade.
             `--no-backup` skips it, explicitly.
+            """
+        ),
+    )
+    dry_run = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Connect, run every pre-flight check, print exactly which revisions would run in which
+            order and what backup would be taken, then stop without changing anything.
             """
         ),
     )
@@ -130,9 +138,7 @@ async def db_migrate(
         print_problems(console, [selection.problem])
         return DbMigrate(exit_code=2)
 
-    setups = await MultiGet(
-        Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
-    )
+    setups = await gather_setups(selection.field_sets)
     problems = []
     for setup in setups:
         found = static_problems(setup, refuse_multiple_heads=True)
@@ -156,6 +162,7 @@ async def db_migrate(
                 "target": target,
                 "no_backup": not subsystem.backup,
                 "lock_wait": subsystem.lock_timeout,
+                "dry_run": subsystem.dry_run,
             },
         )
         runs.append(run)

@@ -139,6 +139,11 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             print(report.already_at(plan.component, target, _heads_text(heads)), flush=True)
             return outcome.finish("up-to-date", heads)
 
+        if plan.option("dry_run", False):
+            print(_dry_run_text(plan, db.source.url.masked(), direction, target, heads, steps), flush=True)
+            outcome.steps = tuple(_as_step(s, 0.0) for s in steps)
+            return outcome.finish("dry-run", heads)
+
         if direction == "downgrade" and not plan.option("no_backup", False):
             from db_migrate.runner.backup import take_backup
 
@@ -204,6 +209,31 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     print("", flush=True)
     print(result.render(), flush=True)
     return outcome.finish("migrated", after)
+
+
+def _dry_run_text(plan: RunnerPlan, where: str, direction: str, target: str, heads, steps) -> str:
+    lines = [
+        f"{plan.component}: dry run of {direction} {target} on {where}",
+        f"Current revision: {_heads_text(heads)}",
+        f"Would {'apply' if direction == 'upgrade' else 'revert'} {len(steps)} revision{'s' if len(steps) != 1 else ''}, in this order:",
+    ]
+    for i, step in enumerate(steps, 1):
+        lines.append(f"  {i}. {_heads_text(step.old)} → {_heads_text(step.new)}: {step.message} ({os.path.relpath(step.path)})")
+    if direction == "downgrade":
+        if plan.option("no_backup", False):
+            lines.append("Backup: none (--no-backup)")
+        else:
+            from db_migrate.runner.backup import backup_path
+
+            where_to = backup_path(
+                Path(plan.option("backup_dir") or Path(plan.buildroot) / ".db-backups"),
+                plan.component,
+                "+".join(heads) or "base",
+                "+".join(steps[-1].new) or "base",
+            )
+            lines.append(f"Backup: pg_dump --format=custom into {where_to} (verified with pg_restore --list)")
+    lines.append("Nothing was changed (--dry-run).")
+    return "\n".join(lines)
 
 
 def _as_step(step, seconds: float) -> Step:
