@@ -19,12 +19,13 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import devserver, migrate, status, verify
+    from db_migrate.runner import create, devserver, migrate, status, verify
 
     return {
         "migrate": migrate.run,
         "devserver": devserver.run,
         "status": status.run,
+        "create": create.run,
         "verify": verify.run,
         "verify-component": verify.run_component,
     }

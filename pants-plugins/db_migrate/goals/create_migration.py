@@ -1,0 +1,176 @@
+"""`pants db-create-migration --message=... SPECS`: a new revision on top of the single head.
+
+Static pre-flight first: exactly one component, a message, a history with one head (a diverged
+history gets the multiple-heads error: resolve it with db-rebase first). The runner renders the
+component's `script.py.mako` with Alembic in the resolved environment and writes the file into
+the workspace; `--autogenerate` fills it from a comparison of the models with the database.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pants.base.build_root import BuildRoot
+from pants.base.specs import Specs
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.rules import Get, collect_rules, goal_rule
+from pants.option.option_types import BoolOption, StrOption
+from pants.util.strutil import softwrap
+
+from db_migrate.component import ComponentSetup
+from db_migrate.goals.common import print_problems, run_component, static_problems
+from db_migrate.report import Problem
+from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.subsystem import DbMigrationsSubsystem
+from db_migrate.target_types import AlembicMigrationsFieldSet
+
+REV_ID = re.compile(r"^[A-Za-z0-9_]+$")
+NO_REVISION_FILES = "No revision files"  # a fresh component: its first revision is what we create
+
+
+class DbCreateMigrationSubsystem(GoalSubsystem):
+    name = "db-create-migration"
+    help = softwrap(
+        """
+        Create a new Alembic revision in the selected component's `versions/`, from its
+        `script.py.mako`, on top of its single head. Example:
+        `pants db-create-migration --message="Add user nickname" --autogenerate src/ai/backend/manager::`.
+        """
+    )
+
+    message = StrOption(
+        default=None,
+        metavar="TEXT",
+        help="What the revision does (required): its docstring and, slugified, its file name.",
+    )
+    autogenerate = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Compare the models with the component's database (the development server by default,
+            started on demand and brought to head first) and write the operations that differ.
+            Review the result: autogenerate does not see everything (renames, data migrations).
+            """
+        ),
+    )
+    empty = BoolOption(
+        default=False,
+        help="With --autogenerate: write the revision even when no difference is found (an empty one).",
+    )
+    rev_id = StrOption(
+        default=None,
+        metavar="ID",
+        help="Use this revision id instead of a generated one (letters, digits and `_`).",
+    )
+
+
+class DbCreateMigration(Goal):
+    subsystem_cls = DbCreateMigrationSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+def missing_message() -> Problem:
+    return Problem(
+        title="A new migration needs a message",
+        details=(
+            "`--message` names what the revision does; it becomes its docstring and file name",
+        ),
+        actions=(
+            'pants db-create-migration --message="Add user nickname" src/ai/backend/manager::',
+            'With autogenerate: pants db-create-migration --autogenerate --message="..." <component>',
+        ),
+        kind="missing_message",
+    )
+
+
+def one_component_only(components) -> Problem:
+    return Problem(
+        title="Select exactly one component",
+        details=(
+            f"A new revision belongs to one history; the arguments select {len(components)}: "
+            + ", ".join(components),
+        ),
+        actions=(
+            'Name one component: pants db-create-migration --message="..." src/ai/backend/manager::',
+            "List them: pants list --filter-target-type=alembic_migrations ::",
+        ),
+        kind="one_component_only",
+    )
+
+
+def bad_rev_id(rev_id: str, why: str) -> Problem:
+    return Problem(
+        title=f"Invalid revision id '{rev_id}'",
+        details=(why,),
+        actions=("Leave --rev-id out for a generated id, or choose another one",),
+        kind="invalid_rev_id",
+    )
+
+
+@goal_rule
+async def db_create_migration(
+    console: Console,
+    subsystem: DbCreateMigrationSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbCreateMigration:
+    message = (subsystem.message or "").strip()
+    if not message:
+        print_problems(console, [missing_message()])
+        return DbCreateMigration(exit_code=2)
+
+    selection = await Get(
+        ComponentSelection, ComponentSelectionRequest(specs, "db-create-migration")
+    )
+    if selection.problem:
+        print_problems(console, [selection.problem])
+        return DbCreateMigration(exit_code=2)
+    if len(selection.field_sets) != 1:
+        print_problems(
+            console, [one_component_only([fs.component_name for fs in selection.field_sets])]
+        )
+        return DbCreateMigration(exit_code=2)
+
+    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])
+    # A component without revision files is fine here: its first revision is what we create.
+    problems = tuple(
+        p
+        for p in static_problems(setup, refuse_multiple_heads=True)
+        if p.title != NO_REVISION_FILES
+    )
+    if problems:
+        print_problems(console, problems)
+        return DbCreateMigration(exit_code=1)
+
+    rev_id = (subsystem.rev_id or "").strip() or None
+    if rev_id is not None:
+        why = None
+        if not REV_ID.match(rev_id):
+            why = "A revision id is made of letters, digits and `_`"
+        elif any(r.revision == rev_id for r in setup.revisions):
+            why = f"{setup.component} already has a revision {rev_id}"
+        if why:
+            print_problems(console, [bad_rev_id(rev_id, why)])
+            return DbCreateMigration(exit_code=2)
+
+    run = await run_component(
+        setup,
+        command="create",
+        settings=settings,
+        build_root=build_root,
+        options={
+            "message": message,
+            "autogenerate": subsystem.autogenerate,
+            "empty": subsystem.empty,
+            "rev_id": rev_id,
+            # Bringing the database to head first is a db-migrate upgrade: same lock wait.
+            "lock_wait": 60,
+        },
+    )
+    return DbCreateMigration(exit_code=run.exit_code)
+
+
+def rules():
+    return collect_rules()
