@@ -78,6 +78,7 @@ class ComponentSetup:
     field_set: AlembicMigrationsFieldSet
     ini: Optional[AlembicIni]
     revisions: Tuple[Revision, ...]
+    files: Tuple[str, ...]  # every revision file, parsable or not, in Alembic's load order
     checksums: Tuple[Tuple[str, str], ...]  # (revision, sha256 of its file)
     config_problems: Tuple[Problem, ...]
     history_problems: Tuple[Problem, ...]
@@ -165,19 +166,7 @@ async def read_component_ini(request: IniRequest) -> IniResult:
 
 
 def _history_problems(setup_revisions, parse_errors, component: str, selector: str) -> Tuple[Problem, ...]:
-    problems = []
-    for path, (line, message) in parse_errors:
-        problems.append(
-            Problem(
-                title="Cannot parse revision file",
-                details=(f"{path}:{line}: {message}" if line else f"{path}: {message}",),
-                actions=(
-                    f"Fix the file: {path}" + (f" (line {line})" if line else ""),
-                    "Check it defines revision = '<id>' and down_revision at module level",
-                ),
-                kind="unparsable_revision",
-            )
-        )
+    problems = [report.revision_file_problem(path, line, message) for path, (line, message) in parse_errors]
     problems.extend(graph_problem_reports(setup_revisions, component, selector))
     return tuple(problems)
 
@@ -272,6 +261,7 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
         field_set=fs,
         ini=ini,
         revisions=revisions,
+        files=tuple(e.path for e in files),
         checksums=tuple((p.revision.revision, p.checksum) for p in parsed if p.revision is not None),
         config_problems=tuple(config_problems) + tuple(extra),
         history_problems=history,

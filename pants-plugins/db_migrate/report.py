@@ -170,6 +170,19 @@ def revision_failed(component: str, selector: str, revision: str, path: str, db_
     )
 
 
+def revision_file_problem(path: str, line: int, message: str) -> Problem:
+    return Problem(
+        title="Cannot parse revision file",
+        details=(f"{path}:{line}: {message}" if line else f"{path}: {message}",),
+        actions=(
+            f"Fix the file: {path}" + (f" (line {line})" if line else ""),
+            "Check it defines revision = '<id>' and down_revision at module level",
+        ),
+        kind="unparsable_revision",
+    )
+
+
+
 # ---------------------------------------------------------------------------------------------
 # Success
 # ---------------------------------------------------------------------------------------------

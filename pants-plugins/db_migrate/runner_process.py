@@ -27,10 +27,11 @@ from pants.backend.python.util_rules.python_sources import (
 )
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
-from pants.engine.process import InteractiveProcess
+from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
 from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
 
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -175,6 +176,35 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         append_only_caches=runner_env.append_only_caches,
     )
     return RunnerProcess(process)
+
+
+@dataclass(frozen=True)
+class RunnerCheckRequest:
+    """A runner command that reads files only: a plain, cached `Process` (no user env, no secrets)."""
+
+    field_set: AlembicMigrationsFieldSet
+    plan_json: str
+    description: str
+
+
+@rule(desc="Run a static check in the migration environment")
+async def runner_check(request: RunnerCheckRequest) -> FallibleProcessResult:
+    runner_env, plan_digest = await MultiGet(
+        Get(RunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
+        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
+    )
+    digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest]))
+    return await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(runner_env.argv0, _in_chroot(PLAN_FILE)),
+            env={**runner_env.env, "PYTHONUNBUFFERED": "1"},
+            input_digest=digest,
+            append_only_caches=runner_env.append_only_caches,
+            description=request.description,
+            level=LogLevel.DEBUG,
+        ),
+    )
 
 
 def rules():

@@ -19,10 +19,11 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import create, devserver, migrate, status, verify
+    from db_migrate.runner import create, devserver, migrate, status, syntax, verify
 
     return {
         "migrate": migrate.run,
+        "syntax": syntax.run,
         "devserver": devserver.run,
         "status": status.run,
         "create": create.run,

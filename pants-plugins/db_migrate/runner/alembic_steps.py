@@ -47,6 +47,26 @@ class PlanError(Exception):
     """Alembic cannot plan the requested move (unknown or unreachable target)."""
 
 
+class RevisionLoadError(Exception):
+    """A revision file failed when Alembic loaded it (syntax, or an error at import time)."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.path, self.line, self.message = path, line, message
+
+
+def _load_error(error: BaseException, script_dir: str) -> RevisionLoadError:
+    if isinstance(error, SyntaxError):
+        return RevisionLoadError(error.filename or "?", error.lineno or 0, f"{type(error).__name__}: {error.msg}")
+    tb = error.__traceback__
+    path, line = "?", 0
+    while tb is not None:  # the innermost frame inside the script directory names the file
+        if tb.tb_frame.f_code.co_filename.startswith(script_dir):
+            path, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        tb = tb.tb_next
+    return RevisionLoadError(path, line, f"{type(error).__name__}: {error}")
+
+
 def _planned(revision_step) -> PlannedStep:
     script = revision_step.revision
     return PlannedStep(
@@ -76,6 +96,8 @@ class AlembicSession:
                 steps = self.script._downgrade_revs(target, heads)
         except alembic_util.CommandError as e:
             raise PlanError(str(e)) from None
+        except Exception as e:  # loading the revision modules runs them: report the file and line
+            raise _load_error(e, self.script.dir) from None
         return [_planned(s) for s in steps]
 
     def run(

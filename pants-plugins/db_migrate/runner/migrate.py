@@ -114,11 +114,13 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             print(report.already_at(plan.component, "base", report.BASE), flush=True)
             return outcome.finish("up-to-date", heads)
 
-        from db_migrate.runner.alembic_steps import AlembicSession, PlanError, StepFailed
+        from db_migrate.runner.alembic_steps import AlembicSession, PlanError, RevisionLoadError, StepFailed
 
         session = AlembicSession(plan.config)
         try:
             steps = session.plan(direction, target, heads)
+        except RevisionLoadError as e:
+            raise ProblemError(report.revision_file_problem(os.path.relpath(e.path), e.line, e.message)) from None
         except PlanError as e:
             other = "downgrade" if direction == "upgrade" else "upgrade"
             try:
