@@ -1,7 +1,7 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
 from db_migrate import component, dependency_inference, lint, runner_process, selection, tailor
-from db_migrate.goals import create_migration, devserver, migrate, status, verify
+from db_migrate.goals import create_migration, devserver, migrate, rebase, status, verify
 from db_migrate.target_types import AlembicMigrationsTarget
 
 
@@ -21,5 +21,6 @@ def rules():
         *devserver.rules(),
         *status.rules(),
         *create_migration.rules(),
+        *rebase.rules(),
         *verify.rules(),
     ]

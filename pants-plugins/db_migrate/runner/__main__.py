@@ -19,7 +19,7 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import create, devserver, migrate, status, syntax, verify
+    from db_migrate.runner import create, devserver, migrate, rebase, status, syntax, verify
 
     return {
         "migrate": migrate.run,
@@ -27,6 +27,7 @@ def _commands():
         "devserver": devserver.run,
         "status": status.run,
         "create": create.run,
+        "rebase": rebase.run,
         "verify": verify.run,
         "verify-component": verify.run_component,
     }

@@ -8,7 +8,7 @@ them at the same relative paths as the workspace. Parsing them again here gives 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, Set, Tuple
+from typing import Tuple
 
 from db_migrate.plan import RunnerPlan
 from db_migrate.revisions import Revision, RevisionGraph, parse_revision_file
@@ -22,23 +22,6 @@ def load_revisions(plan: RunnerPlan) -> Tuple[Revision, ...]:
 
 def load_graph(plan: RunnerPlan) -> RevisionGraph:
     return RevisionGraph(load_revisions(plan))
-
-
-def ancestors(revisions: Iterable[Revision], start: Iterable[str]) -> Set[str]:
-    """`start` and every revision below it (through `down_revision` and `depends_on`)."""
-    by_id: Dict[str, Revision] = {r.revision: r for r in revisions}
-    seen: Set[str] = set()
-    stack = [s for s in start if s in by_id]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        rev = by_id[current]
-        stack.extend(
-            d for d in (*rev.down_revisions, *rev.depends_on) if d in by_id and d not in seen
-        )
-    return seen
 
 
 def base_to_head(graph: RevisionGraph) -> Tuple[Revision, ...]:

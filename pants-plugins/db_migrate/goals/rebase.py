@@ -1,0 +1,135 @@
+"""`pants db-rebase SPECS`: resolve diverged heads the way a monorepo team does.
+
+Static pre-flight first (broken files stop everything; a component with a single head has
+nothing to do and needs no runner). Then one runner per diverged component: it asks git which
+revisions are on the shared branch (`--base-ref`), picks merge or rebase (`--strategy=auto`),
+says why, and writes the files into the workspace (and, for a rebase of a branch the database
+applied, moves the database off the branch and back on).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import List
+
+from pants.base.build_root import BuildRoot
+from pants.base.specs import Specs
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
+from pants.option.option_types import BoolOption, EnumOption, IntOption, StrOption
+from pants.util.strutil import softwrap
+
+from db_migrate import report
+from db_migrate.component import ComponentSetup
+from db_migrate.goals.common import ComponentRun, print_problems, run_component
+from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.subsystem import DbMigrationsSubsystem
+from db_migrate.target_types import AlembicMigrationsFieldSet
+
+
+class RebaseStrategy(Enum):
+    auto = "auto"
+    merge = "merge"
+    rebase = "rebase"
+
+
+class DbRebaseSubsystem(GoalSubsystem):
+    name = "db-rebase"
+    help = softwrap(
+        """
+        Resolve diverged heads of the selected components (after a git merge, two branches each
+        added revisions on the same parent). Example: `pants db-rebase --dry-run src/ai/backend/manager::`.
+        """
+    )
+
+    strategy = EnumOption(
+        default=RebaseStrategy.auto,
+        help=softwrap(
+            """
+            `merge`: write one empty merge revision whose down_revision is the tuple of the heads
+            (no existing file is edited). `rebase`: re-point the first revision of your own branch
+            (its files are not in `--base-ref`) at the other head, keeping revision ids; a database
+            that applied your branch is downgraded first (with a backup) and re-applied after.
+            `auto`: rebase when exactly one of two branches is entirely yours, merge otherwise,
+            and say why.
+            """
+        ),
+    )
+    base_ref = StrOption(
+        default="main",
+        metavar="REF",
+        help="The shared branch, as git names it: revision files in it are released and never edited.",
+    )
+    dry_run = BoolOption(
+        default=False,
+        help="Print the plan (strategy and why, files, database steps) and change nothing.",
+    )
+    message = StrOption(
+        default=None,
+        metavar="TEXT",
+        help="Message of the merge revision (default: `Merge <head> (<message>) and <head> (<message>)`).",
+    )
+    lock_timeout = IntOption(
+        default=60,
+        help="Seconds to wait for another migration of the same database (a rebase may downgrade and re-apply).",
+    )
+
+
+class DbRebase(Goal):
+    subsystem_cls = DbRebaseSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+@goal_rule
+async def db_rebase(
+    console: Console,
+    subsystem: DbRebaseSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbRebase:
+    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-rebase"))
+    if selection.problem:
+        print_problems(console, [selection.problem])
+        return DbRebase(exit_code=2)
+
+    setups = await MultiGet(
+        Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
+    )
+    problems = [p for s in setups for p in s.problems]
+    if problems:
+        print_problems(console, problems)
+        return DbRebase(exit_code=1)
+
+    runs: List[ComponentRun] = []
+    for i, setup in enumerate(setups):
+        if i:
+            console.print_stdout("")
+        if len(setup.heads) < 2:
+            console.print_stdout(
+                f"{report.SUCCESS} {setup.component} has a single head "
+                f"({report.describe_heads(setup.heads)}): nothing to resolve"
+            )
+            continue
+        run = await run_component(
+            setup,
+            command="rebase",
+            settings=settings,
+            build_root=build_root,
+            options={
+                "strategy": subsystem.strategy.value,
+                "base_ref": subsystem.base_ref,
+                "dry_run": subsystem.dry_run,
+                "message": subsystem.message,
+                "lock_wait": subsystem.lock_timeout,
+            },
+        )
+        runs.append(run)
+        if run.exit_code != 0:
+            break
+    return DbRebase(exit_code=next((r.exit_code for r in runs if r.exit_code != 0), 0))
+
+
+def rules():
+    return collect_rules()
