@@ -155,7 +155,7 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regcla
 UNION ALL
 SELECT 'function', '', ns.prefix || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
        CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'returns ' || pg_get_function_result(p.oid) END
-       || ' ' || p.prolang::regproc::text || ' body ' || md5(p.prosrc)
+       || ' ' || (SELECT l.lanname FROM pg_language l WHERE l.oid = p.prolang) || ' body ' || md5(p.prosrc)
 FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
 WHERE p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
@@ -201,7 +201,7 @@ class SchemaDiff:
     def keys(self) -> set[Key]:
         return set(self.extra) | set(self.missing) | set(self.changed)
 
-    def without(self, keys: Iterable[Key]) -> "SchemaDiff":
+    def without(self, keys: Iterable[Key]) -> SchemaDiff:
         ignored = set(keys)
         return SchemaDiff(
             {k: v for k, v in self.extra.items() if k not in ignored},
@@ -366,7 +366,7 @@ def describe(key: Key, text: str, hidden: Mapping[str, int] | None = None) -> st
         parts = (
             [
                 _plural(n, kind)
-                for kind, n in sorted(hidden.items(), key=lambda i: KIND_ORDER.index(i[0]))
+                for kind, n in sorted(hidden.items(), key=lambda i: TABLE_CHILDREN.index(i[0]))
             ]
             if hidden
             else []

@@ -718,13 +718,15 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> int:
                 server.create_database(database)
                 urls[name] = server.url(database)
             lock = threading.Lock()
-            with tempfile.TemporaryDirectory(prefix="db-verify-") as tmp:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    futures = [
-                        pool.submit(_run_child, spec, urls[name], Path(tmp), lock, procs)
-                        for spec, name in zip(specs, names)
-                    ]
-                    runs = [f.result() for f in futures]
+            with (
+                tempfile.TemporaryDirectory(prefix="db-verify-") as tmp,
+                ThreadPoolExecutor(max_workers=workers) as pool,
+            ):
+                futures = [
+                    pool.submit(_run_child, spec, urls[name], Path(tmp), lock, procs)
+                    for spec, name in zip(specs, names)
+                ]
+                runs = [f.result() for f in futures]
     except PgServerError as e:
         raise ProblemError(_throwaway_failed(e)) from None
     finally:
