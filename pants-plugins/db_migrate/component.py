@@ -8,17 +8,17 @@ the edited file. Problems are collected, not raised, so every goal can render th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import posixpath
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from pants.engine.fs import (
-    CreateDigest,
     Digest,
     DigestContents,
     DigestEntries,
+    DigestSubset,
     FileEntry,
     PathGlobs,
     Paths,
@@ -34,7 +34,7 @@ from db_migrate.revisions import (
     Revision,
     RevisionFileError,
     RevisionGraph,
-    find_problems,
+    InvalidRevisionGraph,
     is_revision_file,
     read_revision_header,
 )
@@ -44,31 +44,42 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class RevisionFile:
-    """One revision file, identified by path and content digest (the memoization key)."""
-
-    entry: FileEntry
-
-
-@dataclass(frozen=True)
 class ParsedRevisionFile:
     path: str
     revision: Optional[Revision]
-    checksum: str
+    checksum: str  # sha256 of the content (the file's Pants digest fingerprint)
     error: Optional[Tuple[int, str]] = None  # (line, message)
 
 
-@rule(desc="Parse a revision file")
-async def parse_revision(request: RevisionFile) -> ParsedRevisionFile:
-    digest = await Get(Digest, CreateDigest([request.entry]))
-    contents = await Get(DigestContents, Digest, digest)
-    content = contents[0].content
-    checksum = hashlib.sha256(content).hexdigest()
-    logger.debug("parsing revision file %s", request.entry.path)
-    try:
-        return ParsedRevisionFile(request.entry.path, read_revision_header(request.entry.path, content), checksum)
-    except RevisionFileError as e:
-        return ParsedRevisionFile(request.entry.path, None, checksum, (e.line or 0, e.message))
+class RevisionFileMemo:
+    """Parsed revision files by (path, content digest), kept for the life of pantsd.
+
+    The engine memoizes a component's whole setup, so a run with nothing changed parses nothing.
+    When one file changes, the component's rule runs again and this memo keeps the re-parse to
+    that file. (One engine rule per file would give the same warm behaviour, but its per-call
+    overhead made the first, cold run of a 5,000-revision history take over ten seconds.)
+    Parsing is a pure function of path and content, so the memo can never be stale.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._parsed: "OrderedDict[Tuple[str, str], ParsedRevisionFile]" = OrderedDict()
+        self._limit = limit
+
+    def get(self, entry: FileEntry) -> Optional[ParsedRevisionFile]:
+        return self._parsed.get((entry.path, entry.file_digest.fingerprint))
+
+    def parse(self, path: str, fingerprint: str, content: bytes) -> ParsedRevisionFile:
+        try:
+            parsed = ParsedRevisionFile(path, read_revision_header(path, content), fingerprint)
+        except RevisionFileError as e:
+            parsed = ParsedRevisionFile(path, None, fingerprint, (e.line or 0, e.message))
+        self._parsed[(path, fingerprint)] = parsed
+        while len(self._parsed) > self._limit:
+            self._parsed.popitem(last=False)
+        return parsed
+
+
+REVISION_FILES = RevisionFileMemo()
 
 
 @dataclass(frozen=True)
@@ -165,16 +176,20 @@ async def read_component_ini(request: IniRequest) -> IniResult:
     return IniResult(ini, ())
 
 
-def _history_problems(setup_revisions, parse_errors, component: str, selector: str) -> Tuple[Problem, ...]:
-    problems = [report.revision_file_problem(path, line, message) for path, (line, message) in parse_errors]
-    problems.extend(graph_problem_reports(setup_revisions, component, selector))
-    return tuple(problems)
+def _history(revisions, parse_errors, component: str, selector: str) -> Tuple[Tuple[Problem, ...], Tuple[str, ...]]:
+    """(problems, heads): one graph construction, which also finds every structural problem."""
+    problems = tuple(report.revision_file_problem(path, line, message) for path, (line, message) in parse_errors)
+    try:
+        heads = RevisionGraph(revisions).heads
+    except InvalidRevisionGraph as e:
+        return problems + graph_problem_reports(e.problems, component, selector), ()
+    return problems, (tuple(heads) if not problems else ())
 
 
-def graph_problem_reports(revisions, component: str, selector: str) -> Tuple[Problem, ...]:
+def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Problem, ...]:
     """Duplicate ids, dangling references and cycles as the specification's error blocks."""
     out = []
-    for issue in find_problems(tuple(revisions)):
+    for issue in issues:
         if issue.kind == "missing-revision":
             missing = issue.revisions[-1] if issue.revisions else "?"
             out.append(report.migration_file_missing(component, selector, missing, issue.paths))
@@ -252,11 +267,21 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
                 "Or fix the `sources` field of the alembic_migrations target",
             )
         )
-    parsed = await MultiGet(Get(ParsedRevisionFile, RevisionFile(e)) for e in files)
+    missing = [e for e in files if REVISION_FILES.get(e) is None]
+    if missing:
+        digest = hydrated.snapshot.digest
+        if len(missing) < len(files):
+            digest = await Get(Digest, DigestSubset(digest, PathGlobs([e.path for e in missing])))
+        fingerprints = {e.path: e.file_digest.fingerprint for e in missing}
+        shown = ", ".join(e.path for e in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        logger.debug("parsing %d revision file(s) of %s: %s", len(missing), fs.component_name, shown)
+        for content in await Get(DigestContents, Digest, digest):
+            if content.path in fingerprints:
+                REVISION_FILES.parse(content.path, fingerprints[content.path], content.content)
+    parsed = [REVISION_FILES.get(e) for e in files]
     revisions = tuple(p.revision for p in parsed if p.revision is not None)
     errors = tuple((p.path, p.error) for p in parsed if p.error is not None)
-    history = _history_problems(revisions, errors, fs.component_name, fs.address.spec) if files else ()
-    heads = RevisionGraph(revisions).heads if files and not history else ()
+    history, heads = _history(revisions, errors, fs.component_name, fs.address.spec) if files else ((), ())
     return ComponentSetup(
         field_set=fs,
         ini=ini,

@@ -36,6 +36,7 @@ from db_migrate.revisions import (
     TargetError,
     is_revision_file,
     parse_revision_file,
+    read_revision_header,
 )
 
 pytestmark = pytest.mark.filterwarnings(
@@ -649,3 +650,24 @@ def test_reading_files_matches_alembic_loading_them(case: tuple[str, bytes]) -> 
         message=theirs.doc,
         path=str(path),
     )
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(revision_files())
+def test_the_pre_flight_header_reader_agrees_with_the_full_parse(case: tuple[str, bytes]) -> None:
+    """`read_revision_header` (no compile) reads exactly what `parse_revision_file` reads.
+
+    Files the full parse rejects only for their body's syntax may pass the header reader: those
+    are `pants lint`'s and Alembic's load-time job. Header faults stay errors in both.
+    """
+    name, source = case
+    path = f"versions/{name}"
+    try:
+        full = parse_revision_file(path, source)
+    except RevisionFileError as e:
+        if "SyntaxError" in e.message or "IndentationError" in e.message:
+            return
+        with pytest.raises(RevisionFileError):
+            read_revision_header(path, source)
+        return
+    assert read_revision_header(path, source) == full
