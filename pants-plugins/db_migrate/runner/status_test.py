@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from db_migrate.revisions import Revision, RevisionGraph
+from db_migrate.runner.status import (
+    AHEAD,
+    BEHIND,
+    DIVERGED,
+    NO_REVISION,
+    NOT_RUNNING,
+    UP_TO_DATE,
+    ComponentStatus,
+    classify,
+    render_history,
+    render_status,
+    short_state,
+)
+
+
+def rev(revision: str, *down: str) -> Revision:
+    return Revision(
+        revision=revision,
+        down_revisions=tuple(down),
+        message=f"Do {revision}",
+        path=f"v/{revision}.py",
+    )
+
+
+LINE = RevisionGraph((rev("a"), rev("b", "a"), rev("c", "b")))
+FORKED = RevisionGraph((rev("a"), rev("b", "a"), rev("x", "b"), rev("y", "b")))
+MERGED = RevisionGraph((rev("a"), rev("x", "a"), rev("y", "a"), rev("m", "x", "y")))
+
+
+def ids(status: ComponentStatus) -> list:
+    return [r.revision for r in status.pending]
+
+
+def test_the_five_states():
+    assert classify(LINE, ("c",)).state == UP_TO_DATE
+    behind = classify(LINE, ("a",))
+    assert (behind.state, ids(behind)) == (BEHIND, ["b", "c"])
+    fresh = classify(LINE, ())
+    assert (fresh.state, ids(fresh)) == (NO_REVISION, ["a", "b", "c"])
+    diverged = classify(FORKED, ("b",))
+    assert (diverged.state, set(ids(diverged))) == (DIVERGED, {"x", "y"})
+    assert (
+        classify(FORKED, ("x", "y")).state == DIVERGED
+    )  # applied both heads: still diverged scripts
+    ahead = classify(LINE, ("zzz",))
+    assert (ahead.state, ahead.unknown) == (AHEAD, ("zzz",))
+    assert "zzz" in ahead.why
+
+
+def test_merge_point_pending_from_one_branch():
+    status = classify(MERGED, ("x",))
+    assert (status.state, ids(status)) == (BEHIND, ["y", "m"])
+    assert classify(MERGED, ("m",)).state == UP_TO_DATE
+
+
+def test_render_lists_pending_in_order_and_next_steps():
+    text = render_status(
+        "c1",
+        "src/c1:migrations",
+        "c1.ini",
+        "postgresql://u:***@h:1/d",
+        LINE,
+        classify(LINE, ("a",)),
+    )
+    assert "Current revision: a: Do a" in text
+    assert "Head revision: c: Do c" in text
+    assert "State: ⚠️ Behind (2 pending)" in text
+    assert "Pending migrations:\n  - b: Do b\n  - c: Do c\n" in text
+    assert "- Apply the pending migrations: pants db-migrate src/c1:migrations" in text
+
+
+def test_render_diverged_and_not_running():
+    text = render_status("c1", "sel", "c1.ini", "db", FORKED, classify(FORKED, ("b",)))
+    assert "Head revisions (2, diverged):\n  - x: Do x (v/x.py)\n  - y: Do y (v/y.py)" in text
+    assert "pants db-rebase sel" in text
+    down = ComponentStatus(
+        NOT_RUNNING, (), LINE.heads, why="the development PostgreSQL on h:1 is not running"
+    )
+    text = render_status("c1", "sel", "c1.ini", "db", LINE, down)
+    assert "Current revision: unknown (database not running)" in text
+    assert "State: ⚠️ Not running: the development PostgreSQL on h:1 is not running" in text
+    assert "pants db-dev-server --action=start" in text
+
+
+def test_history_is_base_to_head_with_marks():
+    text = render_history(MERGED, ("x",))
+    assert text.splitlines() == [
+        "History (4 revisions, base → head):",
+        "  - a: Do a",
+        "  - y: Do y",
+        "  - x: Do x (current)",
+        "  - m: Do m (merges x, y; head)",
+    ]  # the reverse of `alembic history` (which breaks the x/y tie by load order)
+
+
+def test_short_state():
+    assert short_state(classify(LINE, ("a",))) == "behind (2 pending)"
+    assert short_state(classify(LINE, ("c",))) == "up-to-date"
