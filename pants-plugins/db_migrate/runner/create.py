@@ -139,6 +139,11 @@ def generation_failed(component: str, why: str) -> Problem:
 # ---------------------------------------------------------------------------------------------
 
 
+def _error_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
 def _bring_to_head(plan: RunnerPlan, environ: Mapping[str, str]) -> str:
     """Upgrade the component's database to head with the db-migrate logic; its masked URL."""
     from db_migrate.runner import migrate
@@ -149,7 +154,14 @@ def _bring_to_head(plan: RunnerPlan, environ: Mapping[str, str]) -> str:
     )
     options = {**plan.options, "direction": "upgrade", "target": "head"}
     sub = Outcome(component=plan.component, command="migrate")
-    migrate.run(dataclasses.replace(plan, command="migrate", options=options), environ, sub)
+    try:
+        migrate.run(dataclasses.replace(plan, command="migrate", options=options), environ, sub)
+    except ProblemError:
+        raise
+    except Exception as e:  # noqa: BLE001 - env.py or the models failed to import or run
+        raise ProblemError(
+            generation_failed(plan.component, "bringing the database to head: " + _error_line(e))
+        ) from None
     print("", flush=True)
     from db_migrate.runner.database import resolve_url
 
@@ -205,6 +217,10 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         )
     except alembic_util.CommandError as e:
         raise ProblemError(generation_failed(plan.component, str(e))) from None
+    except (
+        Exception
+    ) as e:  # noqa: BLE001 - env.py or the models failed to import or run: theirs, not ours
+        raise ProblemError(generation_failed(plan.component, _error_line(e))) from None
     if not script:  # autogenerate found nothing, and --empty was not given
         print(no_changes(plan.component, database), flush=True)
         outcome.extra = {"created": None, "changes": []}
