@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 REPO_MARKERS = ("pants", "pants.toml")
+# Also what Pants puts in a test sandbox next to the repo's files: its append-only caches (symlinks
+# to the whole named cache) and the test's own PEXes.
 IGNORED = shutil.ignore_patterns(
-    ".git", ".pants.d", ".pids", "dist", "__pycache__", ".dev-postgres", ".db-backups", ".work"
+    ".git", ".pants.d", ".pids", "dist", "__pycache__", ".dev-postgres", ".db-backups", ".work",
+    ".cache", ".python-build-standalone", "*.pex", ".hypothesis",
 )
 
 
