@@ -60,6 +60,10 @@ class SchemaMismatch(Exception):
         self.difference = difference
 
 
+def _rows_psycopg(cursor) -> list:
+    return cursor.fetchall() if cursor.description else []
+
+
 def _db_error_text(error: BaseException) -> str:
     cause = error
     while getattr(cause, "orig", None) is not None:  # SQLAlchemy wraps the driver error
@@ -74,10 +78,29 @@ class _Skip:
     difference: Optional[SchemaDiff] = None  # None: never downgraded
 
 
+class TrackingMissed(Exception):
+    """The step-by-step schema disagrees with the catalog: verify again with full snapshots."""
+
+    def __init__(self, difference: SchemaDiff) -> None:
+        super().__init__("change tracking missed a change")
+        self.difference = difference
+
+
+def _rows(result) -> list:
+    return result.fetchall() if getattr(result, "returns_rows", True) else []
+
+
+def _query_on(connection):
+    """`SQL -> rows` on a SQLAlchemy connection (the migration's, inside its transaction)."""
+    return lambda sql: _rows(connection.exec_driver_sql(sql))
+
+
 @dataclass
 class ComponentVerifier:
     plan: RunnerPlan
     url: str
+    incremental: bool = True  # snapshots via `schema.Tracker`; full catalog reads when False
+    check_every_step: bool = False  # compare the tracker with a full read after every step (tests)
     facts: Dict[str, RevisionFact] = field(init=False)
     skip: Set[str] = field(init=False)
     min_revision: Optional[str] = field(init=False)
@@ -89,6 +112,11 @@ class ComponentVerifier:
         self.min_revision = self.plan.option("min_revision") or None
         ini = parse_alembic_ini(self.plan.config, Path(self.plan.config).read_text())
         self.version_table = ini.version_table
+        self.fell_back = False
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.tracker = schema.Tracker(self.version_table)
         self.order: List[str] = []  # upgrade order
         self.deltas: Dict[str, dict] = {}  # revision -> what its upgrade changed
         self.introduced: Dict[Key, str] = {}  # object -> the last revision whose upgrade changed it
@@ -112,22 +140,68 @@ class ComponentVerifier:
 
     # -- database ----------------------------------------------------------------------------
 
-    def _snapshot_on(self, ctx) -> Schema:
-        connection = ctx.connection
-        return schema.snapshot(
-            lambda sql: connection.exec_driver_sql(sql).fetchall(), self.version_table
-        )
-
-    def _snapshot_now(self) -> Schema:
+    def _connect(self, database: Optional[str] = None):
         import psycopg
 
         from db_migrate.runner.database import DatabaseUrl
 
-        kwargs = DatabaseUrl.parse(self.url).connect_kwargs(
-            10, f"pants db-verify ({self.plan.component})"
-        )
-        with psycopg.connect(**kwargs, autocommit=True) as conn:
+        url = DatabaseUrl.parse(self.url)
+        if database:
+            url = url.with_database(database)
+        kwargs = url.connect_kwargs(10, f"pants db-verify ({self.plan.component})")
+        return psycopg.connect(**kwargs, autocommit=True)
+
+    def _snapshot_now(self) -> Schema:
+        """A full read of the catalog on a connection of our own (what is committed)."""
+        with self._connect() as conn:
             return schema.snapshot(lambda sql: conn.execute(sql).fetchall(), self.version_table)
+
+    def _after_step(self, ctx) -> Schema:
+        """The schema right after a step, on its own connection and inside its transaction."""
+        query = _query_on(ctx.connection)
+        if not self.incremental:
+            return schema.snapshot(query, self.version_table)
+        tracked = self.tracker.refresh(query)
+        if self.check_every_step:
+            self._agree(tracked, schema.snapshot(query, self.version_table))
+        return tracked
+
+    def _agree(self, tracked: Schema, full: Schema) -> None:
+        if tracked.objects != full.objects:
+            raise TrackingMissed(schema.diff(full, tracked))
+
+    def _start_tracking(self) -> None:
+        """Event triggers on the (throwaway, superuser) database; full snapshots when refused."""
+        if not self.incremental:
+            return
+        import psycopg
+
+        try:
+            with self._connect() as conn:
+                self.tracker.install(conn.execute)
+                self.tracker.reset(lambda sql: _rows_psycopg(conn.execute(sql)))
+        except psycopg.Error as e:
+            self.say(
+                f"full snapshots after every step (change tracking unavailable: {_db_error_text(e)})"
+            )
+            self.incremental = False
+
+    def _stop_tracking(self) -> None:
+        if self.incremental:
+            with self._connect() as conn:
+                schema.Tracker.uninstall(conn.execute)
+
+    def _recreate_database(self) -> None:
+        from psycopg import sql
+
+        from db_migrate.runner.database import DatabaseUrl
+
+        name = DatabaseUrl.parse(self.url).database
+        with self._connect("postgres") as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     # -- the round trip ----------------------------------------------------------------------
 
@@ -140,14 +214,26 @@ class ComponentVerifier:
             "sqlalchemy.url", self.url.replace("%", "%%")
         )  # ... or the ini
         session.config.attributes["configure_logger"] = False
-        started = time.perf_counter()
+        try:
+            return self._round_trip(session)
+        except TrackingMissed as missed:
+            # Our optimisation failed, not the user's history: start over, reading everything.
+            self.say(
+                f"change tracking missed {missed.difference.summary()}; verifying again with full snapshots"
+            )
+            self._recreate_database()
+            self._reset_state()
+            self.incremental, self.fell_back = False, True
+            return self._round_trip(session)
 
+    def _round_trip(self, session) -> VerificationResult:
+        started = time.perf_counter()
         head_schema = self._upgrade_from_empty(session)
         self._downgrade_and_compare(session, head_schema)
+        self._stop_tracking()
         self._upgrade_again(session, head_schema)
         models_note = self._compare_models(session)
-        seconds = time.perf_counter() - started
-        return self._result(seconds, models_note)
+        return self._result(time.perf_counter() - started, models_note)
 
     def _phase(self, name: str, started: float) -> None:
         self.timings.append((name, time.perf_counter() - started))
@@ -158,21 +244,20 @@ class ComponentVerifier:
         from db_migrate.runner.alembic_steps import StepFailed
 
         def on_end(done) -> None:
-            self.say(
-                f"  {symbol} {done.step.revision} {verb(done.step.revision)} ({report.duration(done.seconds)})"
-            )
+            revision = done.step.revision
+            self.say(f"  {symbol} {revision} {verb(revision)} ({report.duration(done.seconds)})")
 
         try:
             session.run(direction, target, lambda step: None, on_end, on_applied=on_applied)
         except StepFailed as failure:
+            if isinstance(failure.error, TrackingMissed):
+                raise failure.error from None
             if isinstance(failure.error, SchemaMismatch):
-                raise ProblemError(
-                    self._mismatch(failure.step.revision, failure.error.difference)
-                ) from None
-            raise ProblemError(
-                self._step_failed(direction, failure.step.revision, failure.error)
-            ) from None
-        except ProblemError:
+                problem = self._mismatch(failure.step.revision, failure.error.difference)
+            else:
+                problem = self._step_failed(direction, failure.step.revision, failure.error)
+            raise ProblemError(problem) from None
+        except (ProblemError, TrackingMissed):
             raise
         except (
             Exception
@@ -182,16 +267,22 @@ class ComponentVerifier:
     def _upgrade_from_empty(self, session) -> Schema:
         started = time.perf_counter()
         count = len(session.plan("upgrade", "heads", ()))
-        self.say(
-            f"upgrade from empty to head, one revision at a time ({count} revision{'s' if count != 1 else ''})"
-        )
-        state = {"schema": self._snapshot_now()}
-        if len(state["schema"]):
-            raise ProblemError(self._not_empty(state["schema"]))
+        plural = "s" if count != 1 else ""
+        self.say(f"upgrade from empty to head, one revision at a time ({count} revision{plural})")
+        found = self._snapshot_now()
+        if len(found):
+            raise ProblemError(self._not_empty(found))
+        self._start_tracking()
+        state = {"schema": found}
 
         def on_applied(ctx, step) -> None:
-            after = self._snapshot_on(ctx)
-            change = schema.delta(state["schema"], after)
+            after = self._after_step(ctx)
+            if self.incremental:
+                change = dict(self.tracker.last_change)
+                if self.check_every_step and change != schema.delta(state["schema"], after):
+                    raise TrackingMissed(schema.diff(state["schema"], after))
+            else:
+                change = schema.delta(state["schema"], after)
             self.order.append(step.revision)
             self.deltas[step.revision] = change
             for key in change:
@@ -199,6 +290,8 @@ class ComponentVerifier:
             state["schema"] = after
 
         self._run_steps(session, "upgrade", "heads", on_applied, "↑", lambda rev: "applied")
+        if self.incremental:
+            self._agree(state["schema"], self._snapshot_now())
         self._phase("upgrade", started)
         return state["schema"]
 
@@ -211,17 +304,18 @@ class ComponentVerifier:
             f"downgrade to {where} one revision at a time, comparing the schema after each step with the"
             f" schema before its upgrade ({len(steps)} revision{'s' if len(steps) != 1 else ''})"
         )
-        state = {"expected": head_schema}
+        state = {"expected": head_schema, "actual": head_schema}
 
         def on_applied(ctx, step) -> None:
             expected = schema.revert(state["expected"], self.deltas.get(step.revision, {}))
             state["expected"] = expected
-            actual = self._snapshot_on(ctx)
-            difference = (
-                schema.diff(expected, actual).without(self.ignored)
-                if actual.objects != expected.objects
-                else None
-            )
+            actual = state["actual"] = self._after_step(ctx)
+            difference = None
+            if actual.objects != expected.objects:
+                difference = schema.diff(expected, actual).without(self.ignored)
+            if difference and self.incremental and step.revision not in self.skip:
+                # Before blaming the revision, make sure the tracker is right.
+                self._agree(actual, schema.snapshot(_query_on(ctx.connection), self.version_table))
             self.reverted.append(step.revision)
             if step.revision in self.skip:
                 self.skips[step.revision] = _Skip(
@@ -238,6 +332,8 @@ class ComponentVerifier:
             return "reverted, schema restored"
 
         self._run_steps(session, "downgrade", target, on_applied, "↓", verb)
+        if self.incremental:
+            self._agree(state["actual"], self._snapshot_now())
         self._phase("downgrade", started)
 
     def _upgrade_again(self, session, head_schema: Schema) -> None:
@@ -603,7 +699,12 @@ def run_component(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome
                 kind="no_database_url",
             )
         )
-    verifier = ComponentVerifier(plan, url)
+    verifier = ComponentVerifier(
+        plan,
+        url,
+        incremental=not plan.option("full_snapshots", False),
+        check_every_step=bool(plan.option("check_every_step", False)),
+    )
     outcome.direction, outcome.target = "round-trip", "head"
     try:
         result = verifier.run()
@@ -616,6 +717,9 @@ def run_component(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome
         {
             "revisions": result.revisions,
             "reverted": len(verifier.reverted),
+            "snapshots": ("full (fallback)" if verifier.fell_back else "incremental")
+            if verifier.incremental or verifier.fell_back
+            else "full",
             "skipped": list(result.skipped),
             "timings": {name: round(seconds, 4) for name, seconds in result.timings},
             "report": result.render(),
@@ -706,9 +810,10 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> int:
     started = time.perf_counter()
     try:
         print(f"db-verify: starting a throwaway PostgreSQL {pg_version()} ...", flush=True)
-        with throwaway_server() as server:
+        with tempfile.TemporaryDirectory(prefix="db-verify-") as tmp, throwaway_server() as server:
+            up = report.duration(time.perf_counter() - started)
             print(
-                f"db-verify: server up on {server.host}:{server.port} in {report.duration(time.perf_counter() - started)};"
+                f"db-verify: server up on {server.host}:{server.port} in {up};"
                 f" verifying {', '.join(names)} ({workers} at a time)",
                 flush=True,
             )
@@ -718,10 +823,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> int:
                 server.create_database(database)
                 urls[name] = server.url(database)
             lock = threading.Lock()
-            with (
-                tempfile.TemporaryDirectory(prefix="db-verify-") as tmp,
-                ThreadPoolExecutor(max_workers=workers) as pool,
-            ):
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [
                     pool.submit(_run_child, spec, urls[name], Path(tmp), lock, procs)
                     for spec, name in zip(specs, names)
