@@ -264,7 +264,7 @@ def test_multiple_heads(scratch, new_database, histories):
     relpath = add_revision(scratch, "manager", "b0b0b0b0b0b0", ordered[3], "A stray branch")
     try:
         result = scratch.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": db.url})
-        lint = scratch.run("lint", MANAGER)
+        lint = scratch.run("lint", "--only=alembic-history", MANAGER)
     finally:
         (scratch.root / relpath).unlink()
     assert_refused(result, "Multiple heads detected", db, snapshot(db))
