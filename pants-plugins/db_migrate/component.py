@@ -29,6 +29,7 @@ from pants.option.global_options import GlobMatchErrorBehavior
 
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
+from db_migrate.release_pins import ReleasePinsError, parse_release_pins
 from db_migrate.report import Problem
 from db_migrate.revisions import (
     Revision,
@@ -94,6 +95,7 @@ class ComponentSetup:
     config_problems: Tuple[Problem, ...]
     history_problems: Tuple[Problem, ...]
     heads: Tuple[str, ...]
+    release_pins: Tuple[Tuple[str, str], ...] = ()  # (release, full revision id), oldest first
 
     @property
     def component(self) -> str:
@@ -226,6 +228,40 @@ def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Proble
     return tuple(out)
 
 
+async def _release_pins(fs: AlembicMigrationsFieldSet, revisions) -> Tuple[tuple, Tuple[Problem, ...]]:
+    path = posixpath.join(fs.address.spec_path, fs.release_pins.value)
+    contents = await Get(DigestContents, PathGlobs([path], glob_match_error_behavior=GlobMatchErrorBehavior.ignore))
+
+    def problem(detail: str) -> Problem:
+        return Problem(
+            title="Invalid release pins",
+            details=(detail,),
+            actions=(
+                f"Fix {path}: one `RELEASE = REVISION` per line (e.g. `24.09.8 = abc123def456`)",
+                f"Or fix the `release_pins` field of {fs.address.spec}",
+            ),
+            kind="release_pins",
+        )
+
+    if not contents:
+        return (), (problem(f"{fs.component_name} names {path} as its release pins, and there is no such file"),)
+    try:
+        pins = parse_release_pins(path, contents[0].content.decode("utf-8", "replace"))
+    except ReleasePinsError as e:
+        return (), (problem(str(e)),)
+    known = {r.revision for r in revisions}
+    resolved = []
+    for name, revision in pins:
+        matches = sorted(k for k in known if k.startswith(revision))
+        if revision in known:
+            matches = [revision]
+        if len(matches) != 1:
+            why = "no revision" if not matches else "several revisions (" + ", ".join(matches) + ")"
+            return (), (problem(f"{path}: release {name} pins {revision}, which matches {why} of {fs.component_name}"),)
+        resolved.append((name, matches[0]))
+    return tuple(resolved), ()
+
+
 @rule(desc="Check a migration component's files")
 async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
     ini_result, hydrated = await MultiGet(
@@ -282,6 +318,8 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
     revisions = tuple(p.revision for p in parsed if p.revision is not None)
     errors = tuple((p.path, p.error) for p in parsed if p.error is not None)
     history, heads = _history(revisions, errors, fs.component_name, fs.address.spec) if files else ((), ())
+    pins, pin_problems = await _release_pins(fs, revisions) if fs.release_pins.value else ((), ())
+    history = history + pin_problems
     return ComponentSetup(
         field_set=fs,
         ini=ini,
@@ -291,6 +329,7 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
         config_problems=tuple(config_problems) + tuple(extra),
         history_problems=history,
         heads=tuple(heads),
+        release_pins=pins,
     )
 
 

@@ -41,7 +41,7 @@ PLAN_FILE = "__db_migrate_plan__.json"
 
 # Pure modules shared with the runner, then the runner package itself.
 _PACKAGE_DIR = Path(__file__).parent
-_SHIPPED = ("__init__.py", "alembic_ini.py", "plan.py", "report.py", "revisions.py")
+_SHIPPED = ("__init__.py", "alembic_ini.py", "plan.py", "release_pins.py", "report.py", "revisions.py")
 
 
 def _runner_files() -> Tuple[FileContent, ...]:

@@ -61,9 +61,42 @@ def check_target_syntax(target: str) -> None:
     raise TargetSyntaxError(bad_target(target, "It is neither a revision id, head, base nor a relative step"))
 
 
+def resolve_release(setup: ComponentSetup, target: str) -> str:
+    """`release:NAME` -> the pinned revision id; anything else unchanged. Raises TargetSyntaxError."""
+    m = RELEASE.match(target)
+    if not m:
+        return target
+    pins = dict(setup.release_pins)
+    if m.group("name") in pins:
+        return pins[m.group("name")]
+    field = setup.field_set.release_pins.value
+    known = ", ".join(name for name, _ in setup.release_pins) or "none"
+    raise TargetSyntaxError(
+        Problem(
+            title=f"Unknown release '{m.group('name')}'",
+            details=(
+                f"{setup.component} pins no release of that name"
+                + (f" in {field}" if field else " (its alembic_migrations target has no `release_pins` file)"),
+                f"Pinned releases: {known}",
+            ),
+            actions=(
+                "Check the release name for typos",
+                f"Pin it: add `{m.group('name')} = <revision>` to the component's release pins file",
+            ),
+            kind="unknown_release",
+        )
+    )
+
+
 def static_target_problem(setup: ComponentSetup, target: str) -> Optional[Problem]:
     """A problem when the history cannot contain `target`, whatever the database holds."""
-    if target in SPECIAL or RELEASE.match(target):
+    if RELEASE.match(target):
+        try:
+            resolve_release(setup, target)
+        except TargetSyntaxError as e:
+            return e.problem
+        return None
+    if target in SPECIAL:
         return None
     m = RELATIVE.match(target)
     symbol = None

@@ -26,7 +26,12 @@ from db_migrate.goals.common import (
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.targets import TargetSyntaxError, check_target_syntax, static_target_problem
+from db_migrate.targets import (
+    TargetSyntaxError,
+    check_target_syntax,
+    resolve_release,
+    static_target_problem,
+)
 
 
 DIRECTIONS = ("upgrade", "downgrade")
@@ -72,6 +77,15 @@ class DbMigrateSubsystem(GoalSubsystem):
             """
             Connect, run every pre-flight check, print exactly which revisions would run in which
             order and what backup would be taken, then stop without changing anything.
+            """
+        ),
+    )
+    allow_changed = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Proceed (with a warning) when an applied revision's file differs from the one the
+            database ran (its checksum is recorded when it is applied). Without it, that is an error.
             """
         ),
     )
@@ -159,10 +173,12 @@ async def db_migrate(
             build_root=build_root,
             options={
                 "direction": direction,
-                "target": target,
+                "target": resolve_release(setup, target),
+                "target_label": target,
                 "no_backup": not subsystem.backup,
                 "lock_wait": subsystem.lock_timeout,
                 "dry_run": subsystem.dry_run,
+                "allow_changed": subsystem.allow_changed,
             },
         )
         runs.append(run)

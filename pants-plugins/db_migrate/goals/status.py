@@ -50,6 +50,10 @@ class DbStatusSubsystem(GoalSubsystem):
             """
         ),
     )
+    allow_changed = BoolOption(
+        default=False,
+        help="Report applied revisions whose file changed since they ran as a warning, not an error.",
+    )
     history = BoolOption(
         default=False,
         help="Also list every revision from base to head as `rev: message`, marking the heads and the database's revision.",
@@ -109,7 +113,11 @@ async def db_status(
                 command="status",
                 settings=settings,
                 build_root=build_root,
-                options={"history": subsystem.history},
+                options={
+                    "history": subsystem.history,
+                    "allow_changed": subsystem.allow_changed,
+                    "release_pins": dict(setup.release_pins),
+                },
             )
         )
     if len(setups) > 1:

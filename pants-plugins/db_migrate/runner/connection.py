@@ -38,9 +38,6 @@ class ComponentDatabase:
                 options.append(f"-c {name}={value}")
         return {"PGOPTIONS": " ".join(options)} if options else {}
 
-    def record_applied(self, ctx, step) -> None:  # replaced by the checksum ledger when enabled
-        return None
-
 
 def open_component_database(
     plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str], *, start_dev_server: bool = True

@@ -16,7 +16,7 @@ from db_migrate import report
 from db_migrate.alembic_ini import parse_alembic_ini
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import MigrationResult, Problem, ProblemError, Step
-from db_migrate.runner import lock
+from db_migrate.runner import ledger, lock
 from db_migrate.runner.connection import open_component_database
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.versions import current_heads
@@ -93,7 +93,8 @@ def _sqlstate(error: BaseException) -> Optional[str]:
 def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     direction = plan.option("direction", "upgrade")
     target = plan.option("target", "head")
-    outcome.direction, outcome.target = direction, target
+    label = plan.option("target_label") or target
+    outcome.direction, outcome.target = direction, label
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
 
     db = open_component_database(plan, ini, environ)
@@ -105,6 +106,16 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         unknown = [h for h in heads if h not in known]
         if unknown:
             raise ProblemError(ahead_of_code(plan, unknown, heads))
+        checksums = {r.revision: r.checksum for r in plan.revisions}
+        paths = {r.revision: r.path for r in plan.revisions}
+        recorded = ledger.recorded(conn, ini.version_table)
+        changed = ledger.changed_revisions(recorded, sorted(recorded), checksums, paths)
+        if changed:
+            problem = ledger.changed_problem(plan.component, plan.selector, changed)
+            if not plan.option("allow_changed", False):
+                raise ProblemError(problem)
+            print(f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details), flush=True)
+            outcome.extra["changed_revisions"] = [c.revision for c in changed]
 
         # The common no-op answers without loading a single revision module.
         if direction == "upgrade" and target in ("head", "heads") and set(heads) == set(plan.heads):
@@ -142,7 +153,8 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             return outcome.finish("up-to-date", heads)
 
         if plan.option("dry_run", False):
-            print(_dry_run_text(plan, db.source.url.masked(), direction, target, heads, steps), flush=True)
+            shown = label if label == target else f"{label} ({target})"
+            print(_dry_run_text(plan, db.source.url.masked(), direction, shown, heads, steps), flush=True)
             outcome.steps = tuple(_as_step(s, 0.0) for s in steps)
             return outcome.finish("dry-run", heads)
 
@@ -179,7 +191,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
 
         started = time.perf_counter()
         try:
-            done = session.run(direction, target, on_start, on_end, on_applied=db.record_applied)
+            done = session.run(direction, target, on_start, on_end, on_applied=ledger.Ledger(ini.version_table, checksums, paths).record)
         except StepFailed as failure:
             outcome.steps = tuple(_as_step(d.step, d.seconds) for d in failure.done)
             after = current_heads(conn, ini.version_table)
@@ -202,7 +214,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     result = MigrationResult(
         component=plan.component,
         direction=direction,
-        target=target,
+        target=label if label == target else f"{label} ({target})",
         steps=outcome.steps,
         new_status=status,
         backup=str(outcome.backup.path) if outcome.backup else None,

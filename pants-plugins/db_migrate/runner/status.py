@@ -197,6 +197,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     dev = DevServerSettings.from_options(plan.buildroot, plan.options)
     database = source.url.masked()
     status: Optional[ComponentStatus] = None
+    changed: tuple = ()
     try:
         db = peek_database(plan, ini, environ)
     except ProblemError as e:
@@ -220,9 +221,15 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         else:
             raise
     else:
+        from db_migrate.runner import ledger
+
         with db.connection as conn:
             current = current_heads(conn, ini.version_table)
+            recorded = ledger.recorded(conn, ini.version_table)
         status = classify(graph, current)
+        checksums = {r.revision: r.checksum for r in plan.revisions}
+        paths = {r.revision: r.path for r in plan.revisions}
+        changed = ledger.changed_revisions(recorded, sorted(recorded), checksums, paths)
 
     if plan.option("history"):
         print(render_history(graph, status.current), flush=True)
@@ -231,11 +238,30 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         render_status(plan.component, plan.selector, plan.config, database, graph, status),
         flush=True,
     )
+    release = matching_release(plan.option("release_pins") or {}, status.current)
+    if release:
+        print(f"Release: the database matches release {release}", flush=True)
     outcome.before = status.current
     outcome.extra = {
         "state": status.state,
         "heads": list(status.heads),
         "pending": [r.revision for r in status.pending],
         "unknown": list(status.unknown),
+        "release": release,
+        "changed_revisions": [c.revision for c in changed],
     }
-    return outcome.finish(status.state, status.current)
+    outcome.finish(status.state, status.current)
+    if changed:
+        from db_migrate.runner import ledger
+
+        problem = ledger.changed_problem(plan.component, plan.selector, changed)
+        if not plan.option("allow_changed", False):
+            raise ProblemError(problem)
+        print(f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details), flush=True)
+    return outcome
+
+
+def matching_release(pins: Mapping[str, str], current: Sequence[str]) -> Optional[str]:
+    """The newest pinned release whose revision is exactly what the database holds (pure)."""
+    matches = [name for name, revision in pins.items() if (revision,) == tuple(current)]
+    return matches[-1] if matches else None

@@ -1,0 +1,134 @@
+"""Tamper detection: the checksum of every applied revision's file, kept next to the version table.
+
+Alembic records only which revisions ran, not what they were; a released migration edited after
+it ran goes unnoticed. When `db-migrate` applies a revision it records the sha256 of its file
+(computed by Pants) in `<version_table>_checksums`, in the revision's own transaction; a
+downgrade removes the row. Pre-flight and `db-status` compare the recorded checksums with the
+files of this checkout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Mapping, Optional, Sequence, Tuple
+
+import psycopg
+from psycopg import sql
+
+from db_migrate import report
+from db_migrate.report import Problem
+from db_migrate.runner.versions import split_table
+
+
+def ledger_table(version_table: str) -> Tuple[Optional[str], str]:
+    schema, table = split_table(version_table)
+    return schema, f"{table}_checksums"
+
+
+def _ident(version_table: str) -> sql.Composable:
+    schema, table = ledger_table(version_table)
+    return sql.Identifier(schema, table) if schema else sql.Identifier(table)
+
+
+def _create_sql(version_table: str) -> str:
+    schema, table = ledger_table(version_table)
+    name = f'"{schema}"."{table}"' if schema else f'"{table}"'
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} (revision varchar(255) PRIMARY KEY, "
+        "checksum char(64) NOT NULL, path text NOT NULL, "
+        "applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    revision: str
+    checksum: str
+    path: str
+    applied_at: str
+
+
+def recorded(conn: psycopg.Connection, version_table: str) -> Dict[str, Recorded]:
+    """The ledger's rows by revision; empty when no revision was ever applied by us."""
+    schema, table = ledger_table(version_table)
+    exists = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{table}" if schema else table,)
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT revision, checksum, path, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM {}"
+        ).format(_ident(version_table))
+    ).fetchall()
+    return {r[0]: Recorded(*r) for r in rows}
+
+
+@dataclass(frozen=True)
+class ChangedRevision:
+    revision: str
+    path: str
+    recorded: str
+    current: str
+    applied_at: str
+
+
+def changed_revisions(
+    ledger: Mapping[str, Recorded], applied: Sequence[str], checksums: Mapping[str, str], paths: Mapping[str, str]
+) -> Tuple[ChangedRevision, ...]:
+    """Applied revisions whose file differs from the one that ran (pure)."""
+    out = []
+    for revision in applied:
+        row = ledger.get(revision)
+        current = checksums.get(revision)
+        if row is None or not current or row.checksum == current:
+            continue
+        out.append(ChangedRevision(revision, paths.get(revision, row.path), row.checksum, current, row.applied_at))
+    return tuple(out)
+
+
+def changed_problem(component: str, selector: str, changed: Sequence[ChangedRevision]) -> Problem:
+    return Problem(
+        title="Applied migration changed since it ran",
+        details=(
+            f"{len(changed)} revision file(s) of {component} differ from what the database ran:",
+            *(
+                f"  - {c.revision} ({c.path}): ran with sha256 {c.recorded[:12]}…, the file is now {c.current[:12]}… "
+                f"(applied {c.applied_at})"
+                for c in changed
+            ),
+        ),
+        actions=(
+            "Never edit a released migration: revert the edit and add a new revision instead",
+            "Check the file's history: git log -p -- <path>",
+            f"If the edit is harmless (formatting, comments): {report.goal('db-migrate', selector, '--allow-changed')}",
+        ),
+        kind="changed_revision",
+    )
+
+
+class Ledger:
+    """Writes the ledger from inside each revision's transaction (Alembic's connection)."""
+
+    def __init__(self, version_table: str, checksums: Mapping[str, str], paths: Mapping[str, str]) -> None:
+        self.version_table = version_table
+        self.checksums = dict(checksums)
+        self.paths = dict(paths)
+        self._created = False
+
+    def record(self, ctx, step) -> None:
+        connection = ctx.connection
+        schema, table = ledger_table(self.version_table)
+        name = f'"{schema}"."{table}"' if schema else f'"{table}"'
+        if not self._created:
+            connection.exec_driver_sql(_create_sql(self.version_table))
+            self._created = True
+        if step.is_upgrade:
+            connection.exec_driver_sql(
+                f"INSERT INTO {name} (revision, checksum, path) VALUES (%(r)s, %(c)s, %(p)s) "
+                "ON CONFLICT (revision) DO UPDATE SET checksum = excluded.checksum, path = excluded.path, "
+                "applied_at = now()",
+                {"r": step.revision, "c": self.checksums.get(step.revision, ""), "p": self.paths.get(step.revision, "")},
+            )
+        else:
+            connection.exec_driver_sql(f"DELETE FROM {name} WHERE revision = %(r)s", {"r": step.revision})
