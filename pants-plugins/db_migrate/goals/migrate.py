@@ -7,6 +7,8 @@ component that fails stops the run: later ones may depend on it.
 
 from __future__ import annotations
 
+import os
+
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
@@ -80,6 +82,21 @@ class DbMigrateSubsystem(GoalSubsystem):
             """
         ),
     )
+    sql = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Print the SQL of the planned range instead of running it (Alembic's offline mode): no
+            database is touched. Upgrades start from an empty database unless `--target=FROM:TO`
+            gives a range; downgrades need one.
+            """
+        ),
+    )
+    sql_file = StrOption(
+        default=None,
+        metavar="PATH",
+        help="With `--sql` (implied): write the SQL to this file (relative to the build root) instead of stdout.",
+    )
     allow_changed = BoolOption(
         default=False,
         help=softwrap(
@@ -141,8 +158,11 @@ async def db_migrate(
         print_problems(console, [missing_downgrade_target()])
         return DbMigrate(exit_code=2)
     target = (subsystem.target or "head").strip()
+    offline = subsystem.sql or bool(subsystem.sql_file)
+    parts = target.split(":", 1) if offline and ":" in target else [target]
     try:
-        check_target_syntax(target)
+        for part in parts:
+            check_target_syntax(part)
     except TargetSyntaxError as e:
         print_problems(console, [e.problem])
         return DbMigrate(exit_code=2)
@@ -157,12 +177,14 @@ async def db_migrate(
     for setup in setups:
         found = static_problems(setup, refuse_multiple_heads=True)
         if not found:
-            target_problem = static_target_problem(setup, target)
-            found = (target_problem,) if target_problem else ()
+            found = tuple(p for p in (static_target_problem(setup, part) for part in parts) if p)
         problems.extend(found)
     if problems:
         print_problems(console, problems)
         return DbMigrate(exit_code=1)
+
+    if offline:
+        return await _write_sql(console, subsystem, settings, build_root, setups, direction, parts)
 
     runs: list[ComponentRun] = []
     for setup in setups:
@@ -190,6 +212,29 @@ async def db_migrate(
         console.print_stdout(summary_line(console, "db-migrate", runs, skipped))
     exit_code = next((r.exit_code for r in runs if r.exit_code != 0), 0)
     return DbMigrate(exit_code=exit_code)
+
+
+async def _write_sql(console, subsystem, settings, build_root, setups, direction, parts) -> DbMigrate:
+    """`--sql`: one offline runner per component, appending to one stream or file, in order."""
+    sql_file = subsystem.sql_file and os.path.join(build_root.path, subsystem.sql_file)
+    for i, setup in enumerate(setups):
+        resolved = ":".join(resolve_release(setup, part) for part in parts)
+        run = await run_component(
+            setup,
+            command="sql",
+            settings=settings,
+            build_root=build_root,
+            options={
+                "direction": direction,
+                "target": resolved,
+                "target_label": ":".join(parts),
+                "sql_file": sql_file,
+                "sql_append": i > 0,
+            },
+        )
+        if run.exit_code != 0:
+            return DbMigrate(exit_code=run.exit_code)
+    return DbMigrate(exit_code=0)
 
 
 def rules():

@@ -19,10 +19,11 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import create, devserver, migrate, rebase, status, syntax, verify
+    from db_migrate.runner import create, devserver, migrate, offline, rebase, status, syntax, verify
 
     return {
         "migrate": migrate.run,
+        "sql": offline.run,
         "syntax": syntax.run,
         "devserver": devserver.run,
         "status": status.run,
