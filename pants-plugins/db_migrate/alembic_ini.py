@@ -25,7 +25,9 @@ class AlembicIni:
 
     def script_dir(self) -> str:
         """The script directory relative to the build root (the ini's own directory is `here`)."""
-        return posixpath.normpath(posixpath.join(posixpath.dirname(self.path), self.script_location))
+        return posixpath.normpath(
+            posixpath.join(posixpath.dirname(self.path), self.script_location)
+        )
 
 
 _HERE = "\x00here\x00"

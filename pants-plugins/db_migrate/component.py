@@ -32,10 +32,10 @@ from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_in
 from db_migrate.release_pins import ReleasePinsError, parse_release_pins
 from db_migrate.report import Problem
 from db_migrate.revisions import (
+    InvalidRevisionGraph,
     Revision,
     RevisionFileError,
     RevisionGraph,
-    InvalidRevisionGraph,
     is_revision_file,
     read_revision_header,
 )
@@ -63,7 +63,7 @@ class RevisionFileMemo:
     """
 
     def __init__(self, limit: int = 200_000) -> None:
-        self._parsed: "OrderedDict[Tuple[str, str], ParsedRevisionFile]" = OrderedDict()
+        self._parsed: OrderedDict[Tuple[str, str], ParsedRevisionFile] = OrderedDict()
         self._limit = limit
 
     def get(self, entry: FileEntry) -> Optional[ParsedRevisionFile]:
@@ -150,37 +150,49 @@ async def read_component_ini(request: IniRequest) -> IniResult:
         DigestContents, PathGlobs([config], glob_match_error_behavior=GlobMatchErrorBehavior.ignore)
     )
     if not contents:
-        return IniResult(None, (
-            _config_problem(
-                component,
-                config,
-                "Alembic config not found",
-                f"{component} names `{config}` as its Alembic config, and there is no such file",
-                "Create it, or fix the `alembic_config` field of the component's alembic_migrations target",
-                "Check you are at the repository root and on the right branch",
+        return IniResult(
+            None,
+            (
+                _config_problem(
+                    component,
+                    config,
+                    "Alembic config not found",
+                    f"{component} names `{config}` as its Alembic config, and there is no such file",
+                    "Create it, or fix the `alembic_config` field of the component's alembic_migrations target",
+                    "Check you are at the repository root and on the right branch",
+                ),
             ),
-        ))
+        )
     try:
         ini = parse_alembic_ini(config, contents[0].content.decode("utf-8", "replace"))
     except AlembicIniError as e:
-        return IniResult(None, (_config_problem(component, config, "Invalid Alembic config", str(e)),))
+        return IniResult(
+            None, (_config_problem(component, config, "Invalid Alembic config", str(e)),)
+        )
     target_dir = fs.address.spec_path
     if ini.script_dir() != target_dir:
-        return IniResult(ini, (
-            _config_problem(
-                component,
-                config,
-                "Alembic config points elsewhere",
-                f"{config} says script_location = {ini.script_dir()}, but {component}'s "
-                f"alembic_migrations target is in {target_dir}",
+        return IniResult(
+            ini,
+            (
+                _config_problem(
+                    component,
+                    config,
+                    "Alembic config points elsewhere",
+                    f"{config} says script_location = {ini.script_dir()}, but {component}'s "
+                    f"alembic_migrations target is in {target_dir}",
+                ),
             ),
-        ))
+        )
     return IniResult(ini, ())
 
 
-def _history(revisions, parse_errors, component: str, selector: str) -> Tuple[Tuple[Problem, ...], Tuple[str, ...]]:
+def _history(
+    revisions, parse_errors, component: str, selector: str
+) -> Tuple[Tuple[Problem, ...], Tuple[str, ...]]:
     """(problems, heads): one graph construction, which also finds every structural problem."""
-    problems = tuple(report.revision_file_problem(path, line, message) for path, (line, message) in parse_errors)
+    problems = tuple(
+        report.revision_file_problem(path, line, message) for path, (line, message) in parse_errors
+    )
     try:
         heads = RevisionGraph(revisions).heads
     except InvalidRevisionGraph as e:
@@ -199,7 +211,10 @@ def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Proble
             out.append(
                 Problem(
                     title=f"Duplicate revision id '{issue.revisions[0]}'",
-                    details=(f"{len(issue.paths)} files of {component} declare it:", *(f"  - {p}" for p in issue.paths)),
+                    details=(
+                        f"{len(issue.paths)} files of {component} declare it:",
+                        *(f"  - {p}" for p in issue.paths),
+                    ),
                     actions=(
                         "Give one of them a new id (and update any down_revision that means it)",
                         "If one is a stale copy (a rename or a merge leftover), delete it",
@@ -211,8 +226,13 @@ def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Proble
             out.append(
                 Problem(
                     title="Revision cycle detected",
-                    details=(f"{component}'s history loops: " + " → ".join(issue.revisions), *(f"  - {p}" for p in issue.paths)),
-                    actions=("Fix the down_revision of one of these files so the history has a start",),
+                    details=(
+                        f"{component}'s history loops: " + " → ".join(issue.revisions),
+                        *(f"  - {p}" for p in issue.paths),
+                    ),
+                    actions=(
+                        "Fix the down_revision of one of these files so the history has a start",
+                    ),
                     kind="revision_cycle",
                 )
             )
@@ -228,9 +248,13 @@ def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Proble
     return tuple(out)
 
 
-async def _release_pins(fs: AlembicMigrationsFieldSet, revisions) -> Tuple[tuple, Tuple[Problem, ...]]:
+async def _release_pins(
+    fs: AlembicMigrationsFieldSet, revisions
+) -> Tuple[tuple, Tuple[Problem, ...]]:
     path = posixpath.join(fs.address.spec_path, fs.release_pins.value)
-    contents = await Get(DigestContents, PathGlobs([path], glob_match_error_behavior=GlobMatchErrorBehavior.ignore))
+    contents = await Get(
+        DigestContents, PathGlobs([path], glob_match_error_behavior=GlobMatchErrorBehavior.ignore)
+    )
 
     def problem(detail: str) -> Problem:
         return Problem(
@@ -244,7 +268,11 @@ async def _release_pins(fs: AlembicMigrationsFieldSet, revisions) -> Tuple[tuple
         )
 
     if not contents:
-        return (), (problem(f"{fs.component_name} names {path} as its release pins, and there is no such file"),)
+        return (), (
+            problem(
+                f"{fs.component_name} names {path} as its release pins, and there is no such file"
+            ),
+        )
     try:
         pins = parse_release_pins(path, contents[0].content.decode("utf-8", "replace"))
     except ReleasePinsError as e:
@@ -257,7 +285,11 @@ async def _release_pins(fs: AlembicMigrationsFieldSet, revisions) -> Tuple[tuple
             matches = [revision]
         if len(matches) != 1:
             why = "no revision" if not matches else "several revisions (" + ", ".join(matches) + ")"
-            return (), (problem(f"{path}: release {name} pins {revision}, which matches {why} of {fs.component_name}"),)
+            return (), (
+                problem(
+                    f"{path}: release {name} pins {revision}, which matches {why} of {fs.component_name}"
+                ),
+            )
         resolved.append((name, matches[0]))
     return tuple(resolved), ()
 
@@ -271,7 +303,11 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
     ini, config_problems = ini_result.ini, ini_result.problems
     target_dir = fs.address.spec_path
     env_py = await Get(
-        Paths, PathGlobs([posixpath.join(target_dir, "env.py")], glob_match_error_behavior=GlobMatchErrorBehavior.ignore)
+        Paths,
+        PathGlobs(
+            [posixpath.join(target_dir, "env.py")],
+            glob_match_error_behavior=GlobMatchErrorBehavior.ignore,
+        ),
     )
     extra = []
     if not env_py.files:
@@ -287,7 +323,11 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
     entries = await Get(DigestEntries, Digest, hydrated.snapshot.digest)
     # Alembic's load order (sorted file names) breaks ties in its plans: keep it.
     files = sorted(
-        (e for e in entries if isinstance(e, FileEntry) and is_revision_file(posixpath.basename(e.path))),
+        (
+            e
+            for e in entries
+            if isinstance(e, FileEntry) and is_revision_file(posixpath.basename(e.path))
+        ),
         key=lambda e: e.path,
     )
     if not files:
@@ -310,14 +350,18 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
             digest = await Get(Digest, DigestSubset(digest, PathGlobs([e.path for e in missing])))
         fingerprints = {e.path: e.file_digest.fingerprint for e in missing}
         shown = ", ".join(e.path for e in missing[:3]) + (", ..." if len(missing) > 3 else "")
-        logger.debug("parsing %d revision file(s) of %s: %s", len(missing), fs.component_name, shown)
+        logger.debug(
+            "parsing %d revision file(s) of %s: %s", len(missing), fs.component_name, shown
+        )
         for content in await Get(DigestContents, Digest, digest):
             if content.path in fingerprints:
                 REVISION_FILES.parse(content.path, fingerprints[content.path], content.content)
     parsed = [REVISION_FILES.get(e) for e in files]
     revisions = tuple(p.revision for p in parsed if p.revision is not None)
     errors = tuple((p.path, p.error) for p in parsed if p.error is not None)
-    history, heads = _history(revisions, errors, fs.component_name, fs.address.spec) if files else ((), ())
+    history, heads = (
+        _history(revisions, errors, fs.component_name, fs.address.spec) if files else ((), ())
+    )
     pins, pin_problems = await _release_pins(fs, revisions) if fs.release_pins.value else ((), ())
     history = history + pin_problems
     return ComponentSetup(
@@ -325,7 +369,9 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
         ini=ini,
         revisions=revisions,
         files=tuple(e.path for e in files),
-        checksums=tuple((p.revision.revision, p.checksum) for p in parsed if p.revision is not None),
+        checksums=tuple(
+            (p.revision.revision, p.checksum) for p in parsed if p.revision is not None
+        ),
         config_problems=tuple(config_problems) + tuple(extra),
         history_problems=history,
         heads=tuple(heads),

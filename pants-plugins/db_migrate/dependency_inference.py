@@ -31,7 +31,11 @@ from db_migrate.target_types import (
 
 @dataclass(frozen=True)
 class AlembicMigrationsInferenceFieldSet(FieldSet):
-    required_fields = (AlembicMigrationsDependenciesField, AlembicConfigField, AlembicRevisionsField)
+    required_fields = (
+        AlembicMigrationsDependenciesField,
+        AlembicConfigField,
+        AlembicRevisionsField,
+    )
 
     dependencies: AlembicMigrationsDependenciesField
     alembic_config: AlembicConfigField

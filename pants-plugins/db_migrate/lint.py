@@ -41,8 +41,12 @@ class AlembicHistoryLintRequest(LintTargetsRequest):
 
 
 @rule(desc="Check Alembic histories", level=LogLevel.DEBUG)
-async def lint_alembic_history(request: AlembicHistoryLintRequest.Batch[AlembicMigrationsFieldSet, Any]) -> LintResult:
-    setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in request.elements)
+async def lint_alembic_history(
+    request: AlembicHistoryLintRequest.Batch[AlembicMigrationsFieldSet, Any]
+) -> LintResult:
+    setups = await MultiGet(
+        Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in request.elements
+    )
     # Full syntax of every file, compiled by the interpreter the migrations run on (cached per content).
     checks = await MultiGet(
         Get(
@@ -69,10 +73,14 @@ async def lint_alembic_history(request: AlembicHistoryLintRequest.Batch[AlembicM
         problems = list(setup.problems)
         problems.extend(_syntax_problems(setup, check))
         if not problems and len(setup.heads) > 1:
-            problems.append(report.multiple_heads(setup.component, setup.selector, setup.head_infos()))
+            problems.append(
+                report.multiple_heads(setup.component, setup.selector, setup.head_infos())
+            )
         if problems:
             failed += 1
-            lines.append(f"{setup.component} ({setup.selector}): {pluralize(len(problems), 'problem')}")
+            lines.append(
+                f"{setup.component} ({setup.selector}): {pluralize(len(problems), 'problem')}"
+            )
             lines.extend(p.render() + "\n" for p in problems)
         else:
             head = ", ".join(setup.heads) or report.BASE
@@ -94,14 +102,20 @@ def _syntax_problems(setup: ComponentSetup, check: FallibleProcessResult) -> lis
         return [
             Problem(
                 title=f"Cannot check the revision files of {setup.component}",
-                details=tuple((check.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[:3]),
+                details=tuple(
+                    (check.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[
+                        :3
+                    ]
+                ),
                 actions=("Run `pants lint` again with -ldebug and report the output",),
                 kind="syntax_check_failed",
             )
         ]
     errors = json.loads(check.stdout.decode().strip().splitlines()[-1])["errors"]
     return [
-        report.revision_file_problem(e["path"], e["line"], e["message"]) for e in errors if e["path"] not in already
+        report.revision_file_problem(e["path"], e["line"], e["message"])
+        for e in errors
+        if e["path"] not in already
     ]
 
 

@@ -37,10 +37,11 @@ class RunnerPlan:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunnerPlan":
+    def from_json(cls, text: str) -> RunnerPlan:
         raw = json.loads(text)
         raw["revisions"] = tuple(
-            RevisionFact(**{**r, "down_revisions": tuple(r["down_revisions"])}) for r in raw.get("revisions", ())
+            RevisionFact(**{**r, "down_revisions": tuple(r["down_revisions"])})
+            for r in raw.get("revisions", ())
         )
         raw["heads"] = tuple(raw.get("heads", ()))
         known = {f.name for f in fields(cls)}

@@ -28,10 +28,14 @@ def parse_release_pins(path: str, text: str) -> Tuple[Tuple[str, str], ...]:
             continue
         m = _LINE.match(line)
         if not m:
-            raise ReleasePinsError(path, number, f"expected `RELEASE = REVISION`, got `{raw.strip()}`")
+            raise ReleasePinsError(
+                path, number, f"expected `RELEASE = REVISION`, got `{raw.strip()}`"
+            )
         name = m.group("name")
         if name in seen:
-            raise ReleasePinsError(path, number, f"release {name} is pinned twice (first on line {seen[name]})")
+            raise ReleasePinsError(
+                path, number, f"release {name} is pinned twice (first on line {seen[name]})"
+            )
         seen[name] = number
         pins.append((name, m.group("revision")))
     return tuple(pins)

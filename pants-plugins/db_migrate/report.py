@@ -82,7 +82,12 @@ def multiple_heads(component: str, selector: str, heads: Sequence[HeadInfo]) -> 
 
 
 def cannot_locate_revision(
-    revision: str, component: str, config: str, selector: str, suggestions: Iterable[str] = (), why: str = ""
+    revision: str,
+    component: str,
+    config: str,
+    selector: str,
+    suggestions: Iterable[str] = (),
+    why: str = "",
 ) -> Problem:
     suggestions = tuple(suggestions)
     details = [why or f"Revision not found in the migration history of {component}"]
@@ -101,7 +106,9 @@ def cannot_locate_revision(
     )
 
 
-def migration_file_missing(component: str, selector: str, missing: str, referrers: Sequence[str]) -> Problem:
+def migration_file_missing(
+    component: str, selector: str, missing: str, referrers: Sequence[str]
+) -> Problem:
     return Problem(
         title="Migration file not found",
         details=(
@@ -118,7 +125,9 @@ def migration_file_missing(component: str, selector: str, missing: str, referrer
     )
 
 
-def cannot_connect(component: str, where: str, reason: str, url_env: str, masked_url: str, dev_server: bool = False) -> Problem:
+def cannot_connect(
+    component: str, where: str, reason: str, url_env: str, masked_url: str, dev_server: bool = False
+) -> Problem:
     host, _, port = where.rpartition(":")
     start = (
         "Start the development database: pants db-dev-server --action=start"
@@ -133,12 +142,14 @@ def cannot_connect(component: str, where: str, reason: str, url_env: str, masked
             f"Verify database configuration: {url_env}, else sqlalchemy.url in the component's ini",
             start,
         ),
-        related="pants db-dev-server" if dev_server else f"pants db-status",
+        related="pants db-dev-server" if dev_server else "pants db-status",
         kind="cannot_connect",
     )
 
 
-def foreign_key_violation(component: str, selector: str, revision: str, path: str, db_error: str) -> Problem:
+def foreign_key_violation(
+    component: str, selector: str, revision: str, path: str, db_error: str
+) -> Problem:
     return Problem(
         title="Foreign key constraint violation",
         details=(
@@ -156,10 +167,15 @@ def foreign_key_violation(component: str, selector: str, revision: str, path: st
     )
 
 
-def revision_failed(component: str, selector: str, revision: str, path: str, db_error: str) -> Problem:
+def revision_failed(
+    component: str, selector: str, revision: str, path: str, db_error: str
+) -> Problem:
     return Problem(
         title=f"Migration {revision} failed",
-        details=(f"{path} raised an error; its changes were rolled back", f"Database said: {db_error}"),
+        details=(
+            f"{path} raised an error; its changes were rolled back",
+            f"Database said: {db_error}",
+        ),
         actions=(
             f"Review the migration file: {path}",
             f"Check the database state: {goal('db-status', selector)}",
@@ -180,7 +196,6 @@ def revision_file_problem(path: str, line: int, message: str) -> Problem:
         ),
         kind="unparsable_revision",
     )
-
 
 
 # ---------------------------------------------------------------------------------------------

@@ -101,7 +101,9 @@ def _leading_docstring(text: str) -> str | None | bool:
             return None
     quote = text[start : start + 3]
     if quote not in ('"""', "'''"):
-        return False if text[start : start + 1] in ("'", '"', "r", "R", "u", "U", " ", "\t") else None
+        return (
+            False if text[start : start + 1] in ("'", '"', "r", "R", "u", "U", " ", "\t") else None
+        )
     end = text.find(quote, start + 3)
     if end == -1:
         return False

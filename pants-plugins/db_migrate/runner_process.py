@@ -41,7 +41,14 @@ PLAN_FILE = "__db_migrate_plan__.json"
 
 # Pure modules shared with the runner, then the runner package itself.
 _PACKAGE_DIR = Path(__file__).parent
-_SHIPPED = ("__init__.py", "alembic_ini.py", "plan.py", "release_pins.py", "report.py", "revisions.py")
+_SHIPPED = (
+    "__init__.py",
+    "alembic_ini.py",
+    "plan.py",
+    "release_pins.py",
+    "report.py",
+    "revisions.py",
+)
 
 
 def _runner_files() -> Tuple[FileContent, ...]:
@@ -59,8 +66,21 @@ def _runner_files() -> Tuple[FileContent, ...]:
 RUNNER_FILES = _runner_files()
 
 # What the runner may see of the user's environment besides the component's URL variable.
-PASSTHROUGH_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TZ", "PGOPTIONS", "PGSSLMODE",
-                   "PGSSLROOTCERT", "PGCONNECT_TIMEOUT", "DB_MIGRATE_DEBUG", "NO_COLOR")
+PASSTHROUGH_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "TERM",
+    "TZ",
+    "PGOPTIONS",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGCONNECT_TIMEOUT",
+    "DB_MIGRATE_DEBUG",
+    "NO_COLOR",
+)
 
 
 @dataclass(frozen=True)
@@ -150,7 +170,9 @@ async def runner_environment(
         "PEX_EXTRA_SYS_PATH": os.pathsep.join(sys_path),
     }
     caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
-    return RunnerEnvironment(digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches))
+    return RunnerEnvironment(
+        digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches)
+    )
 
 
 @rule(desc="Prepare the migration process")
@@ -159,7 +181,10 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
     runner_env, plan_digest, user_env = await MultiGet(
         Get(RunnerEnvironment, RunnerEnvironmentRequest(fs)),
         Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
-        Get(EnvironmentVars, EnvironmentVarsRequest([*PASSTHROUGH_ENV, fs.url_env, *request.extra_env_vars])),
+        Get(
+            EnvironmentVars,
+            EnvironmentVarsRequest([*PASSTHROUGH_ENV, fs.url_env, *request.extra_env_vars]),
+        ),
     )
     digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest]))
     env: Mapping[str, str] = {

@@ -121,7 +121,9 @@ async def select_components(request: ComponentSelectionRequest) -> ComponentSele
         elif not applicable:
             kinds = sorted({t.alias for t in targets})
             why = (
-                "it matches no target" if not kinds else "it matches only " + ", ".join(kinds) + " targets"
+                "it matches no target"
+                if not kinds
+                else "it matches only " + ", ".join(kinds) + " targets"
             )
             unmatched.append((match.spec, why))
         for t in applicable:
@@ -129,7 +131,8 @@ async def select_components(request: ComponentSelectionRequest) -> ComponentSele
     if unmatched:
         return ComponentSelection((), no_component_for(request.goal, tuple(unmatched)))
     ordered = sorted(
-        selected.values(), key=lambda fs: (fs.migration_order.value or 0, fs.component_name, fs.address.spec)
+        selected.values(),
+        key=lambda fs: (fs.migration_order.value or 0, fs.component_name, fs.address.spec),
     )
     return ComponentSelection(tuple(ordered))
 

@@ -20,7 +20,18 @@ from pants.util.logging import LogLevel
 from db_migrate.alembic_ini import AlembicIniError, parse_alembic_ini
 from db_migrate.target_types import AlembicMigrationsTarget
 
-_NOT_A_COMPONENT = {"alembic", "migrations", "migration", "models", "db", "database", "versions", "src", "ai", "backend"}
+_NOT_A_COMPONENT = {
+    "alembic",
+    "migrations",
+    "migration",
+    "models",
+    "db",
+    "database",
+    "versions",
+    "src",
+    "ai",
+    "backend",
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,11 @@ async def find_putative_alembic_targets(
             continue
         config = configs.get(here)
         component = component_from_ini(config, here) if config else component_from_path(here)
-        comments = () if config else (f"# No alembic*.ini at the root points here: check `alembic_config`.",)
+        comments = (
+            ()
+            if config
+            else ("# No alembic*.ini at the root points here: check `alembic_config`.",)
+        )
         putative.append(
             PutativeTarget.for_target_type(
                 AlembicMigrationsTarget,

@@ -52,13 +52,19 @@ def check_target_syntax(target: str) -> None:
     m = RELATIVE.match(target)
     if m:
         if int(m.group("delta")[1:]) == 0:
-            raise TargetSyntaxError(bad_target(target, "A relative step must move at least one revision (+1, -1, ...)"))
+            raise TargetSyntaxError(
+                bad_target(target, "A relative step must move at least one revision (+1, -1, ...)")
+            )
         return
     if re.search(r"[+-]", target):
         raise TargetSyntaxError(
-            bad_target(target, "A relative step is a sign and a whole number of revisions, e.g. +1 or -2")
+            bad_target(
+                target, "A relative step is a sign and a whole number of revisions, e.g. +1 or -2"
+            )
         )
-    raise TargetSyntaxError(bad_target(target, "It is neither a revision id, head, base nor a relative step"))
+    raise TargetSyntaxError(
+        bad_target(target, "It is neither a revision id, head, base nor a relative step")
+    )
 
 
 def resolve_release(setup: ComponentSetup, target: str) -> str:
@@ -76,7 +82,11 @@ def resolve_release(setup: ComponentSetup, target: str) -> str:
             title=f"Unknown release '{m.group('name')}'",
             details=(
                 f"{setup.component} pins no release of that name"
-                + (f" in {field}" if field else " (its alembic_migrations target has no `release_pins` file)"),
+                + (
+                    f" in {field}"
+                    if field
+                    else " (its alembic_migrations target has no `release_pins` file)"
+                ),
                 f"Pinned releases: {known}",
             ),
             actions=(
@@ -120,10 +130,18 @@ def _lookup_problem(setup: ComponentSetup, symbol: str, target: str) -> Optional
     except TargetError as e:
         config = setup.field_set.alembic_config.value
         if e.kind == "ambiguous":
-            why = f"'{symbol}' is ambiguous in {setup.component}: it is the start of " + ", ".join(e.candidates)
-            return report.cannot_locate_revision(target, setup.component, config, setup.selector, (), why=why)
+            why = f"'{symbol}' is ambiguous in {setup.component}: it is the start of " + ", ".join(
+                e.candidates
+            )
+            return report.cannot_locate_revision(
+                target, setup.component, config, setup.selector, (), why=why
+            )
         if e.kind == "unknown":
             return report.cannot_locate_revision(
-                target, setup.component, config, setup.selector, e.suggestions or graph.closest(symbol)
+                target,
+                setup.component,
+                config,
+                setup.selector,
+                e.suggestions or graph.closest(symbol),
             )
     return None

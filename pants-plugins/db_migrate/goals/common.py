@@ -14,6 +14,8 @@ from pants.base.build_root import BuildRoot
 from pants.engine.console import Console
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet
+from pants.option.option_types import StrOption
+from pants.util.strutil import softwrap
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
@@ -26,7 +28,9 @@ from db_migrate.target_types import AlembicMigrationsFieldSet
 logger = logging.getLogger(__name__)
 
 
-async def gather_setups(field_sets: Sequence[AlembicMigrationsFieldSet]) -> Tuple[ComponentSetup, ...]:
+async def gather_setups(
+    field_sets: Sequence[AlembicMigrationsFieldSet],
+) -> Tuple[ComponentSetup, ...]:
     """The static pre-flight of every selected component (memoized per revision file)."""
     started = time.perf_counter()
     setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
@@ -37,6 +41,118 @@ async def gather_setups(field_sets: Sequence[AlembicMigrationsFieldSet]) -> Tupl
         (time.perf_counter() - started) * 1000,
     )
     return tuple(setups)
+
+
+REPORT_SCHEMA = "pants-db-migrate/report/v1"
+OUTPUTS = ("text", "json")
+
+
+class ReportOptions:
+    """`--output` and `--report-file`, shared by every db-* goal (mixed into its subsystem)."""
+
+    output = StrOption(
+        default="text",
+        metavar="text|json",
+        help=softwrap(
+            f"""
+            `json`: print one JSON report on stdout (schema `{REPORT_SCHEMA}`, see
+            docs/report-schema.md) and send everything human-readable to stderr.
+            """
+        ),
+    )
+    report_file = StrOption(
+        default=None,
+        metavar="PATH",
+        help="Also write the JSON report to this file (relative to the build root).",
+    )
+
+
+class Reporter:
+    """What a goal says: human text on the console, and the machine-readable report at the end."""
+
+    def __init__(
+        self, console: Console, goal: str, options: ReportOptions, build_root: BuildRoot
+    ) -> None:
+        self.console = console
+        self.goal = goal
+        self.output = (options.output or "text").strip().lower()
+        self.report_file = options.report_file and os.path.join(
+            build_root.path, options.report_file
+        )
+        self.runs: list = []
+        self.problems: list = []
+        self.skipped: list = []
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+    def say(self, text: str) -> None:
+        (self.console.print_stderr if self.json else self.console.print_stdout)(text)
+
+    def problem(self, problems: Iterable[Problem], component: str | None = None) -> None:
+        for problem in problems:
+            self.problems.append((component, problem))
+            if len(self.problems) > 1:
+                self.console.print_stderr("")
+            self.console.print_stderr(problem.render())
+
+    def runner_options(self) -> Dict[str, Any]:
+        return {"output": self.output}
+
+    def add(self, run: ComponentRun) -> ComponentRun:
+        self.runs.append(run)
+        return run
+
+    def check_output(self) -> bool:
+        if self.output in OUTPUTS:
+            return True
+        self.output = "text"
+        self.problem(
+            [
+                Problem(
+                    title=f"Invalid output '{self.output}'",
+                    details=("--output is text (the default) or json",),
+                    actions=(f"pants {self.goal} --output=json ...",),
+                    kind="invalid_output",
+                )
+            ]
+        )
+        return False
+
+    def finish(self, exit_code: int) -> int:
+        if self.json or self.report_file:
+            text = json.dumps(self.report(exit_code), indent=2, sort_keys=True)
+            if self.json:
+                self.console.print_stdout(text)
+            if self.report_file:
+                os.makedirs(os.path.dirname(self.report_file) or ".", exist_ok=True)
+                with open(self.report_file, "w") as f:
+                    f.write(text + "\n")
+        return exit_code
+
+    def report(self, exit_code: int) -> Dict[str, Any]:
+        components = [
+            dict(run.outcome, component=run.component, exit_code=run.exit_code) for run in self.runs
+        ]
+        components += [{"component": name, "status": "skipped"} for name in self.skipped]
+        return {
+            "schema": REPORT_SCHEMA,
+            "goal": self.goal,
+            "exit_code": exit_code,
+            "ok": exit_code == 0,
+            "components": components,
+            "problems": [
+                {
+                    "component": component,
+                    "kind": p.kind,
+                    "title": p.title,
+                    "details": list(p.details),
+                    "actions": list(p.actions),
+                }
+                for component, p in self.problems
+            ],
+        }
 
 
 def print_problems(console: Console, problems: Iterable[Problem]) -> None:
@@ -107,18 +223,24 @@ async def run_component(
     settings: DbMigrationsSubsystem,
     build_root: BuildRoot,
     options: Dict[str, Any],
+    reporter: Reporter | None = None,
 ) -> ComponentRun:
     """Run one runner command interactively and read back what it did."""
+    if reporter is not None:
+        options = {**reporter.runner_options(), **options}
     plan = build_plan(setup, command, settings, build_root, options)
     fd, result_file = tempfile.mkstemp(prefix=f"db-migrate-{setup.component}-", suffix=".json")
     os.close(fd)
     try:
-        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, plan.to_json(), result_file))
+        runner = await Get(
+            RunnerProcess, RunnerRequest(setup.field_set, plan.to_json(), result_file)
+        )
         result = await Effect(InteractiveProcessResult, InteractiveProcess, runner.process)
         outcome = _read_outcome(result_file)
     finally:
         os.unlink(result_file)
-    return ComponentRun(setup.component, result.exit_code, outcome)
+    run = ComponentRun(setup.component, result.exit_code, outcome)
+    return reporter.add(run) if reporter is not None else run
 
 
 def _read_outcome(path: str) -> Dict[str, Any]:
@@ -130,13 +252,17 @@ def _read_outcome(path: str) -> Dict[str, Any]:
         return {}
 
 
-def summary_line(console: Console, goal: str, runs: Sequence[ComponentRun], skipped: Sequence[str]) -> str:
+def summary_line(
+    console: Console, goal: str, runs: Sequence[ComponentRun], skipped: Sequence[str]
+) -> str:
     parts = []
     for run in runs:
         status = run.outcome.get("status") or ("ok" if run.exit_code == 0 else "failed")
         steps = run.outcome.get("steps") or []
         if status == "migrated":
-            parts.append(f"{run.component} migrated ({len(steps)} revision{'s' if len(steps) != 1 else ''})")
+            parts.append(
+                f"{run.component} migrated ({len(steps)} revision{'s' if len(steps) != 1 else ''})"
+            )
         else:
             parts.append(f"{run.component} {status}")
     parts += [f"{name} skipped" for name in skipped]
@@ -145,4 +271,3 @@ def summary_line(console: Console, goal: str, runs: Sequence[ComponentRun], skip
     reached = sum(1 for r in runs if r.exit_code == 0)
     total = len(runs) + len(skipped)
     return f"{sigil} {goal}: {reached}/{total} components reached their target: " + ", ".join(parts)
-

@@ -19,7 +19,7 @@ from pants.option.option_types import BoolOption, StrOption
 from pants.util.strutil import softwrap
 
 from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import print_problems, run_component, static_problems
+from db_migrate.goals.common import Reporter, ReportOptions, run_component, static_problems
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -29,7 +29,7 @@ REV_ID = re.compile(r"^[A-Za-z0-9_]+$")
 NO_REVISION_FILES = "No revision files"  # a fresh component: its first revision is what we create
 
 
-class DbCreateMigrationSubsystem(GoalSubsystem):
+class DbCreateMigrationSubsystem(GoalSubsystem, ReportOptions):
     name = "db-create-migration"
     help = softwrap(
         """
@@ -108,30 +108,27 @@ def bad_rev_id(rev_id: str, why: str) -> Problem:
     )
 
 
-@goal_rule
-async def db_create_migration(
-    console: Console,
+async def _db_create_migration(
+    reporter: Reporter,
     subsystem: DbCreateMigrationSubsystem,
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
-) -> DbCreateMigration:
+) -> int:
     message = (subsystem.message or "").strip()
     if not message:
-        print_problems(console, [missing_message()])
-        return DbCreateMigration(exit_code=2)
+        reporter.problem([missing_message()])
+        return 2
 
     selection = await Get(
         ComponentSelection, ComponentSelectionRequest(specs, "db-create-migration")
     )
     if selection.problem:
-        print_problems(console, [selection.problem])
-        return DbCreateMigration(exit_code=2)
+        reporter.problem([selection.problem])
+        return 2
     if len(selection.field_sets) != 1:
-        print_problems(
-            console, [one_component_only([fs.component_name for fs in selection.field_sets])]
-        )
-        return DbCreateMigration(exit_code=2)
+        reporter.problem([one_component_only([fs.component_name for fs in selection.field_sets])])
+        return 2
 
     setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])
     # A component without revision files is fine here: its first revision is what we create.
@@ -141,8 +138,8 @@ async def db_create_migration(
         if p.title != NO_REVISION_FILES
     )
     if problems:
-        print_problems(console, problems)
-        return DbCreateMigration(exit_code=1)
+        reporter.problem(problems)
+        return 1
 
     rev_id = (subsystem.rev_id or "").strip() or None
     if rev_id is not None:
@@ -152,14 +149,15 @@ async def db_create_migration(
         elif any(r.revision == rev_id for r in setup.revisions):
             why = f"{setup.component} already has a revision {rev_id}"
         if why:
-            print_problems(console, [bad_rev_id(rev_id, why)])
-            return DbCreateMigration(exit_code=2)
+            reporter.problem([bad_rev_id(rev_id, why)])
+            return 2
 
     run = await run_component(
         setup,
         command="create",
         settings=settings,
         build_root=build_root,
+        reporter=reporter,
         options={
             "message": message,
             "autogenerate": subsystem.autogenerate,
@@ -169,7 +167,24 @@ async def db_create_migration(
             "lock_wait": 60,
         },
     )
-    return DbCreateMigration(exit_code=run.exit_code)
+    return run.exit_code
+
+
+@goal_rule
+async def db_create_migration(
+    console: Console,
+    subsystem: DbCreateMigrationSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbCreateMigration:
+    reporter = Reporter(console, "db-create-migration", subsystem, build_root)
+    code = (
+        await _db_create_migration(reporter, subsystem, settings, specs, build_root)
+        if reporter.check_output()
+        else 2
+    )
+    return DbCreateMigration(exit_code=reporter.finish(code))
 
 
 def rules():

@@ -17,7 +17,7 @@ from pants.engine.target import AllTargets
 from pants.option.option_types import EnumOption
 
 from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import print_problems, run_component
+from db_migrate.goals.common import Reporter, ReportOptions, run_component
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -31,14 +31,16 @@ class DevServerAction(Enum):
     reset = "reset"
 
 
-class DbDevServerSubsystem(GoalSubsystem):
+class DbDevServerSubsystem(GoalSubsystem, ReportOptions):
     name = "db-dev-server"
     help = (
         "Manage the development PostgreSQL that db-migrate starts on demand: `status`, `start`, "
         "`stop` (data kept) or `reset` (stop and delete its data)."
     )
 
-    action = EnumOption(default=DevServerAction.status, help="What to do with the development server.")
+    action = EnumOption(
+        default=DevServerAction.status, help="What to do with the development server."
+    )
 
 
 class DbDevServer(Goal):
@@ -49,10 +51,55 @@ class DbDevServer(Goal):
 def no_component() -> Problem:
     return Problem(
         title="No component to run the development server with",
-        details=("The server's binaries come from a component's resolve, and no alembic_migrations target exists",),
+        details=(
+            "The server's binaries come from a component's resolve, and no alembic_migrations target exists",
+        ),
         actions=("Declare one next to env.py (pants tailor proposes it)",),
         kind="no_component",
     )
+
+
+async def _db_dev_server(
+    reporter: Reporter,
+    subsystem: DbDevServerSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+    all_targets: AllTargets,
+) -> int:
+    if specs:
+        selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-dev-server"))
+        if selection.problem:
+            reporter.problem([selection.problem])
+            return 2
+        field_sets = selection.field_sets
+    else:
+        field_sets = tuple(
+            sorted(
+                (
+                    AlembicMigrationsFieldSet.create(t)
+                    for t in all_targets
+                    if AlembicMigrationsFieldSet.is_applicable(t)
+                ),
+                key=lambda fs: (fs.migration_order.value or 0, fs.component_name),
+            )
+        )
+    if not field_sets:
+        reporter.problem([no_component()])
+        return 2
+    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, field_sets[0])
+    if setup.config_problems:
+        reporter.problem(setup.config_problems)
+        return 1
+    run = await run_component(
+        setup,
+        command="devserver",
+        settings=settings,
+        build_root=build_root,
+        reporter=reporter,
+        options={"action": subsystem.action.value},
+    )
+    return run.exit_code
 
 
 @goal_rule
@@ -64,34 +111,13 @@ async def db_dev_server(
     build_root: BuildRoot,
     all_targets: AllTargets,
 ) -> DbDevServer:
-    if specs:
-        selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-dev-server"))
-        if selection.problem:
-            print_problems(console, [selection.problem])
-            return DbDevServer(exit_code=2)
-        field_sets = selection.field_sets
-    else:
-        field_sets = tuple(
-            sorted(
-                (AlembicMigrationsFieldSet.create(t) for t in all_targets if AlembicMigrationsFieldSet.is_applicable(t)),
-                key=lambda fs: (fs.migration_order.value or 0, fs.component_name),
-            )
-        )
-    if not field_sets:
-        print_problems(console, [no_component()])
-        return DbDevServer(exit_code=2)
-    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, field_sets[0])
-    if setup.config_problems:
-        print_problems(console, setup.config_problems)
-        return DbDevServer(exit_code=1)
-    run = await run_component(
-        setup,
-        command="devserver",
-        settings=settings,
-        build_root=build_root,
-        options={"action": subsystem.action.value},
+    reporter = Reporter(console, "db-dev-server", subsystem, build_root)
+    code = (
+        await _db_dev_server(reporter, subsystem, settings, specs, build_root, all_targets)
+        if reporter.check_output()
+        else 2
     )
-    return DbDevServer(exit_code=run.exit_code)
+    return DbDevServer(exit_code=reporter.finish(code))
 
 
 def rules():

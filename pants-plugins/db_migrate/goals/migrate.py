@@ -18,9 +18,9 @@ from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 
 from db_migrate.goals.common import (
-    ComponentRun,
+    Reporter,
+    ReportOptions,
     gather_setups,
-    print_problems,
     run_component,
     static_problems,
     summary_line,
@@ -35,11 +35,10 @@ from db_migrate.targets import (
     static_target_problem,
 )
 
-
 DIRECTIONS = ("upgrade", "downgrade")
 
 
-class DbMigrateSubsystem(GoalSubsystem):
+class DbMigrateSubsystem(GoalSubsystem, ReportOptions):
     name = "db-migrate"
     help = softwrap(
         """
@@ -142,21 +141,20 @@ def missing_downgrade_target() -> Problem:
     )
 
 
-@goal_rule
-async def db_migrate(
-    console: Console,
+async def _migrate(
+    reporter: Reporter,
     subsystem: DbMigrateSubsystem,
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
-) -> DbMigrate:
+) -> int:
     direction = subsystem.direction.strip().lower()
     if direction not in DIRECTIONS:
-        print_problems(console, [bad_direction(subsystem.direction)])
-        return DbMigrate(exit_code=2)
+        reporter.problem([bad_direction(subsystem.direction)])
+        return 2
     if direction == "downgrade" and not subsystem.target:
-        print_problems(console, [missing_downgrade_target()])
-        return DbMigrate(exit_code=2)
+        reporter.problem([missing_downgrade_target()])
+        return 2
     target = (subsystem.target or "head").strip()
     offline = subsystem.sql or bool(subsystem.sql_file)
     parts = target.split(":", 1) if offline and ":" in target else [target]
@@ -164,35 +162,35 @@ async def db_migrate(
         for part in parts:
             check_target_syntax(part)
     except TargetSyntaxError as e:
-        print_problems(console, [e.problem])
-        return DbMigrate(exit_code=2)
+        reporter.problem([e.problem])
+        return 2
 
     selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-migrate"))
     if selection.problem:
-        print_problems(console, [selection.problem])
-        return DbMigrate(exit_code=2)
+        reporter.problem([selection.problem])
+        return 2
 
     setups = await gather_setups(selection.field_sets)
-    problems = []
+    broken = False
     for setup in setups:
         found = static_problems(setup, refuse_multiple_heads=True)
         if not found:
             found = tuple(p for p in (static_target_problem(setup, part) for part in parts) if p)
-        problems.extend(found)
-    if problems:
-        print_problems(console, problems)
-        return DbMigrate(exit_code=1)
+        reporter.problem(found, setup.component)
+        broken = broken or bool(found)
+    if broken:
+        return 1
 
     if offline:
-        return await _write_sql(console, subsystem, settings, build_root, setups, direction, parts)
+        return await _write_sql(reporter, subsystem, settings, build_root, setups, direction, parts)
 
-    runs: list[ComponentRun] = []
     for setup in setups:
         run = await run_component(
             setup,
             command="migrate",
             settings=settings,
             build_root=build_root,
+            reporter=reporter,
             options={
                 "direction": direction,
                 "target": resolve_release(setup, target),
@@ -203,18 +201,17 @@ async def db_migrate(
                 "allow_changed": subsystem.allow_changed,
             },
         )
-        runs.append(run)
         if run.exit_code != 0:
             break
-    skipped = [s.component for s in setups[len(runs) :]]
-    if len(setups) > 1 or skipped:
-        console.print_stdout("")
-        console.print_stdout(summary_line(console, "db-migrate", runs, skipped))
-    exit_code = next((r.exit_code for r in runs if r.exit_code != 0), 0)
-    return DbMigrate(exit_code=exit_code)
+    runs = reporter.runs
+    reporter.skipped = [s.component for s in setups[len(runs) :]]
+    if len(setups) > 1 or reporter.skipped:
+        reporter.say("")
+        reporter.say(summary_line(reporter.console, "db-migrate", runs, reporter.skipped))
+    return next((r.exit_code for r in runs if r.exit_code != 0), 0)
 
 
-async def _write_sql(console, subsystem, settings, build_root, setups, direction, parts) -> DbMigrate:
+async def _write_sql(reporter, subsystem, settings, build_root, setups, direction, parts) -> int:
     """`--sql`: one offline runner per component, appending to one stream or file, in order."""
     sql_file = subsystem.sql_file and os.path.join(build_root.path, subsystem.sql_file)
     for i, setup in enumerate(setups):
@@ -224,6 +221,7 @@ async def _write_sql(console, subsystem, settings, build_root, setups, direction
             command="sql",
             settings=settings,
             build_root=build_root,
+            reporter=reporter,
             options={
                 "direction": direction,
                 "target": resolved,
@@ -233,8 +231,25 @@ async def _write_sql(console, subsystem, settings, build_root, setups, direction
             },
         )
         if run.exit_code != 0:
-            return DbMigrate(exit_code=run.exit_code)
-    return DbMigrate(exit_code=0)
+            return run.exit_code
+    return 0
+
+
+@goal_rule
+async def db_migrate(
+    console: Console,
+    subsystem: DbMigrateSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbMigrate:
+    reporter = Reporter(console, "db-migrate", subsystem, build_root)
+    code = (
+        await _migrate(reporter, subsystem, settings, specs, build_root)
+        if reporter.check_output()
+        else 2
+    )
+    return DbMigrate(exit_code=reporter.finish(code))
 
 
 def rules():

@@ -22,7 +22,7 @@ from pants.util.strutil import softwrap
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import ComponentRun, print_problems, run_component
+from db_migrate.goals.common import ComponentRun, Reporter, ReportOptions, run_component
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -34,7 +34,7 @@ class RebaseStrategy(Enum):
     rebase = "rebase"
 
 
-class DbRebaseSubsystem(GoalSubsystem):
+class DbRebaseSubsystem(GoalSubsystem, ReportOptions):
     name = "db-rebase"
     help = softwrap(
         """
@@ -81,33 +81,32 @@ class DbRebase(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
-@goal_rule
-async def db_rebase(
-    console: Console,
+async def _db_rebase(
+    reporter: Reporter,
     subsystem: DbRebaseSubsystem,
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
-) -> DbRebase:
+) -> int:
     selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-rebase"))
     if selection.problem:
-        print_problems(console, [selection.problem])
-        return DbRebase(exit_code=2)
+        reporter.problem([selection.problem])
+        return 2
 
     setups = await MultiGet(
         Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
     )
     problems = [p for s in setups for p in s.problems]
     if problems:
-        print_problems(console, problems)
-        return DbRebase(exit_code=1)
+        reporter.problem(problems)
+        return 1
 
     runs: List[ComponentRun] = []
     for i, setup in enumerate(setups):
         if i:
-            console.print_stdout("")
+            reporter.say("")
         if len(setup.heads) < 2:
-            console.print_stdout(
+            reporter.say(
                 f"{report.SUCCESS} {setup.component} has a single head "
                 f"({report.describe_heads(setup.heads)}): nothing to resolve"
             )
@@ -117,6 +116,7 @@ async def db_rebase(
             command="rebase",
             settings=settings,
             build_root=build_root,
+            reporter=reporter,
             options={
                 "strategy": subsystem.strategy.value,
                 "base_ref": subsystem.base_ref,
@@ -128,7 +128,24 @@ async def db_rebase(
         runs.append(run)
         if run.exit_code != 0:
             break
-    return DbRebase(exit_code=next((r.exit_code for r in runs if r.exit_code != 0), 0))
+    return next((r.exit_code for r in runs if r.exit_code != 0), 0)
+
+
+@goal_rule
+async def db_rebase(
+    console: Console,
+    subsystem: DbRebaseSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbRebase:
+    reporter = Reporter(console, "db-rebase", subsystem, build_root)
+    code = (
+        await _db_rebase(reporter, subsystem, settings, specs, build_root)
+        if reporter.check_output()
+        else 2
+    )
+    return DbRebase(exit_code=reporter.finish(code))
 
 
 def rules():

@@ -20,7 +20,7 @@ from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
 
 from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import ComponentRun, print_problems, run_component
+from db_migrate.goals.common import ComponentRun, Reporter, ReportOptions, run_component
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -29,7 +29,7 @@ UP_TO_DATE = "up-to-date"
 EXIT_NOT_UP_TO_DATE = 1
 
 
-class DbStatusSubsystem(GoalSubsystem):
+class DbStatusSubsystem(GoalSubsystem, ReportOptions):
     name = "db-status"
     help = softwrap(
         """
@@ -82,18 +82,17 @@ def status_summary(console: Console, runs: Sequence[ComponentRun], broken: Seque
     return f"{sigil} db-status: {fresh}/{total} components up-to-date: " + ", ".join(parts)
 
 
-@goal_rule
-async def db_status(
-    console: Console,
+async def _db_status(
+    reporter: Reporter,
     subsystem: DbStatusSubsystem,
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
-) -> DbStatus:
+) -> int:
     selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-status"))
     if selection.problem:
-        print_problems(console, [selection.problem])
-        return DbStatus(exit_code=2)
+        reporter.problem([selection.problem])
+        return 2
 
     setups = await MultiGet(
         Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
@@ -102,9 +101,9 @@ async def db_status(
     broken: List[str] = []
     for i, setup in enumerate(setups):
         if i:
-            console.print_stdout("")
+            reporter.say("")
         if setup.problems:  # diverged heads are a state, not a problem: only broken files land here
-            print_problems(console, setup.problems)
+            reporter.problem(setup.problems, setup.component)
             broken.append(setup.component)
             continue
         runs.append(
@@ -113,6 +112,7 @@ async def db_status(
                 command="status",
                 settings=settings,
                 build_root=build_root,
+                reporter=reporter,
                 options={
                     "history": subsystem.history,
                     "allow_changed": subsystem.allow_changed,
@@ -121,14 +121,31 @@ async def db_status(
             )
         )
     if len(setups) > 1:
-        console.print_stdout("")
-        console.print_stdout(status_summary(console, runs, broken))
+        reporter.say("")
+        reporter.say(status_summary(reporter.console, runs, broken))
     failed = next((r.exit_code for r in runs if r.exit_code != 0), 0)
     if failed or broken:
-        return DbStatus(exit_code=failed or 1)
+        return failed or 1
     if subsystem.check and any(r.outcome.get("state") != UP_TO_DATE for r in runs):
-        return DbStatus(exit_code=EXIT_NOT_UP_TO_DATE)
-    return DbStatus(exit_code=0)
+        return EXIT_NOT_UP_TO_DATE
+    return 0
+
+
+@goal_rule
+async def db_status(
+    console: Console,
+    subsystem: DbStatusSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbStatus:
+    reporter = Reporter(console, "db-status", subsystem, build_root)
+    code = (
+        await _db_status(reporter, subsystem, settings, specs, build_root)
+        if reporter.check_output()
+        else 2
+    )
+    return DbStatus(exit_code=reporter.finish(code))
 
 
 def rules():

@@ -19,7 +19,16 @@ EXIT_FAILED = 1
 
 
 def _commands():
-    from db_migrate.runner import create, devserver, migrate, offline, rebase, status, syntax, verify
+    from db_migrate.runner import (
+        create,
+        devserver,
+        migrate,
+        offline,
+        rebase,
+        status,
+        syntax,
+        verify,
+    )
 
     return {
         "migrate": migrate.run,
@@ -44,6 +53,8 @@ def main(argv: list) -> int:
     plan = RunnerPlan.from_json(Path(argv[0]).read_text())
     outcome = Outcome(component=plan.component, command=plan.command)
     code = 0
+    if plan.option("output") == "json":
+        sys.stdout = sys.stderr  # the goal prints the JSON report on stdout; our text goes aside
     try:
         result = _commands()[plan.command](plan, os.environ, outcome)
         if isinstance(result, int) and not isinstance(result, bool):

@@ -57,7 +57,9 @@ class RevisionLoadError(Exception):
 
 def _load_error(error: BaseException, script_dir: str) -> RevisionLoadError:
     if isinstance(error, SyntaxError):
-        return RevisionLoadError(error.filename or "?", error.lineno or 0, f"{type(error).__name__}: {error.msg}")
+        return RevisionLoadError(
+            error.filename or "?", error.lineno or 0, f"{type(error).__name__}: {error.msg}"
+        )
     tb = error.__traceback__
     path, line = "?", 0
     while tb is not None:  # the innermost frame inside the script directory names the file

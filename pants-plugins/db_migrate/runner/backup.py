@@ -35,7 +35,9 @@ def backup_path(backup_dir: Path, component: str, from_revs: str, to_rev: str) -
     return backup_dir / f"{component}-{_slug(from_revs)}-to-{_slug(to_rev)}-{stamp}.dump"
 
 
-def take_backup(url: DatabaseUrl, backup_dir: Path, component: str, from_revs: str, to_rev: str) -> Backup:
+def take_backup(
+    url: DatabaseUrl, backup_dir: Path, component: str, from_revs: str, to_rev: str
+) -> Backup:
     backup_dir.mkdir(parents=True, exist_ok=True)
     target = backup_path(backup_dir, component, from_revs, to_rev)
     partial = target.with_suffix(".partial")
@@ -54,7 +56,9 @@ def take_backup(url: DatabaseUrl, backup_dir: Path, component: str, from_revs: s
     )
     if listing.returncode != 0 or not listing.stdout.strip():
         partial.unlink(missing_ok=True)
-        raise ProblemError(backup_failed(component, "pg_restore --list", listing.stderr or "empty listing"))
+        raise ProblemError(
+            backup_failed(component, "pg_restore --list", listing.stderr or "empty listing")
+        )
     partial.rename(target)
     restore = (
         f"{shlex.quote(str(pg_bin('pg_restore')))} --clean --if-exists --no-owner "

@@ -53,9 +53,13 @@ def open_component_database(
         if not (start_dev_server and ours and startable):
             raise
     ensure_database(dev, source.url, plan.component)
-    return ComponentDatabase(source, connect(source, plan.component, timeout, dev_server=True), started_dev_server=True)
+    return ComponentDatabase(
+        source, connect(source, plan.component, timeout, dev_server=True), started_dev_server=True
+    )
 
 
-def peek_database(plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str]) -> Optional[ComponentDatabase]:
+def peek_database(
+    plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str]
+) -> Optional[ComponentDatabase]:
     """Read-only commands: never start a server just to report."""
     return open_component_database(plan, ini, environ, start_dev_server=False)

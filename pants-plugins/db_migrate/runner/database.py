@@ -34,11 +34,13 @@ class DatabaseUrl:
     query: tuple = ()
 
     @classmethod
-    def parse(cls, url: str) -> "DatabaseUrl":
+    def parse(cls, url: str) -> DatabaseUrl:
         parts = urlsplit(url.strip())
         scheme = parts.scheme
         if not scheme.startswith("postgresql"):
-            raise ValueError(f"not a PostgreSQL URL (scheme `{scheme or '?'}`); expected postgresql+psycopg://")
+            raise ValueError(
+                f"not a PostgreSQL URL (scheme `{scheme or '?'}`); expected postgresql+psycopg://"
+            )
         try:
             port = parts.port or DEFAULT_PORT
         except ValueError:
@@ -51,7 +53,8 @@ class DatabaseUrl:
             password=unquote(parts.password) if parts.password is not None else None,
             host=host,
             port=port,
-            database=unquote(parts.path.lstrip("/")) or (unquote(parts.username or "") or "postgres"),
+            database=unquote(parts.path.lstrip("/"))
+            or (unquote(parts.username or "") or "postgres"),
             query=tuple((k, v) for k, v in query if k != "host"),
         )
 
@@ -70,7 +73,7 @@ class DatabaseUrl:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{auth}{host}:{self.port}/{self.database}"
 
-    def with_database(self, database: str) -> "DatabaseUrl":
+    def with_database(self, database: str) -> DatabaseUrl:
         return replace(self, database=database)
 
     def render(self) -> str:
@@ -83,7 +86,9 @@ class DatabaseUrl:
             auth += "@"
         host = f"[{self.host}]" if ":" in self.host else self.host
         query = "&".join(f"{quote(k)}={quote(v)}" for k, v in self.query)
-        return f"{self.scheme}://{auth}{host}:{self.port}/{quote(self.database)}" + (f"?{query}" if query else "")
+        return f"{self.scheme}://{auth}{host}:{self.port}/{quote(self.database)}" + (
+            f"?{query}" if query else ""
+        )
 
     def connect_kwargs(self, connect_timeout: float, application_name: str) -> dict:
         kwargs = dict(self.query)
@@ -122,7 +127,9 @@ class UrlSource:
     env_var: str
 
 
-def resolve_url(env_var: str, ini_url: Optional[str], environ: Mapping[str, str], component: str, config: str) -> UrlSource:
+def resolve_url(
+    env_var: str, ini_url: Optional[str], environ: Mapping[str, str], component: str, config: str
+) -> UrlSource:
     raw = environ.get(env_var)
     from_env = bool(raw)
     if not raw:
@@ -131,7 +138,9 @@ def resolve_url(env_var: str, ini_url: Optional[str], environ: Mapping[str, str]
         raise ProblemError(
             Problem(
                 title="No database configured",
-                details=(f"{component} has no database URL: {env_var} is not set and {config} has no sqlalchemy.url",),
+                details=(
+                    f"{component} has no database URL: {env_var} is not set and {config} has no sqlalchemy.url",
+                ),
                 actions=(
                     f"Set {env_var}=postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB",
                     f"Or add sqlalchemy.url to the [alembic] section of {config}",
@@ -178,15 +187,25 @@ def classify_connect_error(exc: BaseException, url: DatabaseUrl) -> str:
 
 
 def connect(
-    source: UrlSource, component: str, connect_timeout: float, *, autocommit: bool = True, dev_server: bool = False
+    source: UrlSource,
+    component: str,
+    connect_timeout: float,
+    *,
+    autocommit: bool = True,
+    dev_server: bool = False,
 ) -> psycopg.Connection:
     url = source.url
     try:
-        return psycopg.connect(**url.connect_kwargs(connect_timeout, f"pants db-migrate ({component})"), autocommit=autocommit)
+        return psycopg.connect(
+            **url.connect_kwargs(connect_timeout, f"pants db-migrate ({component})"),
+            autocommit=autocommit,
+        )
     except psycopg.Error as e:
         reason = classify_connect_error(e, url)
         raise ProblemError(
-            report.cannot_connect(component, url.where, reason, source.env_var, url.masked(), dev_server)
+            report.cannot_connect(
+                component, url.where, reason, source.env_var, url.masked(), dev_server
+            )
         ) from None
 
 

@@ -24,7 +24,7 @@ class DevServerSettings:
     port: int
 
     @classmethod
-    def from_options(cls, buildroot: str, options: dict) -> "DevServerSettings":
+    def from_options(cls, buildroot: str, options: dict) -> DevServerSettings:
         data_dir = Path(options.get("dev_server_dir") or ".dev-postgres")
         if not data_dir.is_absolute():
             data_dir = Path(buildroot) / data_dir
@@ -32,7 +32,11 @@ class DevServerSettings:
 
     def serves(self, source: UrlSource) -> bool:
         """True when `source` is the default URL aimed at this dev server."""
-        return (not source.from_env) and source.url.host in LOCAL_HOSTS and source.url.port == self.port
+        return (
+            (not source.from_env)
+            and source.url.host in LOCAL_HOSTS
+            and source.url.port == self.port
+        )
 
     def server(self, url: DatabaseUrl) -> LocalServer:
         return LocalServer(
@@ -56,7 +60,9 @@ def ensure_database(settings: DevServerSettings, url: DatabaseUrl, component: st
         server.init()
         server.start()
     if not server.database_exists(url.database):
-        print(f"{component}: creating database '{url.database}' on the development server", flush=True)
+        print(
+            f"{component}: creating database '{url.database}' on the development server", flush=True
+        )
         server.create_database(url.database)
 
 
@@ -75,8 +81,10 @@ def run(plan, environ, outcome) -> None:
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     settings = DevServerSettings.from_options(plan.buildroot, plan.options)
-    url = DatabaseUrl.parse(ini.url) if ini.url else DatabaseUrl.parse(
-        f"postgresql://postgres@127.0.0.1:{settings.port}/postgres"
+    url = (
+        DatabaseUrl.parse(ini.url)
+        if ini.url
+        else DatabaseUrl.parse(f"postgresql://postgres@127.0.0.1:{settings.port}/postgres")
     )
     action = plan.option("action", "status")
     server = settings.server(url)
@@ -87,14 +95,18 @@ def run(plan, environ, outcome) -> None:
         elif action == "stop":
             if server.is_running():
                 server.stop()
-                print(f"Development PostgreSQL on 127.0.0.1:{settings.port} stopped (data kept in {server.data_dir})")
+                print(
+                    f"Development PostgreSQL on 127.0.0.1:{settings.port} stopped (data kept in {server.data_dir})"
+                )
             else:
                 print("Development PostgreSQL is not running")
         elif action == "reset":
             if server.is_running():
                 server.stop()
             shutil.rmtree(settings.data_dir, ignore_errors=True)
-            print(f"Development PostgreSQL reset: {settings.data_dir} removed; the next db-migrate starts afresh")
+            print(
+                f"Development PostgreSQL reset: {settings.data_dir} removed; the next db-migrate starts afresh"
+            )
         if action in ("status", "start"):
             print(f"Development PostgreSQL: {status(settings, url)}")
     except PgServerError as e:

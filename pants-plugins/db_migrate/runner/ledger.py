@@ -74,7 +74,10 @@ class ChangedRevision:
 
 
 def changed_revisions(
-    ledger: Mapping[str, Recorded], applied: Sequence[str], checksums: Mapping[str, str], paths: Mapping[str, str]
+    ledger: Mapping[str, Recorded],
+    applied: Sequence[str],
+    checksums: Mapping[str, str],
+    paths: Mapping[str, str],
 ) -> Tuple[ChangedRevision, ...]:
     """Applied revisions whose file differs from the one that ran (pure)."""
     out = []
@@ -83,7 +86,11 @@ def changed_revisions(
         current = checksums.get(revision)
         if row is None or not current or row.checksum == current:
             continue
-        out.append(ChangedRevision(revision, paths.get(revision, row.path), row.checksum, current, row.applied_at))
+        out.append(
+            ChangedRevision(
+                revision, paths.get(revision, row.path), row.checksum, current, row.applied_at
+            )
+        )
     return tuple(out)
 
 
@@ -110,7 +117,9 @@ def changed_problem(component: str, selector: str, changed: Sequence[ChangedRevi
 class Ledger:
     """Writes the ledger from inside each revision's transaction (Alembic's connection)."""
 
-    def __init__(self, version_table: str, checksums: Mapping[str, str], paths: Mapping[str, str]) -> None:
+    def __init__(
+        self, version_table: str, checksums: Mapping[str, str], paths: Mapping[str, str]
+    ) -> None:
         self.version_table = version_table
         self.checksums = dict(checksums)
         self.paths = dict(paths)
@@ -128,7 +137,13 @@ class Ledger:
                 f"INSERT INTO {name} (revision, checksum, path) VALUES (%(r)s, %(c)s, %(p)s) "
                 "ON CONFLICT (revision) DO UPDATE SET checksum = excluded.checksum, path = excluded.path, "
                 "applied_at = now()",
-                {"r": step.revision, "c": self.checksums.get(step.revision, ""), "p": self.paths.get(step.revision, "")},
+                {
+                    "r": step.revision,
+                    "c": self.checksums.get(step.revision, ""),
+                    "p": self.paths.get(step.revision, ""),
+                },
             )
         else:
-            connection.exec_driver_sql(f"DELETE FROM {name} WHERE revision = %(r)s", {"r": step.revision})
+            connection.exec_driver_sql(
+                f"DELETE FROM {name} WHERE revision = %(r)s", {"r": step.revision}
+            )

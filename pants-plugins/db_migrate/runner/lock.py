@@ -64,8 +64,15 @@ def acquire(conn: psycopg.Connection, component: str, version_table: str, timeou
         if time.monotonic() >= deadline:
             raise ProblemError(locked(component, timeout, holder))
         if not announced:
-            who = f"pid {holder.pid} ({holder.application_name or 'unknown client'})" if holder else "another session"
-            print(f"{component}: waiting up to {timeout:g} s for the migration lock held by {who} ...", flush=True)
+            who = (
+                f"pid {holder.pid} ({holder.application_name or 'unknown client'})"
+                if holder
+                else "another session"
+            )
+            print(
+                f"{component}: waiting up to {timeout:g} s for the migration lock held by {who} ...",
+                flush=True,
+            )
             announced = True
         time.sleep(POLL_SECONDS)
 

@@ -63,7 +63,9 @@ def wrong_direction(plan: RunnerPlan, direction: str, target: str, heads: Sequen
     )
 
 
-def unreachable(plan: RunnerPlan, direction: str, target: str, heads: Sequence[str], why: str) -> Problem:
+def unreachable(
+    plan: RunnerPlan, direction: str, target: str, heads: Sequence[str], why: str
+) -> Problem:
     return Problem(
         title=f"Cannot {direction} to {target}",
         details=(f"From {_heads_text(heads)}: {why}",),
@@ -114,7 +116,10 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             problem = ledger.changed_problem(plan.component, plan.selector, changed)
             if not plan.option("allow_changed", False):
                 raise ProblemError(problem)
-            print(f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details), flush=True)
+            print(
+                f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details),
+                flush=True,
+            )
             outcome.extra["changed_revisions"] = [c.revision for c in changed]
 
         # The common no-op answers without loading a single revision module.
@@ -125,13 +130,20 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             print(report.already_at(plan.component, "base", report.BASE), flush=True)
             return outcome.finish("up-to-date", heads)
 
-        from db_migrate.runner.alembic_steps import AlembicSession, PlanError, RevisionLoadError, StepFailed
+        from db_migrate.runner.alembic_steps import (
+            AlembicSession,
+            PlanError,
+            RevisionLoadError,
+            StepFailed,
+        )
 
         session = AlembicSession(plan.config)
         try:
             steps = session.plan(direction, target, heads)
         except RevisionLoadError as e:
-            raise ProblemError(report.revision_file_problem(os.path.relpath(e.path), e.line, e.message)) from None
+            raise ProblemError(
+                report.revision_file_problem(os.path.relpath(e.path), e.line, e.message)
+            ) from None
         except PlanError as e:
             other = "downgrade" if direction == "upgrade" else "upgrade"
             try:
@@ -154,7 +166,10 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
 
         if plan.option("dry_run", False):
             shown = label if label == target else f"{label} ({target})"
-            print(_dry_run_text(plan, db.source.url.masked(), direction, shown, heads, steps), flush=True)
+            print(
+                _dry_run_text(plan, db.source.url.masked(), direction, shown, heads, steps),
+                flush=True,
+            )
             outcome.steps = tuple(_as_step(s, 0.0) for s in steps)
             return outcome.finish("dry-run", heads)
 
@@ -162,7 +177,10 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             from db_migrate.runner.backup import take_backup
 
             destination = steps[-1].new
-            print(f"{plan.component}: backing up {db.source.url.masked()} before the downgrade ...", flush=True)
+            print(
+                f"{plan.component}: backing up {db.source.url.masked()} before the downgrade ...",
+                flush=True,
+            )
             outcome.backup = take_backup(
                 db.source.url,
                 Path(plan.option("backup_dir") or Path(plan.buildroot) / ".db-backups"),
@@ -170,7 +188,10 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
                 "+".join(heads) or "base",
                 "+".join(destination) or "base",
             )
-            print(f"{plan.component}: backup verified ({outcome.backup.size} bytes): {outcome.backup.path}", flush=True)
+            print(
+                f"{plan.component}: backup verified ({outcome.backup.size} bytes): {outcome.backup.path}",
+                flush=True,
+            )
         elif direction == "downgrade":
             print(f"{plan.component}: --no-backup given: downgrading without a backup", flush=True)
 
@@ -191,7 +212,13 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
 
         started = time.perf_counter()
         try:
-            done = session.run(direction, target, on_start, on_end, on_applied=ledger.Ledger(ini.version_table, checksums, paths).record)
+            done = session.run(
+                direction,
+                target,
+                on_start,
+                on_end,
+                on_applied=ledger.Ledger(ini.version_table, checksums, paths).record,
+            )
         except StepFailed as failure:
             outcome.steps = tuple(_as_step(d.step, d.seconds) for d in failure.done)
             after = current_heads(conn, ini.version_table)
@@ -201,9 +228,13 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
             path = os.path.relpath(failure.step.path)
             error_text = _db_error_text(failure.error)
             if _sqlstate(failure.error) == FOREIGN_KEY_VIOLATION:
-                problem = report.foreign_key_violation(plan.component, plan.selector, failure.step.revision, path, error_text)
+                problem = report.foreign_key_violation(
+                    plan.component, plan.selector, failure.step.revision, path, error_text
+                )
             else:
-                problem = report.revision_failed(plan.component, plan.selector, failure.step.revision, path, error_text)
+                problem = report.revision_failed(
+                    plan.component, plan.selector, failure.step.revision, path, error_text
+                )
             outcome.finish("failed", after)
             raise ProblemError(problem) from None
         outcome.seconds = time.perf_counter() - started
@@ -232,7 +263,9 @@ def _dry_run_text(plan: RunnerPlan, where: str, direction: str, target: str, hea
         f"Would {'apply' if direction == 'upgrade' else 'revert'} {len(steps)} revision{'s' if len(steps) != 1 else ''}, in this order:",
     ]
     for i, step in enumerate(steps, 1):
-        lines.append(f"  {i}. {_heads_text(step.old)} → {_heads_text(step.new)}: {step.message} ({os.path.relpath(step.path)})")
+        lines.append(
+            f"  {i}. {_heads_text(step.old)} → {_heads_text(step.new)}: {step.message} ({os.path.relpath(step.path)})"
+        )
     if direction == "downgrade":
         if plan.option("no_backup", False):
             lines.append("Backup: none (--no-backup)")
@@ -245,19 +278,29 @@ def _dry_run_text(plan: RunnerPlan, where: str, direction: str, target: str, hea
                 "+".join(heads) or "base",
                 "+".join(steps[-1].new) or "base",
             )
-            lines.append(f"Backup: pg_dump --format=custom into {where_to} (verified with pg_restore --list)")
+            lines.append(
+                f"Backup: pg_dump --format=custom into {where_to} (verified with pg_restore --list)"
+            )
     lines.append("Nothing was changed (--dry-run).")
     return "\n".join(lines)
 
 
 def _as_step(step, seconds: float) -> Step:
-    return Step(old=_heads_text(step.old), new=_heads_text(step.new), message=step.message, seconds=seconds, revision=step.revision)
+    return Step(
+        old=_heads_text(step.old),
+        new=_heads_text(step.new),
+        message=step.message,
+        seconds=seconds,
+        revision=step.revision,
+    )
 
 
 def _partial_summary(plan: RunnerPlan, direction: str, done) -> str:
     verb = "Applied" if direction == "upgrade" else "Reverted"
     lines = [f"{verb} before the failure (committed):"]
-    lines += [f"  - {_heads_text(d.step.old)} → {_heads_text(d.step.new)}: {d.step.message}" for d in done]
+    lines += [
+        f"  - {_heads_text(d.step.old)} → {_heads_text(d.step.new)}: {d.step.message}" for d in done
+    ]
     return "\n".join(lines)
 
 
@@ -267,5 +310,3 @@ def _new_status(after: Tuple[str, ...], script_heads: Sequence[str]) -> str:
     if not after:
         return "Database at base (no revision applied)"
     return f"Database at revision {_heads_text(after)}"
-
-

@@ -35,7 +35,9 @@ def run(plan, environ, outcome) -> None:
         config.attributes["configure_logger"] = False
         try:
             with contextlib.redirect_stdout(sys.stderr):
-                (command.upgrade if direction == "upgrade" else command.downgrade)(config, target, sql=True)
+                (command.upgrade if direction == "upgrade" else command.downgrade)(
+                    config, target, sql=True
+                )
         except alembic_util.CommandError as e:
             raise ProblemError(
                 Problem(
@@ -50,5 +52,9 @@ def run(plan, environ, outcome) -> None:
                 )
             ) from None
     if sql_file:
-        print(f"{plan.component}: SQL of {direction} {target} written to {sql_file}", file=sys.stderr, flush=True)
+        print(
+            f"{plan.component}: SQL of {direction} {target} written to {sql_file}",
+            file=sys.stderr,
+            flush=True,
+        )
     outcome.status = "sql"

@@ -26,7 +26,7 @@ class Outcome:
     error: Optional[Problem] = None
     extra: dict = field(default_factory=dict)
 
-    def finish(self, status: str, after: Tuple[str, ...]) -> "Outcome":
+    def finish(self, status: str, after: Tuple[str, ...]) -> Outcome:
         self.status = status
         self.after = tuple(after)
         return self
@@ -46,9 +46,17 @@ class Outcome:
             "error": None,
         }
         if self.backup is not None:
-            data["backup"] = {"path": str(self.backup.path), "size": self.backup.size, "restore_command": self.backup.restore_command}
+            data["backup"] = {
+                "path": str(self.backup.path),
+                "size": self.backup.size,
+                "restore_command": self.backup.restore_command,
+            }
         if self.error is not None:
-            data["error"] = {"kind": self.error.kind, "title": self.error.title, "details": list(self.error.details)}
+            data["error"] = {
+                "kind": self.error.kind,
+                "title": self.error.title,
+                "details": list(self.error.details),
+            }
         data.update(self.extra)
         return data
 

@@ -257,7 +257,9 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         problem = ledger.changed_problem(plan.component, plan.selector, changed)
         if not plan.option("allow_changed", False):
             raise ProblemError(problem)
-        print(f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details), flush=True)
+        print(
+            f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details), flush=True
+        )
     return outcome
 
 
