@@ -31,9 +31,10 @@ import sys
 import time
 from pathlib import Path
 
-from db_migrate.runner.pgserver import throwaway_server
 from e2e.pants_repo import PantsRepo
 from histories import clean_env, interleaved, median, timed, write_component
+
+from db_migrate.runner.pgserver import throwaway_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -108,7 +109,9 @@ def main() -> int:
                 )
                 elapsed = time.perf_counter() - started
                 if proc.returncode != 0:
-                    raise RuntimeError(f"db-verify failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+                    raise RuntimeError(
+                        f"db-verify failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+                    )
                 runner_phases.append(phases_of(proc.stdout))
                 return elapsed
 
@@ -132,7 +135,10 @@ def main() -> int:
                 )
                 return float(proc.stdout.strip().splitlines()[-1])
 
-            print(f"warming up: pantsd, the runner's venv, one db-verify of the {n}-revision chain ...", flush=True)
+            print(
+                f"warming up: pantsd, the runner's venv, one db-verify of the {n}-revision chain ...",
+                flush=True,
+            )
             ours()
             runner_phases.clear()
             ours_s, cli_s, steps_s = interleaved(args.runs, ours, plain_cli, plain_steps)
