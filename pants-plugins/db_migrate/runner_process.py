@@ -79,6 +79,7 @@ PASSTHROUGH_ENV = (
     "PGSSLROOTCERT",
     "PGCONNECT_TIMEOUT",
     "DB_MIGRATE_DEBUG",
+    "DB_MIGRATE_PROFILE",
     "NO_COLOR",
 )
 
@@ -191,7 +192,6 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         **{k: v for k, v in user_env.items() if v is not None},
         **runner_env.env,
         "DB_MIGRATE_RESULT_FILE": request.result_file,
-        "PYTHONUNBUFFERED": "1",
     }
     process = InteractiveProcess(
         argv=(runner_env.argv0, _in_chroot(PLAN_FILE)),

@@ -53,6 +53,8 @@ def main(argv: list) -> int:
     plan = RunnerPlan.from_json(Path(argv[0]).read_text())
     outcome = Outcome(component=plan.component, command=plan.command)
     code = 0
+    # Buffered: progress output is flushed in batches (see runner/live.py), messages explicitly.
+    sys.stdout.reconfigure(line_buffering=False, write_through=False)
     if plan.option("output") == "json":
         sys.stdout = sys.stderr  # the goal prints the JSON report on stdout; our text goes aside
     try:
@@ -86,5 +88,18 @@ def main(argv: list) -> int:
     return code
 
 
+def _profiled(argv: list) -> int:
+    """DB_MIGRATE_PROFILE=FILE: write cProfile stats of this run to FILE (for our own benchmarks)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(main, argv)
+    finally:
+        profiler.dump_stats(os.environ["DB_MIGRATE_PROFILE"])
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(
+        _profiled(sys.argv[1:]) if os.environ.get("DB_MIGRATE_PROFILE") else main(sys.argv[1:])
+    )

@@ -88,6 +88,14 @@ class AlembicSession:
         self.config = Config(config_path)
         self.script = ScriptDirectory.from_config(self.config)
 
+    def applied(self, heads: Sequence[str]) -> List[str]:
+        """Every revision a database at `heads` has applied (the heads and their ancestors)."""
+        if not heads:
+            return []
+        return [
+            s.revision for s in self.script.revision_map.iterate_revisions(tuple(heads), "base")
+        ]
+
     def plan(self, direction: str, target: str, current: Sequence[str]) -> List[PlannedStep]:
         """The steps Alembic would run, in order, without touching the database."""
         heads: Tuple[str, ...] = tuple(current)

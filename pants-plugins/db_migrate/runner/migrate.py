@@ -18,6 +18,7 @@ from db_migrate.plan import RunnerPlan
 from db_migrate.report import MigrationResult, Problem, ProblemError, Step
 from db_migrate.runner import ledger, lock
 from db_migrate.runner.connection import open_component_database
+from db_migrate.runner.live import LiveOutput
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.versions import current_heads
 
@@ -202,26 +203,24 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         )
         os.environ.update(db.alembic_environ(plan))
 
+        live = LiveOutput()
+
         def on_start(step) -> None:
-            arrow = f"{_heads_text(step.old)} → {_heads_text(step.new)}"
-            print(f"  ▶ {arrow}: {step.message}", flush=True)
+            live.line(f"  ▶ {_heads_text(step.old)} → {_heads_text(step.new)}: {step.message}")
 
         def on_end(done) -> None:
             verb = "applied" if done.step.is_upgrade else "reverted"
-            print(f"  ✓ {done.step.revision} {verb} in {report.duration(done.seconds)}", flush=True)
+            live.line(f"  ✓ {done.step.revision} {verb} in {report.duration(done.seconds)}")
 
         started = time.perf_counter()
+        book = ledger.Ledger(ini.version_table, checksums, paths)
         try:
-            done = session.run(
-                direction,
-                target,
-                on_start,
-                on_end,
-                on_applied=ledger.Ledger(ini.version_table, checksums, paths).record,
-            )
+            with live:
+                done = session.run(direction, target, on_start, on_end, on_applied=book.note)
         except StepFailed as failure:
             outcome.steps = tuple(_as_step(d.step, d.seconds) for d in failure.done)
             after = current_heads(conn, ini.version_table)
+            book.write(conn, session.applied(after))
             print(f"  ✗ {failure.step.revision} failed", flush=True)
             if failure.done:
                 print(_partial_summary(plan, direction, failure.done), flush=True)
@@ -240,6 +239,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         outcome.seconds = time.perf_counter() - started
         outcome.steps = tuple(_as_step(d.step, d.seconds) for d in done)
         after = current_heads(conn, ini.version_table)
+        book.write(conn, session.applied(after))
 
     status = _new_status(after, plan.heads)
     result = MigrationResult(
