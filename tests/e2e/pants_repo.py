@@ -7,10 +7,12 @@ pantsd, so tests never disturb (or depend on) the developer's checkout.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +59,35 @@ class PantsRepo:
     def copy_of(cls, source: Path, destination: Path) -> "PantsRepo":
         shutil.copytree(source, destination, ignore=IGNORED, dirs_exist_ok=True, symlinks=False)
         (destination / "pants").chmod(0o755)
-        return cls(destination)
+        repo = cls(destination)
+        repo._start_watchdog()
+        return repo
+
+    def _start_watchdog(self) -> None:
+        """Stop this copy's pantsd when the test process dies without cleaning up (Pants may kill
+        a test run it restarts; a pantsd per copy must not outlive it)."""
+        script = (
+            "import os, signal, sys, time, glob\n"
+            "parent, root = int(sys.argv[1]), sys.argv[2]\n"
+            "while True:\n"
+            "    try:\n"
+            "        os.kill(parent, 0)\n"
+            "    except ProcessLookupError:\n"
+            "        break\n"
+            "    time.sleep(1)\n"
+            "for pidfile in glob.glob(os.path.join(root, '.pids', '*', 'pantsd', 'pid')):\n"
+            "    try:\n"
+            "        os.kill(int(open(pidfile).read().strip()), signal.SIGTERM)\n"
+            "    except (OSError, ValueError):\n"
+            "        pass\n"
+        )
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(os.getpid()), str(self.root)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def base_env(self) -> dict:
         env = {
@@ -96,6 +126,9 @@ class PantsRepo:
                 except ProcessLookupError:
                     break
                 time.sleep(0.1)
+            else:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     def read(self, relpath: str) -> str:
         return (self.root / relpath).read_text()
