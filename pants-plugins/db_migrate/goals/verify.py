@@ -34,9 +34,10 @@ from db_migrate import report
 from db_migrate.component import ComponentSetup
 from db_migrate.goals.common import (
     ComponentRun,
+    Reporter,
+    ReportOptions,
     build_plan,
     gather_setups,
-    print_problems,
     static_problems,
 )
 from db_migrate.report import Problem
@@ -54,7 +55,7 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 
 
-class DbVerifySubsystem(GoalSubsystem):
+class DbVerifySubsystem(GoalSubsystem, ReportOptions):
     name = "db-verify"
     help = softwrap(
         """
@@ -216,6 +217,7 @@ async def _verify_together(
     parallel: int,
     settings: DbMigrationsSubsystem,
     build_root: BuildRoot,
+    output: str = "text",
 ) -> ComponentRun:
     """One interactive runner for components that share a resolve (their venvs can share a sandbox)."""
     environments = await MultiGet(
@@ -244,7 +246,7 @@ async def _verify_together(
             "verify",
             settings,
             build_root,
-            {"components": children, "parallel": parallel},
+            {"components": children, "parallel": parallel, "output": output},
         ),
         component="db-verify",
         revisions=(),
@@ -303,22 +305,21 @@ def summary(console: Console, results: Sequence[Dict[str, Any]]) -> str:
     return f"{sigil} db-verify: {verified}/{len(results)} components verified: " + ", ".join(parts)
 
 
-@goal_rule
-async def db_verify(
-    console: Console,
+async def _db_verify(
+    reporter: Reporter,
     subsystem: DbVerifySubsystem,
     settings: DbMigrationsSubsystem,
     python_setup: PythonSetup,
     specs: Specs,
     build_root: BuildRoot,
-) -> DbVerify:
+) -> int:
     if subsystem.parallel < 0:
-        print_problems(console, [bad_parallel(subsystem.parallel)])
-        return DbVerify(exit_code=EXIT_USAGE)
+        reporter.problem([bad_parallel(subsystem.parallel)])
+        return EXIT_USAGE
     selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-verify"))
     if selection.problem:
-        print_problems(console, [selection.problem])
-        return DbVerify(exit_code=EXIT_USAGE)
+        reporter.problem([selection.problem])
+        return EXIT_USAGE
 
     setups = await gather_setups(selection.field_sets)
     cli_skip = [s.strip() for s in subsystem.skip if s.strip()]
@@ -335,8 +336,8 @@ async def db_verify(
         if unclaimed:
             problems.append(unknown_cli_skip(unclaimed, [s.component for s in setups]))
     if problems:
-        print_problems(console, problems)
-        return DbVerify(exit_code=EXIT_FAILED)
+        reporter.problem(problems)
+        return EXIT_FAILED
 
     groups: Dict[str, List[ComponentSetup]] = {}
     for setup in setups:
@@ -344,14 +345,35 @@ async def db_verify(
     runs = []
     for group in groups.values():
         runs.append(
-            await _verify_together(group, policies, subsystem.parallel, settings, build_root)
+            await _verify_together(
+                group, policies, subsystem.parallel, settings, build_root, reporter.output
+            )
         )
     results = [c for run in runs for c in run.outcome.get("components", ())]
+    reporter.runs.extend(ComponentRun(r["component"], r.get("exit_code", 1), r) for r in results)
     if len(setups) > 1 and results:
-        console.print_stdout("")
-        console.print_stdout(summary(console, results))
+        reporter.say("")
+        reporter.say(summary(reporter.console, results))
     exit_code = next((r.exit_code for r in runs if r.exit_code != 0), 0)
-    return DbVerify(exit_code=exit_code)
+    return exit_code
+
+
+@goal_rule
+async def db_verify(
+    console: Console,
+    subsystem: DbVerifySubsystem,
+    settings: DbMigrationsSubsystem,
+    python_setup: PythonSetup,
+    specs: Specs,
+    build_root: BuildRoot,
+) -> DbVerify:
+    reporter = Reporter(console, "db-verify", subsystem, build_root)
+    code = (
+        await _db_verify(reporter, subsystem, settings, python_setup, specs, build_root)
+        if reporter.check_output()
+        else 2
+    )
+    return DbVerify(exit_code=reporter.finish(code))
 
 
 def rules():

@@ -56,7 +56,9 @@ def main(argv: list) -> int:
     # Buffered: progress output is flushed in batches (see runner/live.py), messages explicitly.
     sys.stdout.reconfigure(line_buffering=False, write_through=False)
     if plan.option("output") == "json":
-        sys.stdout = sys.stderr  # the goal prints the JSON report on stdout; our text goes aside
+        # The goal prints the JSON report on stdout; our text (and our children's) goes to stderr.
+        sys.stdout.flush()
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
         result = _commands()[plan.command](plan, os.environ, outcome)
         if isinstance(result, int) and not isinstance(result, bool):

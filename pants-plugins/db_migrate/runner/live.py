@@ -42,7 +42,7 @@ class LiveOutput:
         self._thread.join(timeout=1)
         self.flush()
 
-    def __enter__(self) -> "LiveOutput":
+    def __enter__(self) -> LiveOutput:
         return self
 
     def __exit__(self, *exc) -> None:
