@@ -115,7 +115,7 @@ def test_an_edited_applied_revision_is_detected(private_repo, new_database, hist
     db = new_database()
     env = {"MANAGER_DB_URL": db.url}
     assert private_repo.run("db-migrate", MANAGER, env=env).returncode == 0
-    assert db.query("SELECT count(*) FROM alembic_version_checksums")[0][0] == len(histories["manager"].ordered())
+    assert db.query("SELECT count(*) FROM pants_db_migrate.alembic_version_checksums")[0][0] == len(histories["manager"].ordered())
     first = histories["manager"].ordered()[0]
     (path,) = (private_repo.root / COMPONENTS["manager"][0] / "versions").glob(f"{first}_*.py")
     path.write_text(path.read_text() + "\n# edited after release\n")
@@ -136,4 +136,4 @@ def test_an_edited_applied_revision_is_detected(private_repo, new_database, hist
     # Downgrading removes the ledger rows of what it reverts.
     down = private_repo.run("db-migrate", "--allow-changed", "--direction=downgrade", "--target=-1", "--no-backup", MANAGER, env=env)
     assert down.returncode == 0, down
-    assert histories["manager"].head not in {r[0] for r in db.query("SELECT revision FROM alembic_version_checksums")}
+    assert histories["manager"].head not in {r[0] for r in db.query("SELECT revision FROM pants_db_migrate.alembic_version_checksums")}

@@ -9,7 +9,9 @@ files of this checkout.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import psycopg
@@ -20,9 +22,14 @@ from db_migrate.report import Problem
 from db_migrate.runner.versions import split_table
 
 
+LEDGER_SCHEMA = "pants_db_migrate"
+
+
 def ledger_table(version_table: str) -> Tuple[Optional[str], str]:
+    """Our own schema, so the ledger never shows up in the application's (autogenerate only
+    compares the default schema) and a downgrade to base leaves `public` as Alembic leaves it."""
     schema, table = split_table(version_table)
-    return schema, f"{table}_checksums"
+    return LEDGER_SCHEMA, f"{schema + '_' if schema else ''}{table}_checksums"
 
 
 def _ident(version_table: str) -> sql.Composable:
@@ -34,6 +41,7 @@ def _create_sql(version_table: str) -> str:
     schema, table = ledger_table(version_table)
     name = f'"{schema}"."{table}"' if schema else f'"{table}"'
     return (
+        f'CREATE SCHEMA IF NOT EXISTS "{schema}"; '
         f"CREATE TABLE IF NOT EXISTS {name} (revision varchar(255) PRIMARY KEY, "
         "checksum char(64) NOT NULL, path text NOT NULL, "
         "applied_at timestamptz NOT NULL DEFAULT now())"
@@ -133,8 +141,21 @@ class Ledger:
         self.reverted: list = []
 
     def note(self, ctx, step) -> None:
-        """`on_applied` hook: runs inside each revision's transaction, so it only remembers."""
-        (self.applied if step.is_upgrade else self.reverted).append(step.revision)
+        """`on_applied` hook: runs inside each revision's transaction, so it only remembers.
+
+        The checksum is of the file Alembic ran (the same bytes Pants hashed, unless a command
+        such as db-rebase rewrote the file during this run).
+        """
+        if step.is_upgrade:
+            self.applied.append(step.revision)
+            try:
+                self.checksums[step.revision] = hashlib.sha256(
+                    Path(step.path).read_bytes()
+                ).hexdigest()
+            except OSError:
+                pass
+        else:
+            self.reverted.append(step.revision)
 
     def write(self, conn: psycopg.Connection, applied_now: Sequence[str]) -> None:
         """Record this run, and adopt every applied revision (`applied_now`) that has no row yet."""
