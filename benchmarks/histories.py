@@ -57,6 +57,7 @@ def downgrade() -> None:
 ${downgrade}
 '''
 
+
 def _fill(template: str, **values: str) -> str:
     for key, value in values.items():
         template = template.replace("${" + key + "}", value)
@@ -82,7 +83,13 @@ class GeneratedComponent:
 
 
 def write_component(
-    root: Path, name: str, count: int, *, body: str = "table", script_rel: str | None = None, build: bool = True
+    root: Path,
+    name: str,
+    count: int,
+    *,
+    body: str = "table",
+    script_rel: str | None = None,
+    build: bool = True,
 ) -> GeneratedComponent:
     """A linear history of `count` revisions under `root` with its own ini and BUILD target.
 
@@ -138,17 +145,21 @@ def _mako() -> str:
         "from alembic import op\nimport sqlalchemy as sa\n\n"
         "revision = ${repr(up_revision)}\ndown_revision = ${repr(down_revision)}\n"
         "branch_labels = None\ndepends_on = None\n\n\n"
-        "def upgrade() -> None:\n    ${upgrades if upgrades else \"pass\"}\n\n\n"
-        "def downgrade() -> None:\n    ${downgrades if downgrades else \"pass\"}\n"
+        'def upgrade() -> None:\n    ${upgrades if upgrades else "pass"}\n\n\n'
+        'def downgrade() -> None:\n    ${downgrades if downgrades else "pass"}\n'
     )
 
 
-def timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], check: bool = True) -> float:
+def timed(
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], check: bool = True
+) -> float:
     started = time.perf_counter()
     proc = subprocess.run(list(command), cwd=cwd, env=dict(env), capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return elapsed
 
 

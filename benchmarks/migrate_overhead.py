@@ -17,15 +17,18 @@ import shutil
 import sys
 from pathlib import Path
 
-from db_migrate.runner.pgserver import throwaway_server
 from e2e.pants_repo import PantsRepo
 from histories import clean_env, interleaved, median, timed, write_component
+
+from db_migrate.runner.pgserver import throwaway_server
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10, help="samples per no-op case")
     parser.add_argument("--chain-runs", type=int, default=3, help="samples per chain case")
     parser.add_argument("--chain", type=int, default=500, help="revisions in the generated chain")
@@ -51,13 +54,21 @@ def main() -> int:
             print("warming up: pantsd, the runner venv, the manager at head ...", flush=True)
             timed(["./pants", "db-migrate", "src/ai/backend/manager::"], cwd=repo.root, env=env)
             timed(["./pants", "db-migrate", "src/ai/backend/manager::"], cwd=repo.root, env=env)
-            timed([python, "-m", "alembic", "-c", "alembic.ini", "upgrade", "head"], cwd=repo.root, env=plain_env)
+            timed(
+                [python, "-m", "alembic", "-c", "alembic.ini", "upgrade", "head"],
+                cwd=repo.root,
+                env=plain_env,
+            )
 
             ours, plain = interleaved(
                 args.runs,
-                lambda: timed(["./pants", "db-migrate", "src/ai/backend/manager::"], cwd=repo.root, env=env),
                 lambda: timed(
-                    [python, "-m", "alembic", "-c", "alembic.ini", "upgrade", "head"], cwd=repo.root, env=plain_env
+                    ["./pants", "db-migrate", "src/ai/backend/manager::"], cwd=repo.root, env=env
+                ),
+                lambda: timed(
+                    [python, "-m", "alembic", "-c", "alembic.ini", "upgrade", "head"],
+                    cwd=repo.root,
+                    env=plain_env,
                 ),
             )
             noop_ratio = median(ours) / median(plain)

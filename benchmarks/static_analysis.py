@@ -35,12 +35,14 @@ from histories import clean_env, write_component
 REPO = Path(__file__).resolve().parent.parent
 
 READERS = {
-    "pre-flight (headers + graph)": """
+    "pre-flight (headers + checks)": """
 import json, os, sys, time
 t0 = time.perf_counter()
-from db_migrate.revisions import RevisionGraph, read_revision_directory
+from db_migrate.revisions import find_problems, heads_of, read_revision_directory
 t1 = time.perf_counter()
-heads = RevisionGraph(read_revision_directory(sys.argv[1])).heads
+revisions = read_revision_directory(sys.argv[1])
+assert not find_problems(revisions)
+heads = heads_of(revisions)
 t2 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "work": t2 - t1, "heads": list(heads)}))
 """,
@@ -78,14 +80,22 @@ for name in sorted(os.listdir(sys.argv[1])):
 print(json.dumps({"import": 0.0, "work": time.perf_counter() - t1, "heads": []}))
 """,
 }
-PREFLIGHT = re.compile(r"static pre-flight of \d+ component\(s\), (\d+) revision files: ([\d.]+) ms")
+PREFLIGHT = re.compile(
+    r"static pre-flight of \d+ component\(s\), (\d+) revision files: ([\d.]+) ms"
+)
 
 
 def run_fresh(snippet: str, versions: Path) -> tuple:
     """(work seconds, process wall seconds, heads) from a fresh interpreter writing no bytecode."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", snippet, str(versions)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", snippet, str(versions)], env=env, capture_output=True, text=True
+    )
     wall = time.perf_counter() - start
     if done.returncode:
         sys.exit(f"reader failed:\n{done.stderr}")
@@ -114,7 +124,11 @@ def preflight(repo: PantsRepo) -> tuple:
     """(pre-flight ms, revision files, files parsed) of one `./pants -ldebug db-migrate` run."""
     env = clean_env(HIST_DB_URL="postgresql+psycopg://nobody@127.0.0.1:9/none", NO_COLOR="1")
     proc = subprocess.run(
-        ["./pants", "-ldebug", "db-migrate", "src/bench/hist::"], cwd=repo.root, env=env, capture_output=True, text=True
+        ["./pants", "-ldebug", "db-migrate", "src/bench/hist::"],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     m = PREFLIGHT.search(proc.stderr)
     if not m:
@@ -143,19 +157,27 @@ def warm(count: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--revisions", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=3, help="fresh processes per reader; the best is kept")
-    parser.add_argument("--no-pants", action="store_true", help="skip the warm measurement through ./pants")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="fresh processes per reader; the best is kept"
+    )
+    parser.add_argument(
+        "--no-pants", action="store_true", help="skip the warm measurement through ./pants"
+    )
     args = parser.parse_args()
 
     best = cold(args.revisions, args.runs)
     alembic = best["alembic ScriptDirectory"]
-    print(f"\n{args.revisions} revisions, linear, trivial bodies; cold, best of {args.runs} fresh processes each")
+    print(
+        f"\n{args.revisions} revisions, linear, trivial bodies; cold, best of {args.runs} fresh processes each"
+    )
     print(f"{'':30}{'work':>10}{'process wall':>15}{'alembic/this (work)':>22}")
     for name, (work_s, wall_s) in best.items():
         print(f"{name:30}{work_s:>9.3f}s{wall_s:>14.3f}s{alembic[0] / work_s:>21.1f}x")
-    ratio = alembic[0] / best["pre-flight (headers + graph)"][0]
+    ratio = alembic[0] / best["pre-flight (headers + checks)"][0]
     ok = ratio >= 10
     print(f"\ncold pre-flight vs Alembic: {ratio:.1f}x faster (target ≥10x)")
 
@@ -165,7 +187,9 @@ def main() -> int:
         print(f"\nthrough ./pants with pantsd ({files} revision files):")
         print(f"  first run (pantsd fresh): pre-flight {cold_ms:.1f} ms, {parsed} files parsed")
         for i, (ms, _, n) in enumerate(result["warm"], 1):
-            print(f"  warm re-run {i}, nothing changed: pre-flight {ms:.1f} ms, {n} files parsed (target <100 ms, 0 parsed)")
+            print(
+                f"  warm re-run {i}, nothing changed: pre-flight {ms:.1f} ms, {n} files parsed (target <100 ms, 0 parsed)"
+            )
             ok = ok and ms < 100 and n == 0
         ms, _, n = result["after_edit"]
         print(f"  after editing one file: pre-flight {ms:.1f} ms, {n} file parsed (target 1)")

@@ -32,10 +32,11 @@ from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_in
 from db_migrate.release_pins import ReleasePinsError, parse_release_pins
 from db_migrate.report import Problem
 from db_migrate.revisions import (
-    InvalidRevisionGraph,
     Revision,
     RevisionFileError,
     RevisionGraph,
+    find_problems,
+    heads_of,
     is_revision_file,
     read_revision_header,
 )
@@ -193,11 +194,10 @@ def _history(
     problems = tuple(
         report.revision_file_problem(path, line, message) for path, (line, message) in parse_errors
     )
-    try:
-        heads = RevisionGraph(revisions).heads
-    except InvalidRevisionGraph as e:
-        return problems + graph_problem_reports(e.problems, component, selector), ()
-    return problems, (tuple(heads) if not problems else ())
+    issues = find_problems(revisions)
+    if issues:
+        return problems + graph_problem_reports(issues, component, selector), ()
+    return problems, (heads_of(revisions) if not problems else ())
 
 
 def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Problem, ...]:

@@ -114,45 +114,25 @@ def _leading_docstring(text: str) -> str | None | bool:
 def read_revision_directory(directory: str) -> tuple[Revision, ...]:
     """Every revision file of a versions directory, in Alembic's load order, read as the pre-flight does."""
     revisions = []
+    prefix = directory.rstrip("/") + "/"
     for name in sorted(os.listdir(directory)):
-        if not is_revision_file(name):
+        # is_revision_file, inlined: this loop runs once per file of a 5,000-revision history.
+        if not name.endswith(".py") or name.startswith(("__init__", ".#")):
             continue
-        path = os.path.join(directory, name)
+        path = prefix + name
         fd = os.open(path, os.O_RDONLY)
         try:
-            chunks = []
-            while True:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
+            # A regular file returns everything asked for up to EOF: one read for a usual file.
+            data = os.read(fd, 1 << 16)
+            while len(data) % (1 << 16) == 0 and data:
+                more = os.read(fd, 1 << 16)
+                if not more:
                     break
-                chunks.append(chunk)
+                data += more
         finally:
             os.close(fd)
-        revisions.append(read_revision_header(path, b"".join(chunks)))
+        revisions.append(read_revision_header(path, data))
     return tuple(revisions)
-
-
-def _quick_value(text: str, pos: int) -> object:
-    """`= None` or `= "id"` (optionally annotated) up to the end of the line; None when unsure."""
-    eol = text.find("\n", pos)
-    line = text[pos:] if eol == -1 else text[pos:eol]
-    if line.startswith(":"):
-        annotation, eq, rest = line.partition("=")
-        if not eq or any(c in annotation for c in "'\"#\\([{"):
-            return None
-        line = rest
-    elif line.startswith((" = ", "=")):
-        line = line.split("=", 1)[1]
-    else:
-        return None
-    value = line.strip()
-    if value == "None":
-        return _NONE
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        inner = value[1:-1]
-        if "'" not in inner and '"' not in inner and "\\" not in inner:
-            return inner
-    return None
 
 
 def read_revision_header(path: str, source: str | bytes) -> Revision:
@@ -177,27 +157,39 @@ def read_revision_header(path: str, source: str | bytes) -> Revision:
     if "\r" in text:
         return parse_revision_file(path, source)
     padded = "\n" + text  # every column-0 statement now follows a newline
-    values: dict = {}
-    for name in _HEADER_NAMES:
-        needle = "\n" + name
-        pos = padded.find(needle)
-        while pos != -1:
-            end = pos + len(needle)
-            after = padded[end : end + 1]
-            if not (after.isalnum() or after == "_"):  # not revision_x, down_revisions, ...
-                value = _quick_value(padded, end)
-                if value is None:
-                    value = _simple_assignment(padded, end)
-                if value is None or name in values:
-                    return parse_revision_file(path, source)
-                values[name] = (value, padded.count("\n", 0, pos + 1))
-            pos = padded.find(needle, end)
-    if "revision" not in values or "down_revision" not in values:
+    found = _HEADER_ASSIGNMENTS.findall(padded)
+    names = [name for name, _, _ in found]
+    # Each name assigned once, in a form we read, and no other column-0 statement about it.
+    if len(set(names)) != len(names) or _HEADER_STATEMENTS.findall(padded) != names:
+        return parse_revision_file(path, source)
+    if "revision" not in names or "down_revision" not in names:
         return parse_revision_file(path, source)
     docstring = _leading_docstring(text)
     if docstring is False:
         return parse_revision_file(path, source)
-    return _revision_from_header(path, values, docstring)
+    ids = {}
+    for name, _, value in found:
+        literal = _simple_literal(value)
+        ids[name] = (
+            literal
+            if name == "revision"
+            else (
+                ()
+                if literal is _NONE
+                else ((literal,) if isinstance(literal, str) else tuple(literal))
+            )
+        )
+    revision = ids["revision"]
+    if not isinstance(revision, str) or not revision:
+        return parse_revision_file(path, source)  # it names the line and the problem
+    return Revision(
+        revision=revision,
+        down_revisions=ids["down_revision"],
+        branch_labels=ids.get("branch_labels", ()),
+        depends_on=ids.get("depends_on", ()),
+        message=docstring.strip().split("\n\n", 1)[0] if docstring else "",
+        path=path,
+    )
 
 
 class _Marker:
@@ -248,6 +240,17 @@ _SIMPLE_ASSIGNMENT = re.compile(
     re.VERBOSE,
 )
 _STRING_IN_VALUE = re.compile(_SIMPLE_STRING)
+# Every column-0 header assignment of that simple form, in one pass (the pre-flight's fast path),
+# and every column-0 statement that starts with a header name at all (to prove nothing was missed).
+_HEADER_ASSIGNMENTS = re.compile(
+    rf"""\n(?P<name>revision|down_revision|branch_labels|depends_on)
+        [ \t]*(?::(?P<annotation>[^=\n'"\#\\\[\](){{}}]*(?:\[[^=\n'"\#\\\[\]]*(?:\[[^=\n'"\#\\\[\]]*\][^=\n'"\#\\\[\]]*)*\])?[^=\n'"\#\\\[\](){{}}]*))?=(?!=)[ \t]*
+        (?P<value>None|{_SIMPLE_STRING}
+          |[(\[]\s*(?:(?:{_SIMPLE_STRING})\s*,\s*)*(?:(?:{_SIMPLE_STRING})\s*,?\s*)?[)\]])
+        [ \t]*(?:\#[^\n]*)?(?=\n|\Z)""",
+    re.VERBOSE,
+)
+_HEADER_STATEMENTS = re.compile(r"\n(revision|down_revision|branch_labels|depends_on)(?![\w])")
 
 
 def _fast_header(text: str, code: CodeType) -> dict | None:
@@ -311,7 +314,11 @@ def _simple_assignment(text: str, pos: int) -> object:
         or "{" in annotation
     ):
         return None
-    value = v.group("value")
+    return _simple_literal(v.group("value"))
+
+
+def _simple_literal(value: str) -> object:
+    """The value of a literal `_SIMPLE_ASSIGNMENT` accepted: None, a string, a tuple/list of them."""
     if value == "None":
         return _NONE
     if value[0] in "'\"":
@@ -499,6 +506,7 @@ class TargetError(Exception):
 
 
 _ILLEGAL_ID_CHARS = ("@", "-", "+", ":")
+_ILLEGAL_ID = re.compile("[@+:-]")
 _RELATIVE_DESTINATION = re.compile(r"(?:(.+?)@)?(\w+)?((?:\+|-)\d+)")
 _BASE = "base"  # Alembic's marker for "below every base" in walks
 
@@ -591,6 +599,8 @@ def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
                 )
             )
     for rev in revisions:
+        if not _ILLEGAL_ID.search(rev.revision):
+            continue
         illegal = sorted(set(rev.revision).intersection(_ILLEGAL_ID_CHARS))
         if illegal:
             problems.append(
@@ -735,6 +745,13 @@ def _cycles(ids: list[str], down: Callable[[str], list[str]]) -> list[tuple[str,
                     if len(component) > 1 or node in down(node):
                         found.append(tuple(sorted(component, key=order.__getitem__)))
     return sorted(found, key=lambda c: order[c[0]])
+
+
+def heads_of(revisions: Sequence[Revision]) -> tuple[str, ...]:
+    """`RevisionGraph(revisions).heads` without building the graph: revisions no `down_revision`
+    names, in load order. Only meaningful when `find_problems(revisions)` is empty."""
+    named = {down for rev in revisions for down in rev.down_revisions}
+    return tuple(rev.revision for rev in revisions if rev.revision not in named)
 
 
 class RevisionGraph:

@@ -34,6 +34,7 @@ from db_migrate.revisions import (
     RevisionFileError,
     RevisionGraph,
     TargetError,
+    heads_of,
     is_revision_file,
     parse_revision_file,
     read_revision_header,
@@ -227,6 +228,7 @@ TRICKY = [
 @example(TRICKY[1])
 @example(TRICKY[2])
 def test_structure_matches_revision_map(revisions: list[Revision]) -> None:
+    assert heads_of(revisions) == RevisionGraph(revisions).heads
     rmap = alembic_map(revisions)
     graph = RevisionGraph(revisions)
     assert graph.heads == rmap.heads

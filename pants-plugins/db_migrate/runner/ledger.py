@@ -21,7 +21,6 @@ from db_migrate import report
 from db_migrate.report import Problem
 from db_migrate.runner.versions import split_table
 
-
 LEDGER_SCHEMA = "pants_db_migrate"
 
 
