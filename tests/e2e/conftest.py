@@ -9,15 +9,23 @@ from typing import Iterator
 
 import psycopg
 import pytest
+from e2e.pants_repo import PantsRepo, find_repo_files
 
 from db_migrate.revisions import RevisionGraph, is_revision_file, parse_revision_file
 from db_migrate.runner.pgserver import LocalServer, free_port
-from e2e.pants_repo import PantsRepo, find_repo_files
 
 COMPONENTS = {
     "manager": ("src/ai/backend/manager/models/alembic", "MANAGER_DB_URL", "alembic_version"),
-    "accountmgr": ("src/ai/backend/accountmgr/models/alembic", "ACCOUNTMGR_DB_URL", "alembic_version_accountmgr"),
-    "appproxy": ("src/ai/backend/appproxy/models/alembic", "APPPROXY_DB_URL", "alembic_version_appproxy"),
+    "accountmgr": (
+        "src/ai/backend/accountmgr/models/alembic",
+        "ACCOUNTMGR_DB_URL",
+        "alembic_version_accountmgr",
+    ),
+    "appproxy": (
+        "src/ai/backend/appproxy/models/alembic",
+        "APPPROXY_DB_URL",
+        "alembic_version_appproxy",
+    ),
 }
 
 
@@ -77,7 +85,9 @@ class Database:
         return tuple(sorted(r[0] for r in self.query(f"SELECT version_num FROM {table}")))
 
     def tables(self) -> set:
-        return {r[0] for r in self.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        return {
+            r[0] for r in self.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
 
     def enums(self) -> set:
         return {r[0] for r in self.query("SELECT typname FROM pg_type WHERE typtype = 'e'")}
@@ -123,7 +133,9 @@ class History:
 def load_history(component: str) -> History:
     directory = find_repo_files() / COMPONENTS[component][0] / "versions"
     revisions = [
-        parse_revision_file(str(p), p.read_bytes()) for p in sorted(directory.iterdir()) if is_revision_file(p.name)
+        parse_revision_file(str(p), p.read_bytes())
+        for p in sorted(directory.iterdir())
+        if is_revision_file(p.name)
     ]
     return History(RevisionGraph(revisions))
 
@@ -157,10 +169,23 @@ def downgrade() -> None:
 '''
 
 
-def add_revision(repo: PantsRepo, component: str, revision: str, down, message: str, upgrade: str = "pass", downgrade: str = "pass") -> str:
+def add_revision(
+    repo: PantsRepo,
+    component: str,
+    revision: str,
+    down,
+    message: str,
+    upgrade: str = "pass",
+    downgrade: str = "pass",
+) -> str:
     """Write a revision file into a repo copy; bodies are code lines (indented here)."""
-    indent = lambda code: "\n".join("    " + line for line in code.strip().splitlines())  # noqa: E731
-    relpath = f"{COMPONENTS[component][0]}/versions/{revision}_{message.lower().replace(' ', '_')}.py"
+
+    def indent(code: str) -> str:
+        return "\n".join("    " + line for line in code.strip().splitlines())
+
+    relpath = (
+        f"{COMPONENTS[component][0]}/versions/{revision}_{message.lower().replace(' ', '_')}.py"
+    )
     repo.write(
         relpath,
         REVISION_TEMPLATE.format(

@@ -22,8 +22,18 @@ REPO_MARKERS = ("pants", "pants.toml")
 # Also what Pants puts in a test sandbox next to the repo's files: its append-only caches (symlinks
 # to the whole named cache) and the test's own PEXes.
 IGNORED = shutil.ignore_patterns(
-    ".git", ".pants.d", ".pids", "dist", "__pycache__", ".dev-postgres", ".db-backups", ".work",
-    ".cache", ".python-build-standalone", "*.pex", ".hypothesis",
+    ".git",
+    ".pants.d",
+    ".pids",
+    "dist",
+    "__pycache__",
+    ".dev-postgres",
+    ".db-backups",
+    ".work",
+    ".cache",
+    ".python-build-standalone",
+    "*.pex",
+    ".hypothesis",
 )
 
 
@@ -56,7 +66,7 @@ class PantsRepo:
         self.root = root
 
     @classmethod
-    def copy_of(cls, source: Path, destination: Path) -> "PantsRepo":
+    def copy_of(cls, source: Path, destination: Path) -> PantsRepo:
         shutil.copytree(source, destination, ignore=IGNORED, dirs_exist_ok=True, symlinks=False)
         (destination / "pants").chmod(0o755)
         repo = cls(destination)
@@ -93,14 +103,18 @@ class PantsRepo:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("PANTS_", "PEX_", "_PANTS", "MANAGER_DB", "ACCOUNTMGR_DB", "APPPROXY_DB"))
+            if not k.startswith(
+                ("PANTS_", "PEX_", "_PANTS", "MANAGER_DB", "ACCOUNTMGR_DB", "APPPROXY_DB")
+            )
             and k not in ("PYTHONPATH", "VIRTUAL_ENV")
         }
         env["NO_COLOR"] = "1"
         env["PANTS_COLORS"] = "false"
         return env
 
-    def run(self, *args: str, env: Optional[Mapping[str, str]] = None, timeout: float = 900) -> PantsResult:
+    def run(
+        self, *args: str, env: Optional[Mapping[str, str]] = None, timeout: float = 900
+    ) -> PantsResult:
         full_env = self.base_env()
         full_env.update(env or {})
         proc = subprocess.run(

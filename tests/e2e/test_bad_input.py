@@ -9,9 +9,9 @@ import shutil
 
 import psycopg
 import pytest
+from e2e.conftest import COMPONENTS, _isolated_copy, _shutdown, add_revision, snapshot
 
 from db_migrate.runner.lock import lock_key
-from e2e.conftest import COMPONENTS, _isolated_copy, _shutdown, add_revision, snapshot
 
 MANAGER = "src/ai/backend/manager::"
 MANAGER_DIR = COMPONENTS["manager"][0]
@@ -70,13 +70,21 @@ ARGUMENT_CASES = [
     pytest.param(["src/nope::"], "No migration target for", id="unknown-spec"),
     pytest.param(["pants-plugins::"], "No migration target for", id="spec-without-component"),
     pytest.param([], "No components selected", id="no-spec"),
-    pytest.param(["--direction=sideways", MANAGER], "Invalid direction 'sideways'", id="bad-direction"),
+    pytest.param(
+        ["--direction=sideways", MANAGER], "Invalid direction 'sideways'", id="bad-direction"
+    ),
     pytest.param(["--target=+x", MANAGER], "Invalid target '+x'", id="malformed-relative"),
     pytest.param(["--target=+0", MANAGER], "Invalid target '+0'", id="zero-step"),
     pytest.param(["--target=1..2", MANAGER], "Invalid target '1..2'", id="garbage-target"),
-    pytest.param(["--target=abc123", MANAGER], "Cannot locate revision 'abc123'", id="unknown-revision"),
+    pytest.param(
+        ["--target=abc123", MANAGER], "Cannot locate revision 'abc123'", id="unknown-revision"
+    ),
     pytest.param(["--target=cf", MANAGER], "Cannot locate revision 'cf'", id="ambiguous-revision"),
-    pytest.param(["--direction=downgrade", MANAGER], "Downgrade needs a target", id="downgrade-without-target"),
+    pytest.param(
+        ["--direction=downgrade", MANAGER],
+        "Downgrade needs a target",
+        id="downgrade-without-target",
+    ),
 ]
 
 
@@ -101,7 +109,11 @@ def test_downgrade_to_a_revision_above_the_current_one(repo, mid_db):
     later = ordered[ordered.index(mid) + 2]
     before = snapshot(db)
     result = repo.run(
-        "db-migrate", "--direction=downgrade", f"--target={later}", MANAGER, env={"MANAGER_DB_URL": db.url}
+        "db-migrate",
+        "--direction=downgrade",
+        f"--target={later}",
+        MANAGER,
+        env={"MANAGER_DB_URL": db.url},
     )
     assert_refused(result, f"Cannot downgrade to {later}", db, before)
     assert "Did you mean --direction=upgrade?" in result.stderr
@@ -119,7 +131,13 @@ def test_upgrade_to_a_revision_below_the_current_one(repo, mid_db):
 def test_relative_step_beyond_base(repo, mid_db):
     db, _, _ = mid_db
     before = snapshot(db)
-    result = repo.run("db-migrate", "--direction=downgrade", "--target=-100", MANAGER, env={"MANAGER_DB_URL": db.url})
+    result = repo.run(
+        "db-migrate",
+        "--direction=downgrade",
+        "--target=-100",
+        MANAGER,
+        env={"MANAGER_DB_URL": db.url},
+    )
     assert_refused(result, "Cannot downgrade to -100", db, before)
 
 
@@ -127,7 +145,11 @@ def test_relative_step_beyond_base(repo, mid_db):
 
 
 def test_database_unreachable(repo):
-    result = repo.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": "postgresql+psycopg://u:secret-x@127.0.0.1:9/db"})
+    result = repo.run(
+        "db-migrate",
+        MANAGER,
+        env={"MANAGER_DB_URL": "postgresql+psycopg://u:secret-x@127.0.0.1:9/db"},
+    )
     assert_refused(result, "Cannot connect to database")
     assert "Connection refused to 127.0.0.1:9" in result.stderr
     assert "secret-x" not in result.output
@@ -135,7 +157,9 @@ def test_database_unreachable(repo):
 
 def test_unknown_host(repo):
     result = repo.run(
-        "db-migrate", MANAGER, env={"MANAGER_DB_URL": "postgresql+psycopg://u:p@no-such-host.invalid:5432/db"}
+        "db-migrate",
+        MANAGER,
+        env={"MANAGER_DB_URL": "postgresql+psycopg://u:p@no-such-host.invalid:5432/db"},
     )
     assert_refused(result, "Cannot connect to database")
     assert "Unknown host 'no-such-host.invalid'" in result.stderr
@@ -176,7 +200,9 @@ def test_database_at_an_unknown_revision(repo, mid_db):
 def test_lock_held_by_another_session(repo, mid_db):
     db, _, _ = mid_db
     before = snapshot(db)
-    with psycopg.connect(db.server.conninfo(db.name, application_name="someone-else"), autocommit=True) as holder:
+    with psycopg.connect(
+        db.server.conninfo(db.name, application_name="someone-else"), autocommit=True
+    ) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("alembic_version"),))
         pid = holder.info.backend_pid
         result = repo.run("db-migrate", "--lock-timeout=2", MANAGER, env={"MANAGER_DB_URL": db.url})
@@ -268,7 +294,10 @@ def test_multiple_heads(scratch, new_database, histories):
     finally:
         (scratch.root / relpath).unlink()
     assert_refused(result, "Multiple heads detected", db, snapshot(db))
-    assert "b0b0b0b0b0b0: A stray branch" in result.stderr and histories["manager"].head in result.stderr
+    assert (
+        "b0b0b0b0b0b0: A stray branch" in result.stderr
+        and histories["manager"].head in result.stderr
+    )
     assert "pants db-rebase" in result.stderr
     # CI catches it with no database at all.
     assert lint.returncode != 0 and "Multiple heads detected" in lint.output, lint

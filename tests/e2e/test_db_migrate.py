@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from e2e.conftest import COMPONENTS
 
 MANAGER = "src/ai/backend/manager::"
@@ -34,7 +33,15 @@ def test_upgrade_from_empty_then_rerun_is_a_noop(repo, new_database, histories):
         assert re.search(rf"✓ {revision} applied in \d", first.stdout), revision
         assert re.search(rf"  - .* → {revision}: ", first.stdout), revision
     assert db.versions("alembic_version") == (history.head,)
-    assert {"users", "groups", "domains", "keypairs", "sessions", "kernels", "agents"} <= db.tables()
+    assert {
+        "users",
+        "groups",
+        "domains",
+        "keypairs",
+        "sessions",
+        "kernels",
+        "agents",
+    } <= db.tables()
 
     again = migrate(repo, db)
     assert again.returncode == 0, again
@@ -85,7 +92,9 @@ def test_full_and_partial_revision_ids(repo, new_database, histories):
     assert db.versions("alembic_version") == (middle,)
 
     prefix = next(
-        later[:n] for n in range(4, len(later)) if sum(r.startswith(later[:n]) for r in ordered) == 1
+        later[:n]
+        for n in range(4, len(later))
+        if sum(r.startswith(later[:n]) for r in ordered) == 1
     )
     partial = migrate(repo, db, f"--target={prefix}")
     assert partial.returncode == 0, partial
@@ -112,22 +121,36 @@ def test_all_components_in_one_run(repo, new_database, histories):
         assert db.versions(COMPONENTS[name][2]) == (histories[name].head,), name
         assert f"Component: {name}" in result.stdout
     # The documented order: migration_order, then component name.
-    positions = [result.stdout.index(f"Component: {name}") for name in ("accountmgr", "appproxy", "manager")]
+    positions = [
+        result.stdout.index(f"Component: {name}") for name in ("accountmgr", "appproxy", "manager")
+    ]
     assert positions == sorted(positions)
     assert "db-migrate: 3/3 components reached their target" in result.stdout
 
 
-def test_url_override_wins_over_the_ini_and_password_is_never_printed(private_repo, new_database, histories, pg_server):
+def test_url_override_wins_over_the_ini_and_password_is_never_printed(
+    private_repo, new_database, histories, pg_server
+):
     # The ini points at a port where nothing listens: only the override can make this work.
     ini = private_repo.read("alembic.ini")
-    private_repo.write("alembic.ini", re.sub(r"sqlalchemy\.url = .*", "sqlalchemy.url = postgresql+psycopg://nobody:x@127.0.0.1:9/none", ini))
+    private_repo.write(
+        "alembic.ini",
+        re.sub(
+            r"sqlalchemy\.url = .*",
+            "sqlalchemy.url = postgresql+psycopg://nobody:x@127.0.0.1:9/none",
+            ini,
+        ),
+    )
     db = new_database()
     assert pg_server.password and pg_server.password in db.url
     result = migrate(private_repo, db)
     assert result.returncode == 0, result
     assert db.versions("alembic_version") == (histories["manager"].head,)
     assert pg_server.password not in result.output
-    assert f"postgresql+psycopg://{pg_server.superuser}:***@127.0.0.1:{pg_server.port}/{db.name}" in result.stdout
+    assert (
+        f"postgresql+psycopg://{pg_server.superuser}:***@127.0.0.1:{pg_server.port}/{db.name}"
+        in result.stdout
+    )
 
     # Never in argv or Pants' own files either.
     for path in private_repo.root.glob(".pants.d/**/*"):
@@ -145,7 +168,9 @@ def test_downgrade_without_target_is_refused(repo, new_database, histories):
     assert db.versions("alembic_version") == (histories["manager"].head,)
 
 
-@pytest.mark.parametrize("spec", ["pants-plugins::", "src/does/not/exist::", "3rdparty/python:reqs"])
+@pytest.mark.parametrize(
+    "spec", ["pants-plugins::", "src/does/not/exist::", "3rdparty/python:reqs"]
+)
 def test_spec_without_a_component_is_an_error(repo, spec):
     result = repo.run("db-migrate", spec)
     assert result.returncode != 0, result

@@ -37,7 +37,10 @@ def test_sql_prints_the_planned_range_without_touching_a_database(repo, new_data
     assert f"-> {ordered[-4]}" not in text
 
     no_range = repo.run("db-migrate", "--sql", "--direction=downgrade", "--target=base", ACCOUNTMGR)
-    assert no_range.returncode != 0 and "❌ Error: Cannot write the SQL of downgrade base" in no_range.stderr
+    assert (
+        no_range.returncode != 0
+        and "❌ Error: Cannot write the SQL of downgrade base" in no_range.stderr
+    )
 
 
 def test_dry_run_lists_the_plan_and_the_backup_and_changes_nothing(repo, new_database, histories):
@@ -46,7 +49,9 @@ def test_dry_run_lists_the_plan_and_the_backup_and_changes_nothing(repo, new_dat
     assert repo.run("db-migrate", MANAGER, env=env).returncode == 0
     before = snapshot(db)
     history = histories["manager"]
-    result = repo.run("db-migrate", "--dry-run", "--direction=downgrade", "--target=-2", MANAGER, env=env)
+    result = repo.run(
+        "db-migrate", "--dry-run", "--direction=downgrade", "--target=-2", MANAGER, env=env
+    )
     assert result.returncode == 0, result
     (parent,) = history.parent(history.head)
     (grandparent,) = history.parent(parent)
@@ -98,14 +103,24 @@ def test_json_report_on_every_goal(repo, new_database, histories):
     status = json.loads(repo.run("db-status", "--output=json", ACCOUNTMGR, env=env).stdout)
     assert status["goal"] == "db-status" and status["components"][0]["state"] == "up-to-date"
 
-    failed = repo.run("db-migrate", "--output=json", "--report-file=dist/report.json", "--target=zzz", ACCOUNTMGR, env=env)
+    failed = repo.run(
+        "db-migrate",
+        "--output=json",
+        "--report-file=dist/report.json",
+        "--target=zzz",
+        ACCOUNTMGR,
+        env=env,
+    )
     assert failed.returncode != 0
     report = json.loads(failed.stdout)
     assert report["ok"] is False and report["problems"][0]["kind"] == "cannot_locate_revision"
     assert json.loads((repo.root / "dist" / "report.json").read_text()) == report
 
     unreachable = repo.run(
-        "db-migrate", "--output=json", ACCOUNTMGR, env={"ACCOUNTMGR_DB_URL": "postgresql+psycopg://u:pw@127.0.0.1:9/x"}
+        "db-migrate",
+        "--output=json",
+        ACCOUNTMGR,
+        env={"ACCOUNTMGR_DB_URL": "postgresql+psycopg://u:pw@127.0.0.1:9/x"},
     )
     component = json.loads(unreachable.stdout)["components"][0]
     assert component["status"] == "error" and component["error"]["kind"] == "cannot_connect"
@@ -115,7 +130,9 @@ def test_an_edited_applied_revision_is_detected(private_repo, new_database, hist
     db = new_database()
     env = {"MANAGER_DB_URL": db.url}
     assert private_repo.run("db-migrate", MANAGER, env=env).returncode == 0
-    assert db.query("SELECT count(*) FROM pants_db_migrate.alembic_version_checksums")[0][0] == len(histories["manager"].ordered())
+    assert db.query("SELECT count(*) FROM pants_db_migrate.alembic_version_checksums")[0][0] == len(
+        histories["manager"].ordered()
+    )
     first = histories["manager"].ordered()[0]
     (path,) = (private_repo.root / COMPONENTS["manager"][0] / "versions").glob(f"{first}_*.py")
     path.write_text(path.read_text() + "\n# edited after release\n")
@@ -134,6 +151,16 @@ def test_an_edited_applied_revision_is_detected(private_repo, new_database, hist
     assert "Warning (--allow-changed)" in allowed.stdout and first in allowed.stdout
 
     # Downgrading removes the ledger rows of what it reverts.
-    down = private_repo.run("db-migrate", "--allow-changed", "--direction=downgrade", "--target=-1", "--no-backup", MANAGER, env=env)
+    down = private_repo.run(
+        "db-migrate",
+        "--allow-changed",
+        "--direction=downgrade",
+        "--target=-1",
+        "--no-backup",
+        MANAGER,
+        env=env,
+    )
     assert down.returncode == 0, down
-    assert histories["manager"].head not in {r[0] for r in db.query("SELECT revision FROM pants_db_migrate.alembic_version_checksums")}
+    assert histories["manager"].head not in {
+        r[0] for r in db.query("SELECT revision FROM pants_db_migrate.alembic_version_checksums")
+    }

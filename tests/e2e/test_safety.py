@@ -26,8 +26,12 @@ def test_downgrade_backup_restores_identical_rows(repo, new_database, histories,
     db = new_database()
     env = {"MANAGER_DB_URL": db.url}
     assert repo.run("db-migrate", MANAGER, env=env).returncode == 0
-    db.query("INSERT INTO domains (name, description) VALUES ('default', 'the default domain'), ('lab', 'research')")
-    db.query("INSERT INTO groups (name, domain_name) VALUES ('ml-team', 'default'), ('infra', 'lab')")
+    db.query(
+        "INSERT INTO domains (name, description) VALUES ('default', 'the default domain'), ('lab', 'research')"
+    )
+    db.query(
+        "INSERT INTO groups (name, domain_name) VALUES ('ml-team', 'default'), ('infra', 'lab')"
+    )
     before = table_rows(db)
     head = histories["manager"].head
 
@@ -43,7 +47,10 @@ def test_downgrade_backup_restores_identical_rows(repo, new_database, histories,
     restore = next(line for line in down.stdout.splitlines() if line.startswith("Restore with: "))
     command = restore.split(": ", 1)[1]
     proc = subprocess.run(
-        shlex.split(command), env={**os.environ, "PGPASSWORD": pg_server.password}, capture_output=True, text=True
+        shlex.split(command),
+        env={**os.environ, "PGPASSWORD": pg_server.password},
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     assert db.versions("alembic_version") == (head,)
@@ -68,7 +75,9 @@ def test_four_concurrent_runs_apply_every_revision_once(private_repo, new_databa
     assert private_repo.run("lint", "--only=alembic-history", MANAGER).returncode == 0
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: private_repo.run("db-migrate", MANAGER, env=env), range(4)))
+        results = list(
+            pool.map(lambda _: private_repo.run("db-migrate", MANAGER, env=env), range(4))
+        )
     for result in results:
         assert result.returncode == 0, result
     assert db.versions("alembic_version") == ("c0c0c0c0c0c0",)
@@ -79,7 +88,9 @@ def test_four_concurrent_runs_apply_every_revision_once(private_repo, new_databa
     assert any("waiting up to" in r.stdout and "migration lock" in r.stdout for r in results)
 
 
-def test_failure_mid_run_keeps_earlier_revisions_and_rolls_back_the_failing_one(private_repo, new_database, histories):
+def test_failure_mid_run_keeps_earlier_revisions_and_rolls_back_the_failing_one(
+    private_repo, new_database, histories
+):
     head = histories["manager"].head
     add_revision(
         private_repo,
@@ -107,7 +118,9 @@ def test_failure_mid_run_keeps_earlier_revisions_and_rolls_back_the_failing_one(
     assert "f2f2f2f2f2f2" in result.stderr and "violates foreign key constraint" in result.stderr
     assert "Rollback: pants db-migrate --direction=downgrade --target=-1" in result.stderr
     assert "Traceback" not in result.output
-    assert "f1f1f1f1f1f1: Add project quotas" in result.stdout  # listed as applied before the failure
+    assert (
+        "f1f1f1f1f1f1: Add project quotas" in result.stdout
+    )  # listed as applied before the failure
     assert db.versions("alembic_version") == ("f1f1f1f1f1f1",)
     assert "project_quotas" in db.tables()
     constraints = db.query(
@@ -143,9 +156,16 @@ def test_kill_9_during_a_long_migration_then_rerun_completes(private_repo, new_d
     )
     db = new_database()
     env = {**private_repo.base_env(), "MANAGER_DB_URL": db.url}
-    assert private_repo.run("lint", "--only=alembic-history", MANAGER).returncode == 0  # warm pantsd
+    assert (
+        private_repo.run("lint", "--only=alembic-history", MANAGER).returncode == 0
+    )  # warm pantsd
     proc = subprocess.Popen(
-        ["./pants", "db-migrate", MANAGER], cwd=private_repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ["./pants", "db-migrate", MANAGER],
+        cwd=private_repo.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     seen = []
     killed = False

@@ -9,6 +9,7 @@ files of this checkout.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,12 +148,9 @@ class Ledger:
         """
         if step.is_upgrade:
             self.applied.append(step.revision)
-            try:
-                self.checksums[step.revision] = hashlib.sha256(
-                    Path(step.path).read_bytes()
-                ).hexdigest()
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # keep Pants' checksum if the file is gone
+                content = Path(step.path).read_bytes()
+                self.checksums[step.revision] = hashlib.sha256(content).hexdigest()
         else:
             self.reverted.append(step.revision)
 
