@@ -236,14 +236,15 @@ async def run_component(
             RunnerProcess, RunnerRequest(setup.field_set, plan.to_json(), result_file)
         )
         result = await Effect(InteractiveProcessResult, InteractiveProcess, runner.process)
-        outcome = _read_outcome(result_file)
+        outcome = read_outcome(result_file)
     finally:
         os.unlink(result_file)
     run = ComponentRun(setup.component, result.exit_code, outcome)
     return reporter.add(run) if reporter is not None else run
 
 
-def _read_outcome(path: str) -> Dict[str, Any]:
+def read_outcome(path: str) -> Dict[str, Any]:
+    """The runner's result file (empty when it died before writing one)."""
     try:
         with open(path) as f:
             text = f.read()

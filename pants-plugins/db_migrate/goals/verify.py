@@ -38,6 +38,7 @@ from db_migrate.goals.common import (
     ReportOptions,
     build_plan,
     gather_setups,
+    read_outcome,
     static_problems,
 )
 from db_migrate.report import Problem
@@ -276,19 +277,10 @@ async def _verify_together(
             append_only_caches=caches,
         )
         result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
-        outcome = _read_json(result_file)
+        outcome = read_outcome(result_file)
     finally:
         os.unlink(result_file)
     return ComponentRun(", ".join(names), result.exit_code, outcome)
-
-
-def _read_json(path: str) -> Dict[str, Any]:
-    try:
-        with open(path) as f:
-            text = f.read()
-        return json.loads(text) if text.strip() else {}
-    except (OSError, ValueError):
-        return {}
 
 
 def summary(console: Console, results: Sequence[Dict[str, Any]]) -> str:

@@ -146,21 +146,11 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
                 report.revision_file_problem(os.path.relpath(e.path), e.line, e.message)
             ) from None
         except PlanError as e:
-            other = "downgrade" if direction == "upgrade" else "upgrade"
-            try:
-                reverse = session.plan(other, target, heads)
-            except PlanError:
-                reverse = None
-            if reverse:
+            if _reachable_the_other_way(session, direction, target, heads):
                 raise ProblemError(wrong_direction(plan, direction, target, heads)) from None
             raise ProblemError(unreachable(plan, direction, target, heads, str(e))) from None
         if not steps:
-            other = "downgrade" if direction == "upgrade" else "upgrade"
-            try:
-                reverse = session.plan(other, target, heads)
-            except PlanError:
-                reverse = None
-            if reverse:
+            if _reachable_the_other_way(session, direction, target, heads):
                 raise ProblemError(wrong_direction(plan, direction, target, heads))
             print(report.already_at(plan.component, target, _heads_text(heads)), flush=True)
             return outcome.finish("up-to-date", heads)
@@ -254,6 +244,17 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     print("", flush=True)
     print(result.render(), flush=True)
     return outcome.finish("migrated", after)
+
+
+def _reachable_the_other_way(session, direction: str, target: str, heads) -> bool:
+    """Whether the opposite direction would move towards `target` (the user mixed them up)."""
+    from db_migrate.runner.alembic_steps import PlanError
+
+    other = "downgrade" if direction == "upgrade" else "upgrade"
+    try:
+        return bool(session.plan(other, target, heads))
+    except PlanError:
+        return False
 
 
 def _dry_run_text(plan: RunnerPlan, where: str, direction: str, target: str, heads, steps) -> str:
