@@ -8,6 +8,7 @@ then let Alembic run, one transaction per revision.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Tuple
@@ -148,7 +149,15 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         except PlanError as e:
             if _reachable_the_other_way(session, direction, target, heads):
                 raise ProblemError(wrong_direction(plan, direction, target, heads)) from None
-            raise ProblemError(unreachable(plan, direction, target, heads, str(e))) from None
+            raise ProblemError(
+                unreachable(
+                    plan,
+                    direction,
+                    target,
+                    heads,
+                    _why_unreachable(session, direction, target, heads, e),
+                )
+            ) from None
         if not steps:
             if _reachable_the_other_way(session, direction, target, heads):
                 raise ProblemError(wrong_direction(plan, direction, target, heads))
@@ -244,6 +253,23 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     print("", flush=True)
     print(result.render(), flush=True)
     return outcome.finish("migrated", after)
+
+
+def _why_unreachable(session, direction: str, target: str, heads, error: Exception) -> str:
+    """Alembic's reason, or for a relative step too far, how far there is to go."""
+    from db_migrate.runner.alembic_steps import PlanError
+
+    m = re.fullmatch(r"([+-])(\d+)", target)
+    if m and (m.group(1) == "-") == (direction == "downgrade"):
+        end = "base" if direction == "downgrade" else "heads"
+        try:
+            available = len(session.plan(direction, end, heads))
+        except PlanError:
+            return str(error)
+        if int(m.group(2)) > available:
+            where = "above base" if direction == "downgrade" else "below the head"
+            return f"the database is only {available} revision(s) {where}; {target} goes past it"
+    return str(error)
 
 
 def _reachable_the_other_way(session, direction: str, target: str, heads) -> bool:
