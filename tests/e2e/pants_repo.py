@@ -108,6 +108,9 @@ class PantsRepo:
             )
             and k not in ("PYTHONPATH", "VIRTUAL_ENV")
         }
+        # The ./pants script's own cache: shared with the outer run, so copies need no bootstrap.
+        if "PANTS_BOOTSTRAP_CACHE_DIR" in os.environ:
+            env["PANTS_BOOTSTRAP_CACHE_DIR"] = os.environ["PANTS_BOOTSTRAP_CACHE_DIR"]
         env["NO_COLOR"] = "1"
         env["PANTS_COLORS"] = "false"
         return env
