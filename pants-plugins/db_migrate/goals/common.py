@@ -155,13 +155,6 @@ class Reporter:
         }
 
 
-def print_problems(console: Console, problems: Iterable[Problem]) -> None:
-    for i, problem in enumerate(problems):
-        if i:
-            console.print_stderr("")
-        console.print_stderr(problem.render())
-
-
 def static_problems(setup: ComponentSetup, *, refuse_multiple_heads: bool) -> Tuple[Problem, ...]:
     """Problems that make running against a database pointless or unsafe."""
     found = setup.problems

@@ -7,7 +7,6 @@ but never the password.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Optional
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -207,12 +206,3 @@ def connect(
                 component, url.where, reason, source.env_var, url.masked(), dev_server
             )
         ) from None
-
-
-def application_env(source: UrlSource, statement_options: str) -> dict:
-    """Environment for Alembic's `env.py`: the URL through the component's variable, timeouts via PGOPTIONS."""
-    env = dict(os.environ)
-    env[source.env_var] = source.url.render()
-    if statement_options:
-        env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " " + statement_options).strip()
-    return env

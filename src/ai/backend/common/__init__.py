@@ -1,0 +1,1 @@
+"""What the database components share: schema conventions and the body of their Alembic env.py."""
