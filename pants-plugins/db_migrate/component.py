@@ -26,10 +26,16 @@ from pants.engine.fs import (
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest
 from pants.option.global_options import GlobMatchErrorBehavior
+from pants.source.source_root import AllSourceRoots
 
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
-from db_migrate.release_pins import ReleasePinsError, parse_release_pins
+from db_migrate.release_pins import (
+    ReleasePinsError,
+    in_release_order,
+    parse_release_pins,
+    parse_revision_history,
+)
 from db_migrate.report import Problem
 from db_migrate.revisions import (
     Revision,
@@ -97,6 +103,7 @@ class ComponentSetup:
     history_problems: Tuple[Problem, ...]
     heads: Tuple[str, ...]
     release_pins: Tuple[Tuple[str, str], ...] = ()  # (release, full revision id), oldest first
+    script_dir: str = ""  # the ini's script_location, resolved, relative to the build root
 
     @property
     def component(self) -> str:
@@ -125,7 +132,8 @@ def _config_problem(component: str, config: str, title: str, detail: str, *actio
         actions=actions
         or (
             f"Check the `alembic_config` field of {component}'s alembic_migrations target",
-            f"Check {config}: [alembic] script_location = %(here)s/<path to the directory with env.py>",
+            f"Check {config}: [alembic] script_location = %(here)s/<path to the folder with env.py>"
+            " (or a package resource, package.module:folder)",
         ),
         kind="config",
     )
@@ -140,6 +148,62 @@ class IniRequest:
 class IniResult:
     ini: Optional[AlembicIni]
     problems: Tuple[Problem, ...]
+    script_dir: str = ""  # where the ini's script_location resolves, relative to the build root
+
+
+def _ini_not_found(component: str, config: str) -> Problem:
+    return _config_problem(
+        component,
+        config,
+        "Alembic config not found",
+        f"{component} names `{config}` as its Alembic config, and there is no such file",
+        "Create it, or fix the `alembic_config` field of the component's alembic_migrations target",
+        "Check you are at the repository root and on the right branch",
+    )
+
+
+def missing_package(component: str, ini: AlembicIni, looked_in: Tuple[str, ...]) -> Problem:
+    location = ini.location
+    return Problem(
+        title="Alembic config names a missing package",
+        details=(
+            f"{ini.path} says script_location = {location.value}: Alembic would import the "
+            f"package `{location.package}` and use its folder `{location.resource}`, and no "
+            "source root holds it",
+            "Looked in: " + ", ".join(looked_in),
+        ),
+        actions=(
+            f"Fix script_location in {ini.path} (a typo in `{location.package}`?)",
+            "Or add the folder that holds the package to [source].root_patterns in pants.toml",
+            f"Check the `alembic_config` field of {component}'s alembic_migrations target",
+        ),
+        kind="config",
+    )
+
+
+@dataclass(frozen=True)
+class ScriptDirResult:
+    script_dir: Optional[str]  # None: a package resource no source root holds
+    looked_in: Tuple[str, ...]
+
+
+@rule(desc="Resolve an Alembic script_location")
+async def resolve_script_dir(ini: AlembicIni, roots: AllSourceRoots) -> ScriptDirResult:
+    """A package resource is found through the repo's source roots, the way Alembic finds it on
+    `sys.path`, without importing anything; paths need no lookup."""
+    direct = ini.script_dir()
+    if direct is not None:
+        return ScriptDirResult(direct, (direct,))
+    candidates = ini.location.candidates(root.path for root in roots)
+    found = await Get(
+        Paths,
+        PathGlobs(
+            [posixpath.join(c, "*") for c in candidates],
+            glob_match_error_behavior=GlobMatchErrorBehavior.ignore,
+        ),
+    )
+    present = {posixpath.dirname(f) for f in found.files}
+    return ScriptDirResult(next((c for c in candidates if c in present), None), candidates)
 
 
 @rule(desc="Read an Alembic config")
@@ -151,27 +215,19 @@ async def read_component_ini(request: IniRequest) -> IniResult:
         DigestContents, PathGlobs([config], glob_match_error_behavior=GlobMatchErrorBehavior.ignore)
     )
     if not contents:
-        return IniResult(
-            None,
-            (
-                _config_problem(
-                    component,
-                    config,
-                    "Alembic config not found",
-                    f"{component} names `{config}` as its Alembic config, and there is no such file",
-                    "Create it, or fix the `alembic_config` field of the component's alembic_migrations target",
-                    "Check you are at the repository root and on the right branch",
-                ),
-            ),
-        )
+        return IniResult(None, (_ini_not_found(component, config),))
     try:
         ini = parse_alembic_ini(config, contents[0].content.decode("utf-8", "replace"))
     except AlembicIniError as e:
         return IniResult(
             None, (_config_problem(component, config, "Invalid Alembic config", str(e)),)
         )
+    resolved = await Get(ScriptDirResult, AlembicIni, ini)
+    script_dir = resolved.script_dir
+    if script_dir is None:
+        return IniResult(ini, (missing_package(component, ini, resolved.looked_in),))
     target_dir = fs.address.spec_path
-    if ini.script_dir() != target_dir:
+    if script_dir != target_dir:
         return IniResult(
             ini,
             (
@@ -179,12 +235,13 @@ async def read_component_ini(request: IniRequest) -> IniResult:
                     component,
                     config,
                     "Alembic config points elsewhere",
-                    f"{config} says script_location = {ini.script_dir()}, but {component}'s "
-                    f"alembic_migrations target is in {target_dir}",
+                    f"{config} says script_location = {ini.script_location} (that is {script_dir}),"
+                    f" but {component}'s alembic_migrations target is in {target_dir}",
                 ),
             ),
+            script_dir,
         )
-    return IniResult(ini, ())
+    return IniResult(ini, (), script_dir)
 
 
 def _history(
@@ -248,48 +305,56 @@ def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Proble
     return tuple(out)
 
 
+def _pins_problem(fs: AlembicMigrationsFieldSet, path: str, detail: str) -> Problem:
+    return Problem(
+        title="Invalid release pins",
+        details=(detail,),
+        actions=(
+            f"Fix {path}: a file with one `RELEASE = REVISION` per line (e.g. `24.09.8 = abc123def456`),"
+            " or a folder of `<release>.json` files whose `revisions` list marks one entry `is_head`",
+            f"Or fix the `release_pins` field of {fs.address.spec}",
+        ),
+        kind="release_pins",
+    )
+
+
+def _parse_pins(path: str, contents: DigestContents) -> Tuple[Tuple[str, str, str], ...]:
+    """(release, revision, file) of a `RELEASE = REVISION` file or a `revision_history/` folder."""
+    files = {c.path: c.content.decode("utf-8", "replace") for c in contents}
+    if path in files:
+        return tuple((name, rev, path) for name, rev in parse_release_pins(path, files[path]))
+    pinned = {parse_revision_history(p, text): p for p, text in sorted(files.items())}
+    return tuple((name, rev, pinned[(name, rev)]) for name, rev in in_release_order(pinned))
+
+
 async def _release_pins(
     fs: AlembicMigrationsFieldSet, revisions
 ) -> Tuple[tuple, Tuple[Problem, ...]]:
-    path = posixpath.join(fs.address.spec_path, fs.release_pins.value)
+    path = posixpath.normpath(posixpath.join(fs.address.spec_path, fs.release_pins.value))
     contents = await Get(
-        DigestContents, PathGlobs([path], glob_match_error_behavior=GlobMatchErrorBehavior.ignore)
+        DigestContents,
+        PathGlobs(
+            [path, posixpath.join(path, "*.json")],
+            glob_match_error_behavior=GlobMatchErrorBehavior.ignore,
+        ),
     )
-
-    def problem(detail: str) -> Problem:
-        return Problem(
-            title="Invalid release pins",
-            details=(detail,),
-            actions=(
-                f"Fix {path}: one `RELEASE = REVISION` per line (e.g. `24.09.8 = abc123def456`)",
-                f"Or fix the `release_pins` field of {fs.address.spec}",
-            ),
-            kind="release_pins",
-        )
-
     if not contents:
-        return (), (
-            problem(
-                f"{fs.component_name} names {path} as its release pins, and there is no such file"
-            ),
-        )
+        detail = f"{fs.component_name} names {path} as its release pins, and there is no such file"
+        return (), (_pins_problem(fs, path, detail + " (or folder of *.json files)"),)
     try:
-        pins = parse_release_pins(path, contents[0].content.decode("utf-8", "replace"))
+        pins = _parse_pins(path, contents)
     except ReleasePinsError as e:
-        return (), (problem(str(e)),)
+        return (), (_pins_problem(fs, e.path, str(e)),)
     known = {r.revision for r in revisions}
     resolved = []
-    for name, revision in pins:
-        matches = sorted(k for k in known if k.startswith(revision))
-        if revision in known:
-            matches = [revision]
+    for name, revision, source in pins:
+        matches = (
+            [revision] if revision in known else sorted(k for k in known if k.startswith(revision))
+        )
         if len(matches) != 1:
             why = "no revision" if not matches else "several revisions (" + ", ".join(matches) + ")"
-            return (), (
-                problem(
-                    f"{path}: release {name} pins {revision}, which matches {why} of {fs.component_name}"
-                ),
-            )
+            detail = f"{source}: release {name} pins {revision}, which matches {why} of {fs.component_name}"
+            return (), (_pins_problem(fs, source, detail),)
         resolved.append((name, matches[0]))
     return tuple(resolved), ()
 
@@ -376,6 +441,7 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
         history_problems=history,
         heads=tuple(heads),
         release_pins=pins,
+        script_dir=ini_result.script_dir,
     )
 
 

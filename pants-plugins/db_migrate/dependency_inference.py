@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from pants.engine.fs import PathGlobs, Paths
 from pants.engine.internals.graph import Owners, OwnersRequest
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import (
@@ -20,6 +21,7 @@ from pants.engine.target import (
     InferredDependencies,
 )
 from pants.engine.unions import UnionRule
+from pants.option.global_options import GlobMatchErrorBehavior
 
 from db_migrate.target_types import (
     AlembicConfigField,
@@ -60,8 +62,16 @@ async def infer_alembic_migrations_dependencies(
         posixpath.join(here, "script.py.mako"),
         *hydrated.snapshot.files,
     ]
-    if fs.release_pins.value:
-        paths.append(posixpath.join(here, fs.release_pins.value))
+    if fs.release_pins.value:  # a file, or a folder of <release>.json files
+        pins = posixpath.join(here, fs.release_pins.value)
+        found = await Get(
+            Paths,
+            PathGlobs(
+                [pins, posixpath.join(pins, "*.json")],
+                glob_match_error_behavior=GlobMatchErrorBehavior.ignore,
+            ),
+        )
+        paths.extend(found.files)
     owners = await Get(Owners, OwnersRequest(tuple(paths)))
     return InferredDependencies(address for address in owners if address != fs.address)
 

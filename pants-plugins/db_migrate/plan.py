@@ -19,6 +19,7 @@ class RevisionFact:
     message: str
     path: str
     checksum: str = ""
+    dependencies: Tuple[str, ...] = ()  # `depends_on`: applied before it, like its parents
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,13 @@ class RunnerPlan:
     def from_json(cls, text: str) -> RunnerPlan:
         raw = json.loads(text)
         raw["revisions"] = tuple(
-            RevisionFact(**{**r, "down_revisions": tuple(r["down_revisions"])})
+            RevisionFact(
+                **{
+                    **r,
+                    "down_revisions": tuple(r["down_revisions"]),
+                    "dependencies": tuple(r.get("dependencies", ())),
+                }
+            )
             for r in raw.get("revisions", ())
         )
         raw["heads"] = tuple(raw.get("heads", ()))

@@ -1,7 +1,7 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
 from db_migrate import component, dependency_inference, lint, runner_process, selection, tailor
-from db_migrate.goals import create_migration, devserver, migrate, rebase, status, verify
+from db_migrate.goals import create_migration, devserver, migrate, rebase, restore, status, verify
 from db_migrate.target_types import AlembicMigrationsTarget
 
 
@@ -22,5 +22,6 @@ def rules():
         *status.rules(),
         *create_migration.rules(),
         *rebase.rules(),
+        *restore.rules(),
         *verify.rules(),
     ]

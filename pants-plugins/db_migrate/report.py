@@ -6,12 +6,33 @@ the runner renders database errors and results with it, so both look the same.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence, Tuple
 
 SUCCESS = "✅"
 FAILURE = "❌"
 WARNING = "⚠️"
+
+# The password of a URL (up to the last `@` of the word, so a password holding `@` is covered).
+_URL_PASSWORD = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):\S*@")
+# A libpq conninfo's `password=...` (quoted or not).
+_CONNINFO_PASSWORD = re.compile(r"(?P<key>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.I)
+_SECRETS: set = set()
+
+
+def register_secret(*secrets: Optional[str]) -> None:
+    """Passwords this process knows: `mask` removes them from every message from now on."""
+    _SECRETS.update(s for s in secrets if s)
+
+
+def mask(text: str, secrets: Iterable[str] = ()) -> str:
+    """Text safe to print: known passwords, URL passwords and conninfo passwords as `***`."""
+    for secret in sorted({*secrets, *_SECRETS}, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
+    return _CONNINFO_PASSWORD.sub(lambda m: f"{m.group('key')}***", text)
 
 
 @dataclass(frozen=True)
@@ -37,7 +58,7 @@ class Problem:
             lines += ["", self.footer]
         if self.related:
             lines += ["", f"Related goal: {self.related}"]
-        return "\n".join(lines)
+        return mask("\n".join(lines))
 
 
 class ProblemError(Exception):

@@ -24,7 +24,7 @@ from pants.backend.python.util_rules.python_sources import (
 )
 from pants.engine.addresses import Address, AddressInput
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, PathGlobs
 from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
@@ -114,7 +114,7 @@ async def runner_environment(
         Get(TransitiveTargets, TransitiveTargetsRequest([address, runner])),
         Get(SourceRoot, SourceRootRequest, SourceRootRequest.for_address(runner)),
     )
-    pex_request, sources = await MultiGet(
+    pex_request, sources, ini = await MultiGet(
         Get(
             PexRequest,
             PexFromTargetsRequest(
@@ -127,6 +127,8 @@ async def runner_environment(
             ),
         ),
         Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure, include_files=True)),
+        # The ini, whether or not a target owns it (Alembic reads it by path).
+        Get(Digest, PathGlobs([request.field_set.alembic_config.value])),
     )
     complete_env = pex_env.in_sandbox(working_directory=None)
     venv_pex, python = await MultiGet(
@@ -134,7 +136,7 @@ async def runner_environment(
         Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
     )
     digest = await Get(
-        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest])
+        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, ini])
     )
     # The runner's source root first, so a repo module can never shadow it.
     roots = sorted(sources.source_roots, key=lambda root: root != runner_root.path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import IntOption, StrOption
+from pants.option.option_types import IntOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -32,6 +32,16 @@ class DbMigrationsSubsystem(Subsystem):
     backup_dir = StrOption(
         default=".db-backups",
         help="Where backups taken before downgrades go, relative to the build root (git-ignored).",
+    )
+    default_specs = StrListOption(
+        default=[],
+        help=softwrap(
+            """
+            What the db-* goals act on when the command line names nothing, e.g.
+            `["src/ai/backend/manager::"]` (the specification's default component). Printed when
+            used. Empty: a command without a spec is an error. Never used with `--changed-since`.
+            """
+        ),
     )
     runner = StrOption(
         default="pants-plugins/db_migrate/runner:runner",

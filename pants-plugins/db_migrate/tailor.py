@@ -17,7 +17,8 @@ from pants.engine.target import AllTargets
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from db_migrate.alembic_ini import AlembicIniError, parse_alembic_ini
+from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
+from db_migrate.component import ScriptDirResult
 from db_migrate.target_types import AlembicMigrationsTarget
 
 _NOT_A_COMPONENT = {
@@ -53,6 +54,22 @@ def component_from_ini(ini_path: str, script_dir: str) -> str:
     return component_from_path(script_dir)
 
 
+async def _configs_by_script_dir(inis: DigestContents) -> dict:
+    """The root ini files by the directory their `script_location` names (any of Alembic's forms)."""
+    parsed = []
+    for ini in inis:
+        try:
+            parsed.append(parse_alembic_ini(ini.path, ini.content.decode("utf-8", "replace")))
+        except AlembicIniError:
+            continue
+    script_dirs = await MultiGet(Get(ScriptDirResult, AlembicIni, p) for p in parsed)
+    configs: dict = {}
+    for ini, found in zip(parsed, script_dirs):
+        if found.script_dir:
+            configs.setdefault(found.script_dir, ini.path)
+    return configs
+
+
 @rule(level=LogLevel.DEBUG, desc="Find Alembic environments without an alembic_migrations target")
 async def find_putative_alembic_targets(
     request: PutativeAlembicMigrationsRequest, all_targets: AllTargets
@@ -62,13 +79,7 @@ async def find_putative_alembic_targets(
         Get(DigestContents, PathGlobs(["alembic*.ini", "*/alembic*.ini"])),
     )
     declared = {t.address.spec_path for t in all_targets if isinstance(t, AlembicMigrationsTarget)}
-    configs = {}
-    for ini in inis:
-        try:
-            parsed = parse_alembic_ini(ini.path, ini.content.decode("utf-8", "replace"))
-        except AlembicIniError:
-            continue
-        configs.setdefault(parsed.script_dir(), ini.path)
+    configs = await _configs_by_script_dir(inis)
 
     putative = []
     for env in env_files:

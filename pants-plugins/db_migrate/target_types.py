@@ -132,9 +132,12 @@ class ReleasePinsField(StringField):
     alias = "release_pins"
     help = help_text(
         """
-        Optional file (relative to this target's directory) mapping release names to revisions,
-        one `RELEASE = REVISION` per line (`#` starts a comment). `--target=release:NAME` resolves
-        through it and `db-status` names the release a database matches.
+        Optional release pins, relative to this target's directory: a file mapping release names
+        to revisions, one `RELEASE = REVISION` per line (`#` starts a comment), or a folder of
+        `<release>.json` files in Backend.AI's `revision_history` format (`{"revisions":
+        [{"revision": ..., "is_head": true}, ...]}`: the pinned revision is the `is_head` entry).
+        `--target=release:NAME` resolves through them and `db-status` names the release a
+        database matches.
         """
     )
 

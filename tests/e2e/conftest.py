@@ -35,8 +35,14 @@ def _isolated_copy(destination: Path) -> PantsRepo:
     port = free_port()
     for ini in copy.root.glob("alembic*.ini"):
         ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
-    with open(copy.root / "pants.toml", "a") as f:
-        f.write(f"\n[db-migrations]\ndev_server_port = {port}\n")
+    toml = copy.root / "pants.toml"
+    setting = f"dev_server_port = {port}\n"
+    text = toml.read_text()
+    if "[db-migrations]\n" in text:
+        text = text.replace("[db-migrations]\n", "[db-migrations]\n" + setting, 1)
+    else:
+        text += "\n[db-migrations]\n" + setting
+    toml.write_text(text)
     return copy
 
 

@@ -69,7 +69,9 @@ def assert_refused(result, title: str, db=None, before=None):
 ARGUMENT_CASES = [
     pytest.param(["src/nope::"], "No migration target for", id="unknown-spec"),
     pytest.param(["pants-plugins::"], "No migration target for", id="spec-without-component"),
-    pytest.param([], "No components selected", id="no-spec"),
+    pytest.param(
+        ["--db-migrations-default-specs=[]"], "No components selected", id="no-spec-no-default"
+    ),
     pytest.param(
         ["--direction=sideways", MANAGER], "Invalid direction 'sideways'", id="bad-direction"
     ),

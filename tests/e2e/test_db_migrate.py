@@ -179,8 +179,8 @@ def test_spec_without_a_component_is_an_error(repo, spec):
     assert "Traceback" not in result.output
 
 
-def test_no_spec_is_an_error(repo):
-    result = repo.run("db-migrate")
+def test_no_spec_is_an_error_without_default_specs(repo):
+    result = repo.run("db-migrate", "--db-migrations-default-specs=[]")
     assert result.returncode != 0, result
     assert "❌ Error: No components selected" in result.stderr
 

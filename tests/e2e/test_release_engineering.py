@@ -143,8 +143,11 @@ def test_an_edited_applied_revision_is_detected(private_repo, new_database, hist
     assert "❌ Error: Applied migration changed since it ran" in refused.stderr
     assert first in refused.stderr and path.name in refused.stderr
     assert snapshot(db) == before
+    # db-status reports it as the state (exit 0 as documented); --check fails on it.
     status = private_repo.run("db-status", MANAGER, env=env)
-    assert status.returncode != 0 and "Applied migration changed since it ran" in status.stderr
+    assert status.returncode == 0 and "State: ⚠️ Changed since applied" in status.stdout, status
+    assert first in status.stdout
+    assert private_repo.run("db-status", "--check", MANAGER, env=env).returncode == 1
 
     allowed = private_repo.run("db-migrate", "--allow-changed", MANAGER, env=env)
     assert allowed.returncode == 0, allowed

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg  # noqa: F401 - appproxy's env.py runs on it (SQLAlchemy loads it by name)
 import psycopg
 import sqlalchemy as sa
 from alembic.config import Config
@@ -26,15 +29,26 @@ class Component:
     ini: str
     url_env_var: str
     version_table: str
+    async_driver: bool = False  # its ini names postgresql+asyncpg (env.py builds an async engine)
 
     @property
     def metadata(self) -> sa.MetaData:
         return importlib.import_module(f"ai.backend.{self.name}.models").metadata
 
     def config(self, **attributes: object) -> Config:
+        """The component's Alembic config, aimed at $<COMPONENT>_DB_URL when that is set.
+
+        The URL goes into `sqlalchemy.url` as well, for env.py files that read only the ini
+        (appproxy's async one, which then runs on asyncpg as it does in production).
+        """
         config = Config(str(repo_root() / self.ini))
         config.attributes["configure_logger"] = False
         config.attributes.update(attributes)
+        url = os.environ.get(self.url_env_var)
+        if url:
+            if self.async_driver:
+                url = re.sub(r"^postgresql(\+\w+)?://", "postgresql+asyncpg://", url)
+            config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
         return config
 
     def script(self) -> ScriptDirectory:
@@ -80,7 +94,13 @@ COMPONENTS = (
     Component(
         "accountmgr", "alembic-accountmgr.ini", "ACCOUNTMGR_DB_URL", "alembic_version_accountmgr"
     ),
-    Component("appproxy", "alembic-appproxy.ini", "APPPROXY_DB_URL", "alembic_version_appproxy"),
+    Component(
+        "appproxy",
+        "alembic-appproxy.ini",
+        "APPPROXY_DB_URL",
+        "alembic_version_appproxy",
+        async_driver=True,
+    ),
 )
 MANAGER = COMPONENTS[0]
 

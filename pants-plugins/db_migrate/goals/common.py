@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Sequence, Tuple
 
 from pants.base.build_root import BuildRoot
+from pants.base.specs import Specs
+from pants.base.specs_parser import SpecsParser
 from pants.engine.console import Console
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet
 from pants.option.option_types import StrOption
 from pants.util.strutil import softwrap
+from pants.vcs.changed import Changed
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
@@ -107,11 +110,11 @@ class Reporter:
     def check_output(self) -> bool:
         if self.output in OUTPUTS:
             return True
-        self.output = "text"
+        bad, self.output = self.output, "text"
         self.problem(
             [
                 Problem(
-                    title=f"Invalid output '{self.output}'",
+                    title=f"Invalid output '{bad}'",
                     details=("--output is text (the default) or json",),
                     actions=(f"pants {self.goal} --output=json ...",),
                     kind="invalid_output",
@@ -155,6 +158,39 @@ class Reporter:
         }
 
 
+def with_default_specs(
+    specs: Specs,
+    settings: DbMigrationsSubsystem,
+    changed: Changed,
+    build_root: BuildRoot,
+    reporter: Reporter,
+) -> Specs:
+    """The specification's default component: `[db-migrations].default_specs` when the command
+    line names none (and is no `--changed-*` run, whose empty selection means nothing changed)."""
+    if specs.arguments_provided_description() or changed.since or changed.diffspec:
+        return specs
+    if not settings.default_specs:
+        return specs
+    reporter.say(
+        "No components given: using [db-migrations].default_specs = "
+        + " ".join(settings.default_specs)
+    )
+    return SpecsParser(root_dir=build_root.path).parse_specs(
+        settings.default_specs, description_of_origin="[db-migrations].default_specs"
+    )
+
+
+def run_order(reporter: Reporter, setups, direction: str, label: str = "") -> tuple:
+    """Upgrades in `migration_order`, downgrades in reverse: the components others build on are
+    the first to go up and the last to come down."""
+    ordered = tuple(reversed(setups)) if direction == "downgrade" else tuple(setups)
+    if len(ordered) > 1:
+        why = "the reverse of migration_order" if direction == "downgrade" else "migration_order"
+        names = " → ".join(s.component for s in ordered)
+        reporter.say(f"Order ({label or direction}, {why}): {names}")
+    return ordered
+
+
 def static_problems(setup: ComponentSetup, *, refuse_multiple_heads: bool) -> Tuple[Problem, ...]:
     """Problems that make running against a database pointless or unsafe."""
     found = setup.problems
@@ -193,6 +229,7 @@ def build_plan(
                 message=r.message,
                 path=r.path,
                 checksum=checksums.get(r.revision, ""),
+                dependencies=tuple(r.depends_on),
             )
             for r in setup.revisions
         ),
@@ -204,6 +241,7 @@ def build_plan(
             "backup_dir": os.path.join(build_root.path, settings.backup_dir),
             "pg_lock_timeout": fs.lock_timeout.value,
             "pg_statement_timeout": fs.statement_timeout.value,
+            "script_dir": setup.script_dir,
             **options,
         },
     )

@@ -17,9 +17,16 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, collect_rules, goal_rule
 from pants.option.option_types import BoolOption, StrOption
 from pants.util.strutil import softwrap
+from pants.vcs.changed import Changed
 
 from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import Reporter, ReportOptions, run_component, static_problems
+from db_migrate.goals.common import (
+    Reporter,
+    ReportOptions,
+    run_component,
+    static_problems,
+    with_default_specs,
+)
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -177,8 +184,10 @@ async def db_create_migration(
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
+    changed: Changed,
 ) -> DbCreateMigration:
     reporter = Reporter(console, "db-create-migration", subsystem, build_root)
+    specs = with_default_specs(specs, settings, changed, build_root, reporter)
     code = (
         await _db_create_migration(reporter, subsystem, settings, specs, build_root)
         if reporter.check_output()

@@ -16,14 +16,17 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, collect_rules, goal_rule
 from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
+from pants.vcs.changed import Changed
 
 from db_migrate.goals.common import (
     Reporter,
     ReportOptions,
     gather_setups,
     run_component,
+    run_order,
     static_problems,
     summary_line,
+    with_default_specs,
 )
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
@@ -105,6 +108,16 @@ class DbMigrateSubsystem(GoalSubsystem, ReportOptions):
             """
         ),
     )
+    allow_active_sessions = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Downgrade even while other sessions (the application's services) are connected to the
+            database. Without it a downgrade lists them and refuses (stop the services first);
+            an upgrade only lists them.
+            """
+        ),
+    )
     lock_timeout = IntOption(
         default=60,
         help="Seconds to wait for another migration of the same database to finish before failing.",
@@ -139,6 +152,20 @@ def missing_downgrade_target() -> Problem:
         ),
         kind="missing_target",
     )
+
+
+def user_flags(subsystem: DbMigrateSubsystem) -> list:
+    """The options the user gave besides direction and target, for the commands we suggest."""
+    flags = []
+    if not subsystem.backup:
+        flags.append("--no-backup")
+    if subsystem.lock_timeout != 60:
+        flags.append(f"--lock-timeout={subsystem.lock_timeout}")
+    if subsystem.allow_changed:
+        flags.append("--allow-changed")
+    if subsystem.allow_active_sessions:
+        flags.append("--allow-active-sessions")
+    return flags
 
 
 async def _migrate(
@@ -181,6 +208,7 @@ async def _migrate(
     if broken:
         return 1
 
+    setups = run_order(reporter, setups, direction)
     if offline:
         return await _write_sql(reporter, subsystem, settings, build_root, setups, direction, parts)
 
@@ -199,6 +227,8 @@ async def _migrate(
                 "lock_wait": subsystem.lock_timeout,
                 "dry_run": subsystem.dry_run,
                 "allow_changed": subsystem.allow_changed,
+                "allow_active_sessions": subsystem.allow_active_sessions,
+                "user_flags": user_flags(subsystem),
             },
         )
         if run.exit_code != 0:
@@ -242,8 +272,10 @@ async def db_migrate(
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
+    changed: Changed,
 ) -> DbMigrate:
     reporter = Reporter(console, "db-migrate", subsystem, build_root)
+    specs = with_default_specs(specs, settings, changed, build_root, reporter)
     code = (
         await _migrate(reporter, subsystem, settings, specs, build_root)
         if reporter.check_output()

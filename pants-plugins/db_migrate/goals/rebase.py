@@ -19,10 +19,18 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.option.option_types import BoolOption, EnumOption, IntOption, StrOption
 from pants.util.strutil import softwrap
+from pants.vcs.changed import Changed
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import ComponentRun, Reporter, ReportOptions, run_component
+from db_migrate.goals.common import (
+    ComponentRun,
+    Reporter,
+    ReportOptions,
+    run_component,
+    run_order,
+    with_default_specs,
+)
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -74,6 +82,10 @@ class DbRebaseSubsystem(GoalSubsystem, ReportOptions):
         default=60,
         help="Seconds to wait for another migration of the same database (a rebase may downgrade and re-apply).",
     )
+    allow_active_sessions = BoolOption(
+        default=False,
+        help="Downgrade for a rebase even while other sessions are connected to the database.",
+    )
 
 
 class DbRebase(Goal):
@@ -102,7 +114,8 @@ async def _db_rebase(
         return 1
 
     runs: List[ComponentRun] = []
-    for i, setup in enumerate(setups):
+    # A rebase may downgrade a database before re-applying: the order of a downgrade.
+    for i, setup in enumerate(run_order(reporter, setups, "downgrade", "a rebase may downgrade")):
         if i:
             reporter.say("")
         if len(setup.heads) < 2:
@@ -123,6 +136,7 @@ async def _db_rebase(
                 "dry_run": subsystem.dry_run,
                 "message": subsystem.message,
                 "lock_wait": subsystem.lock_timeout,
+                "allow_active_sessions": subsystem.allow_active_sessions,
             },
         )
         runs.append(run)
@@ -138,8 +152,10 @@ async def db_rebase(
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
+    changed: Changed,
 ) -> DbRebase:
     reporter = Reporter(console, "db-rebase", subsystem, build_root)
+    specs = with_default_specs(specs, settings, changed, build_root, reporter)
     code = (
         await _db_rebase(reporter, subsystem, settings, specs, build_root)
         if reporter.check_output()

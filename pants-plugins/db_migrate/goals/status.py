@@ -18,9 +18,16 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
+from pants.vcs.changed import Changed
 
 from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import ComponentRun, Reporter, ReportOptions, run_component
+from db_migrate.goals.common import (
+    ComponentRun,
+    Reporter,
+    ReportOptions,
+    run_component,
+    with_default_specs,
+)
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -49,10 +56,6 @@ class DbStatusSubsystem(GoalSubsystem, ReportOptions):
             Without it, db-status exits 0 whatever the state, and non-zero only when it cannot tell.
             """
         ),
-    )
-    allow_changed = BoolOption(
-        default=False,
-        help="Report applied revisions whose file changed since they ran as a warning, not an error.",
     )
     history = BoolOption(
         default=False,
@@ -115,7 +118,6 @@ async def _db_status(
                 reporter=reporter,
                 options={
                     "history": subsystem.history,
-                    "allow_changed": subsystem.allow_changed,
                     "release_pins": dict(setup.release_pins),
                 },
             )
@@ -138,8 +140,10 @@ async def db_status(
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
+    changed: Changed,
 ) -> DbStatus:
     reporter = Reporter(console, "db-status", subsystem, build_root)
+    specs = with_default_specs(specs, settings, changed, build_root, reporter)
     code = (
         await _db_status(reporter, subsystem, settings, specs, build_root)
         if reporter.check_output()

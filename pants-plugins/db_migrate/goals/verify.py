@@ -29,6 +29,7 @@ from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
 from pants.option.option_types import IntOption, StrListOption
 from pants.util.strutil import softwrap
+from pants.vcs.changed import Changed
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
@@ -40,6 +41,7 @@ from db_migrate.goals.common import (
     gather_setups,
     read_outcome,
     static_problems,
+    with_default_specs,
 )
 from db_migrate.report import Problem
 from db_migrate.revisions import TargetError
@@ -358,8 +360,10 @@ async def db_verify(
     python_setup: PythonSetup,
     specs: Specs,
     build_root: BuildRoot,
+    changed: Changed,
 ) -> DbVerify:
     reporter = Reporter(console, "db-verify", subsystem, build_root)
+    specs = with_default_specs(specs, settings, changed, build_root, reporter)
     code = (
         await _db_verify(reporter, subsystem, settings, python_setup, specs, build_root)
         if reporter.check_output()

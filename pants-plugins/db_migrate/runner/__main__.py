@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from db_migrate.plan import RunnerPlan
-from db_migrate.report import ProblemError
+from db_migrate.report import ProblemError, mask
 from db_migrate.runner.outcome import Outcome
+from db_migrate.runner.usercode import error_line, user_code_problem
 
 EXIT_FAILED = 1
 
@@ -25,6 +26,7 @@ def _commands():
         migrate,
         offline,
         rebase,
+        restore,
         status,
         syntax,
         verify,
@@ -38,9 +40,36 @@ def _commands():
         "status": status.run,
         "create": create.run,
         "rebase": rebase.run,
+        "restore": restore.run,
         "verify": verify.run,
         "verify-component": verify.run_component,
     }
+
+
+# The goal a user runs to get each runner command again.
+_GOALS = {
+    "migrate": "db-migrate --dry-run",
+    "sql": "db-migrate --sql",
+    "syntax": "lint",
+    "status": "db-status",
+    "create": "db-create-migration",
+    "rebase": "db-rebase --dry-run",
+    "restore": "db-restore",
+    "verify": "db-verify",
+    "verify-component": "db-verify",
+}
+
+
+def reproduce(plan: RunnerPlan) -> str:
+    return f"pants {_GOALS.get(plan.command, 'db-' + plan.command)} {plan.selector}"
+
+
+def our_bug(plan: RunnerPlan, error: BaseException) -> str:
+    return mask(
+        f"❌ Error: {plan.component}: unexpected {error_line(error)}\n\n"
+        "Details: this is a bug in pants-db-migrate, not in your migrations.\n"
+        "Rerun with DB_MIGRATE_DEBUG=1 for the traceback and report it."
+    )
 
 
 def main(argv: list) -> int:
@@ -78,13 +107,13 @@ def main(argv: list) -> int:
         if os.environ.get("DB_MIGRATE_DEBUG"):
             raise
         outcome.status = "error"
-        print(
-            f"❌ Error: {plan.component}: unexpected {type(e).__name__}: {e}\n\n"
-            "Details: this is a bug in pants-db-migrate, not in your migrations.\n"
-            "Rerun with DB_MIGRATE_DEBUG=1 for the traceback and report it.",
-            file=sys.stderr,
-            flush=True,
-        )
+        sys.stdout.flush()
+        problem = user_code_problem(e, plan.component, reproduce(plan))
+        if problem is not None:
+            outcome.error = problem
+            print(problem.render(), file=sys.stderr, flush=True)
+        else:
+            print(our_bug(plan, e), file=sys.stderr, flush=True)
         code = EXIT_FAILED
     outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
     return code

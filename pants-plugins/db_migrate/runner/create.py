@@ -139,92 +139,98 @@ def generation_failed(component: str, why: str) -> Problem:
 # ---------------------------------------------------------------------------------------------
 
 
-def _error_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
-def _bring_to_head(plan: RunnerPlan, environ: Mapping[str, str]) -> str:
-    """Upgrade the component's database to head with the db-migrate logic; its masked URL."""
+def _bring_to_head(plan: RunnerPlan, ini, db) -> None:
+    """Upgrade the (locked) database to head with the db-migrate logic."""
     from db_migrate.runner import migrate
 
     print(
         f"{plan.component}: bringing the database to head before comparing it with the models ...",
         flush=True,
     )
-    options = {**plan.options, "direction": "upgrade", "target": "head"}
+    options = {**plan.options, "direction": "upgrade", "target": "head", "dry_run": False}
     sub = Outcome(component=plan.component, command="migrate")
-    try:
-        migrate.run(dataclasses.replace(plan, command="migrate", options=options), environ, sub)
-    except ProblemError:
-        raise
-    except Exception as e:  # noqa: BLE001 - env.py or the models failed to import or run
-        raise ProblemError(
-            generation_failed(plan.component, "bringing the database to head: " + _error_line(e))
-        ) from None
+    migrate.migrate_locked(
+        dataclasses.replace(plan, command="migrate", options=options), ini, db, sub
+    )
     print("", flush=True)
-    from db_migrate.runner.database import resolve_url
-
-    ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    return resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config).url.masked()
 
 
-def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
-    message = (plan.option("message") or "").strip()
-    autogenerate = bool(plan.option("autogenerate", False))
-    allow_empty = bool(plan.option("empty", False))
-    rev_id = plan.option("rev_id") or None
-    graph = load_graph(plan)
-    if len(graph.heads) > 1:  # the goal refuses this first; never build on one head of several
-        by_id = {r.revision: r for r in graph.revisions}
-        infos = [report.HeadInfo(h, by_id[h].path, by_id[h].message) for h in graph.heads]
-        raise ProblemError(report.multiple_heads(plan.component, plan.selector, infos))
-
-    database = ""
-    if autogenerate:
-        database = _bring_to_head(plan, environ)
-
-    from alembic import command
-    from alembic import util as alembic_util
+def _quiet_config(plan: RunnerPlan):
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     # quiet: Alembic's "Generating <sandbox path> ... done" would name a path the user never sees.
     config = Config(plan.config, cmd_opts=argparse.Namespace(quiet=True, x=None))
-    config.attributes[
-        "configure_logger"
-    ] = False  # env.py: keep Alembic's INFO lines out of the report
+    config.attributes["configure_logger"] = False  # keep Alembic's INFO lines out of the report
     # A component's first revision: Pants sandboxes hold files only, so the folder may be missing.
     for location in ScriptDirectory.from_config(config)._version_locations:
         Path(location).mkdir(parents=True, exist_ok=True)
+    return config
 
+
+def _generate(plan: RunnerPlan, hand_over) -> Tuple[Any, List[Any]]:
+    """Alembic's `revision` command: (the script it wrote or None, what autogenerate found)."""
+    from alembic import command
+    from alembic import util as alembic_util
+
+    from db_migrate.runner.alembic_steps import AlembicSession
+    from db_migrate.runner.migrate import theirs_if_raised
+
+    autogenerate = hand_over is not None
     found: List[Any] = []
 
     def keep_or_drop(context, revision, directives) -> None:
         script = directives[0]
         found.extend(script.upgrade_ops.as_diffs())
-        if script.upgrade_ops.is_empty() and not allow_empty:
+        if script.upgrade_ops.is_empty() and not plan.option("empty", False):
             directives[:] = []  # Alembic's documented way to write nothing
 
+    def generate():
+        session = AlembicSession(plan.config, hand_over, config=_quiet_config(plan))
+        with session.handing_over():
+            return command.revision(
+                session.config,
+                message=(plan.option("message") or "").strip(),
+                autogenerate=autogenerate,
+                head="head",
+                rev_id=plan.option("rev_id") or None,
+                process_revision_directives=keep_or_drop if autogenerate else None,
+            )
+
     try:
-        script = command.revision(
-            config,
-            message=message,
-            autogenerate=autogenerate,
-            head="head",
-            rev_id=rev_id,
-            process_revision_directives=keep_or_drop if autogenerate else None,
-        )
+        script = theirs_if_raised(plan, generate, "rendering the new revision")
     except alembic_util.CommandError as e:
         raise ProblemError(generation_failed(plan.component, str(e))) from None
-    except (
-        Exception
-    ) as e:  # noqa: BLE001 - env.py or the models failed to import or run: theirs, not ours
-        raise ProblemError(generation_failed(plan.component, _error_line(e))) from None
+    return script, found
+
+
+def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
+    graph = load_graph(plan)
+    if len(graph.heads) > 1:  # the goal refuses this first; never build on one head of several
+        by_id = {r.revision: r for r in graph.revisions}
+        infos = [report.HeadInfo(h, by_id[h].path, by_id[h].message) for h in graph.heads]
+        raise ProblemError(report.multiple_heads(plan.component, plan.selector, infos))
+    if not plan.option("autogenerate", False):
+        script, found = _generate(plan, None)
+        return _written(plan, script, found, "", tuple(graph.heads), outcome)
+
+    from db_migrate.runner import migrate
+
+    ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
+    # One lock from the upgrade to the comparison: nobody migrates the database in between.
+    with migrate.locked_database(plan, ini, environ) as db:
+        _bring_to_head(plan, ini, db)
+        script, found = _generate(plan, migrate.hand_over(plan, ini, db))
+    return _written(plan, script, found, db.source.url.masked(), tuple(graph.heads), outcome)
+
+
+def _written(plan: RunnerPlan, script, found, database: str, heads, outcome: Outcome) -> Outcome:
+    """Write the rendered file into the workspace and report it (or that nothing differed)."""
+    autogenerate = bool(plan.option("autogenerate", False))
     if not script:  # autogenerate found nothing, and --empty was not given
         print(no_changes(plan.component, database), flush=True)
         outcome.extra = {"created": None, "changes": []}
-        return outcome.finish("no-changes", tuple(graph.heads))
+        return outcome.finish("no-changes", heads)
     if isinstance(script, list):  # several version locations: Alembic wrote one per branch
         raise ProblemError(generation_failed(plan.component, f"it produced {len(script)} files"))
 
@@ -239,6 +245,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     write_new(plan.buildroot, relpath, text, in_sandbox=False)
 
     changes = [line for diff in found for line in describe_diff(diff)] if autogenerate else None
+    message = (plan.option("message") or "").strip()
     print(
         render_created(
             plan.component,

@@ -1,61 +1,101 @@
 """Reach a component's database: its URL, a masked form for output, and a connection.
 
-Parses SQLAlchemy URLs without importing SQLAlchemy so a no-op run stays fast. Every failure to
-connect becomes the specification's "Cannot connect to database" block, naming host and port
-but never the password.
+Any SQLAlchemy PostgreSQL URL is accepted (`postgresql://`, `+psycopg`, `+psycopg2`, `+asyncpg`,
+`+pg8000`): SQLAlchemy's `make_url` reads it, and our own connections (lock, version table,
+ledger, checks, the connection env.py is handed, pg_dump) all speak libpq through psycopg with the
+same host, port, user, password, database and every libpq parameter of the URL. Every failure to
+connect becomes the specification's "Cannot connect to database" block, naming host and port but
+never the password.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Mapping, Optional
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+import functools
+from dataclasses import dataclass
+from typing import Dict, Mapping, Optional, Tuple
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from db_migrate import report
 from db_migrate.report import Problem, ProblemError
 
 DEFAULT_PORT = 5432
+DRIVERS = ("", "psycopg", "psycopg2", "psycopg2cffi", "asyncpg", "pg8000", "psycopg_async")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# asyncpg spells `sslmode` as `ssl` and accepts booleans.
+_ASYNCPG_SSL = {"true": "require", "1": "require", "false": "disable", "0": "disable"}
+# What the URL's own parts say; never taken from the query.
+_FROM_URL = ("user", "password", "dbname")
+
+
+@functools.cache
+def libpq_keywords() -> frozenset:
+    """Every connection parameter this libpq knows (sslmode, sslrootcert, options, service, ...)."""
+    return frozenset(o.keyword.decode() for o in psycopg.pq.Conninfo.get_defaults())
+
+
+def _libpq_query(url: URL) -> Dict[str, str]:
+    """The URL's query as libpq parameters: repeated keys joined (libpq's multi-host lists),
+    asyncpg's `ssl` read as `sslmode`, parameters only a Python driver knows left out."""
+    params: Dict[str, str] = {}
+    for key, value in url.query.items():
+        text = ",".join(value) if isinstance(value, tuple) else str(value)
+        if key == "ssl" and "sslmode" not in url.query:
+            mode = _ASYNCPG_SSL.get(text.lower(), text)
+            if mode in SSL_MODES:
+                params["sslmode"] = mode
+        elif key in libpq_keywords() and key not in _FROM_URL:
+            params[key] = text
+    return params
 
 
 @dataclass(frozen=True)
 class DatabaseUrl:
-    """A PostgreSQL SQLAlchemy URL, split into what libpq needs."""
+    """A PostgreSQL SQLAlchemy URL, with what libpq needs to reach the same database."""
 
-    scheme: str
-    user: Optional[str]
-    password: Optional[str] = field(repr=False)
-    host: str
-    port: int
-    database: str
-    query: tuple = ()
+    url: URL
 
     @classmethod
-    def parse(cls, url: str) -> DatabaseUrl:
-        parts = urlsplit(url.strip())
-        scheme = parts.scheme
-        if not scheme.startswith("postgresql"):
-            raise ValueError(
-                f"not a PostgreSQL URL (scheme `{scheme or '?'}`); expected postgresql+psycopg://"
-            )
+    def parse(cls, text: str) -> DatabaseUrl:
         try:
-            port = parts.port or DEFAULT_PORT
-        except ValueError:
-            raise ValueError("the port is not a number") from None
-        query = tuple(parse_qsl(parts.query))
-        host = unquote(parts.hostname or "") or dict(query).get("host", "") or "localhost"
-        return cls(
-            scheme=scheme,
-            user=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password is not None else None,
-            host=host,
-            port=port,
-            database=unquote(parts.path.lstrip("/"))
-            or (unquote(parts.username or "") or "postgres"),
-            query=tuple((k, v) for k, v in query if k != "host"),
-        )
+            url = make_url(text.strip())
+        except (ArgumentError, ValueError) as e:
+            raise ValueError(f"SQLAlchemy cannot read it as a URL ({_without(e, text)})") from None
+        if url.get_backend_name() != "postgresql":
+            raise ValueError(
+                f"not a PostgreSQL URL (scheme `{url.drivername}`); expected postgresql+psycopg://"
+            )
+        if url.get_driver_name() not in DRIVERS and "+" in url.drivername:
+            raise ValueError(
+                f"unknown PostgreSQL driver `{url.get_driver_name()}`; use one of "
+                + ", ".join(f"postgresql+{d}" for d in DRIVERS if d)
+            )
+        return cls(url)
+
+    @property
+    def user(self) -> Optional[str]:
+        return self.url.username
+
+    @property
+    def password(self) -> Optional[str]:
+        return self.url.password if self.url.password is None else str(self.url.password)
+
+    @property
+    def host(self) -> str:
+        return self.url.host or _libpq_query(self.url).get("host") or "localhost"
+
+    @property
+    def port(self) -> int:
+        query_port = _libpq_query(self.url).get("port", "")
+        return self.url.port or (int(query_port) if query_port.isdigit() else DEFAULT_PORT)
+
+    @property
+    def database(self) -> str:
+        return self.url.database or self.user or "postgres"
 
     @property
     def where(self) -> str:
@@ -63,58 +103,60 @@ class DatabaseUrl:
 
     def masked(self) -> str:
         """The URL as printed: the password replaced by `***`."""
-        auth = ""
-        if self.user is not None:
-            auth = quote(self.user, safe="")
-            if self.password is not None:
-                auth += ":***"
-            auth += "@"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{auth}{host}:{self.port}/{self.database}"
+        return self.url.render_as_string(hide_password=True)
 
     def with_database(self, database: str) -> DatabaseUrl:
-        return replace(self, database=database)
+        return DatabaseUrl(self.url.set(database=database))
 
-    def render(self) -> str:
-        """The full URL, password included: only for the environment of a child process."""
-        auth = ""
+    def libpq_params(self, *, password: bool = True) -> Dict[str, str]:
+        params = _libpq_query(self.url)
+        params.update(host=self.host, port=str(self.port), dbname=self.database)
         if self.user is not None:
-            auth = quote(self.user, safe="")
-            if self.password is not None:
-                auth += ":" + quote(self.password, safe="")
-            auth += "@"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in self.query)
-        return f"{self.scheme}://{auth}{host}:{self.port}/{quote(self.database)}" + (
-            f"?{query}" if query else ""
-        )
+            params["user"] = self.user
+        if password and self.password is not None:
+            params["password"] = self.password
+        return params
 
-    def connect_kwargs(self, connect_timeout: float, application_name: str) -> dict:
-        kwargs = dict(self.query)
-        kwargs.update(
-            host=self.host,
-            port=self.port,
-            dbname=self.database,
-            connect_timeout=max(1, int(round(connect_timeout))),
-            application_name=application_name,
-        )
-        if self.user is not None:
-            kwargs["user"] = self.user
-        if self.password is not None:
-            kwargs["password"] = self.password
-        return kwargs
+    def connect_kwargs(self, connect_timeout: float, application_name: str) -> Dict[str, str]:
+        """Keyword arguments for `psycopg.connect`: the URL's libpq parameters and ours."""
+        return {
+            **self.libpq_params(),
+            "connect_timeout": str(max(1, int(round(connect_timeout)))),
+            "application_name": application_name,
+        }
 
-    def libpq_env(self) -> dict:
-        """Environment for libpq tools (pg_dump, pg_restore): the password never goes in argv."""
-        env = {"PGHOST": self.host, "PGPORT": str(self.port), "PGDATABASE": self.database}
-        if self.user is not None:
-            env["PGUSER"] = self.user
-        if self.password is not None:
-            env["PGPASSWORD"] = self.password
-        sslmode = dict(self.query).get("sslmode")
-        if sslmode:
-            env["PGSSLMODE"] = sslmode
-        return env
+    def libpq_env(self) -> Dict[str, str]:
+        """The password for libpq tools (pg_dump, pg_restore), which never get it in argv."""
+        return {"PGPASSWORD": self.password} if self.password is not None else {}
+
+    def conninfo(self, *, password: bool = True, **extra) -> str:
+        return make_conninfo(**{**self.libpq_params(password=password), **extra})
+
+    def sync_url(self) -> URL:
+        """The same database for SQLAlchemy through psycopg (the connection env.py is handed)."""
+        query = {k: v for k, v in _libpq_query(self.url).items() if k not in ("host", "port")}
+        if not self.url.host and "host" in _libpq_query(self.url):
+            query["host"] = self.host
+        return self.url.set(drivername="postgresql+psycopg", query=query, port=self.port)
+
+    def names_same_database(self, other: URL) -> bool:
+        """Whether another URL (say, of an engine env.py built itself) reaches this database."""
+        them = DatabaseUrl(other)
+        return (them.host, them.port, them.database) == (self.host, self.port, self.database)
+
+    def secrets(self) -> Tuple[str, ...]:
+        """What no message may show: the password (and its URL-quoted form)."""
+        if not self.password:
+            return ()
+        from urllib.parse import quote
+
+        return tuple({self.password, quote(self.password, safe=""), quote(self.password)})
+
+
+def _without(error: BaseException, text: str) -> str:
+    """An error about a URL, without the URL (it may hold a password)."""
+    message = str(error).replace(text.strip(), "<the URL>")
+    return message.splitlines()[0] if message.strip() else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -180,9 +222,9 @@ def classify_connect_error(exc: BaseException, url: DatabaseUrl) -> str:
         return f"Connection to {where} timed out"
     if "no password supplied" in lowered:
         return f"{where} asks for a password and none was given for user '{url.user}'"
-    if url.password:
-        text = text.replace(url.password, "***")
-    return f"{text} ({where})"
+    if "ssl" in lowered:
+        return f"SSL negotiation with {where} failed: {report.mask(text, url.secrets())}"
+    return f"{report.mask(text, url.secrets())} ({where})"
 
 
 def connect(
@@ -192,13 +234,17 @@ def connect(
     *,
     autocommit: bool = True,
     dev_server: bool = False,
+    options: str = "",
 ) -> psycopg.Connection:
     url = source.url
+    extra = {
+        "connect_timeout": str(max(1, int(round(connect_timeout)))),
+        "application_name": f"pants db-migrate ({component})",
+    }
+    if options:
+        extra["options"] = options
     try:
-        return psycopg.connect(
-            **url.connect_kwargs(connect_timeout, f"pants db-migrate ({component})"),
-            autocommit=autocommit,
-        )
+        return psycopg.connect(url.conninfo(**extra), autocommit=autocommit)
     except psycopg.Error as e:
         reason = classify_connect_error(e, url)
         raise ProblemError(

@@ -1,51 +1,44 @@
 """Tamper detection: the checksum of every applied revision's file, kept next to the version table.
 
 Alembic records only which revisions ran, not what they were; a released migration edited after
-it ran goes unnoticed. When `db-migrate` applies a revision it records the sha256 of its file
-(computed by Pants) in `<version_table>_checksums`, in the revision's own transaction; a
-downgrade removes the row. Pre-flight and `db-status` compare the recorded checksums with the
-files of this checkout.
+it ran goes unnoticed. The ledger (`pants_db_migrate.<version_table>_checksums`, a schema of its
+own so autogenerate and the application never see it) holds the sha256 of each applied revision's
+file. A row is written in the revision's own transaction (Alembic's `on_version_apply` hook), so
+a killed run loses nothing and a failed one-transaction run leaves no row behind. Every run that
+connects first adopts applied revisions that have no row (applied by plain Alembic) and drops rows
+of revisions no longer applied (downgraded by plain Alembic); `db-status` reports both kinds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Mapping, Optional, Sequence, Set, Tuple
 
 import psycopg
 from psycopg import sql
 
-from db_migrate import report
+from db_migrate.plan import RevisionFact
 from db_migrate.report import Problem
 from db_migrate.runner.versions import split_table
 
 LEDGER_SCHEMA = "pants_db_migrate"
 
 
-def ledger_table(version_table: str) -> Tuple[Optional[str], str]:
-    """Our own schema, so the ledger never shows up in the application's (autogenerate only
-    compares the default schema) and a downgrade to base leaves `public` as Alembic leaves it."""
+def ledger_table(version_table: str) -> Tuple[str, str]:
     schema, table = split_table(version_table)
     return LEDGER_SCHEMA, f"{schema + '_' if schema else ''}{table}_checksums"
 
 
 def _ident(version_table: str) -> sql.Composable:
-    schema, table = ledger_table(version_table)
-    return sql.Identifier(schema, table) if schema else sql.Identifier(table)
+    return sql.Identifier(*ledger_table(version_table))
 
 
-def _create_sql(version_table: str) -> str:
+def _qualified(version_table: str) -> str:
     schema, table = ledger_table(version_table)
-    name = f'"{schema}"."{table}"' if schema else f'"{table}"'
-    return (
-        f'CREATE SCHEMA IF NOT EXISTS "{schema}"; '
-        f"CREATE TABLE IF NOT EXISTS {name} (revision varchar(255) PRIMARY KEY, "
-        "checksum char(64) NOT NULL, path text NOT NULL, "
-        "applied_at timestamptz NOT NULL DEFAULT now())"
-    )
+    return f'"{schema}"."{table}"'
 
 
 @dataclass(frozen=True)
@@ -56,20 +49,60 @@ class Recorded:
     applied_at: str
 
 
-def recorded(conn: psycopg.Connection, version_table: str) -> Dict[str, Recorded]:
-    """The ledger's rows by revision; empty when no revision was ever applied by us."""
-    schema, table = ledger_table(version_table)
-    exists = conn.execute(
-        "SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{table}" if schema else table,)
-    ).fetchone()[0]
-    if not exists:
-        return {}
+def recorded(conn: psycopg.Connection, version_table: str) -> Optional[Dict[str, Recorded]]:
+    """The ledger's rows by revision; None when there is no ledger (yet, or cannot be)."""
+    if not conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", (_qualified(version_table),)
+    ).fetchone()[0]:
+        return None
     rows = conn.execute(
         sql.SQL(
             "SELECT revision, checksum, path, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM {}"
         ).format(_ident(version_table))
     ).fetchall()
     return {r[0]: Recorded(*r) for r in rows}
+
+
+def ensure(conn: psycopg.Connection, version_table: str) -> Optional[str]:
+    """Create the ledger if it is missing (once); None when usable, else why it is not.
+
+    Runs before any migration, in a transaction of its own: a role that may not create a schema
+    or write the table gets a warning and migrates without tamper detection, never a failure
+    after its migrations committed.
+    """
+    name = _qualified(version_table)
+    try:
+        with conn.transaction():
+            if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(LEDGER_SCHEMA))
+                )
+                conn.execute(
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} (revision varchar(255) PRIMARY KEY, "
+                        "checksum char(64) NOT NULL, path text NOT NULL, "
+                        "applied_at timestamptz NOT NULL DEFAULT now())"
+                    ).format(_ident(version_table))
+                )
+            writable = conn.execute(
+                "SELECT has_table_privilege(%s, 'INSERT, UPDATE, DELETE')", (name,)
+            ).fetchone()[0]
+    except psycopg.Error as e:
+        return (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return None if writable else f"the role may not write {name}"
+
+
+def applied_revisions(revisions: Sequence[RevisionFact], heads: Iterable[str]) -> Set[str]:
+    """Every revision a database at `heads` has applied: the heads and all they build on (pure)."""
+    parents = {r.revision: (*r.down_revisions, *r.dependencies) for r in revisions}
+    seen: Set[str] = set()
+    stack = list(heads)
+    while stack:
+        revision = stack.pop()
+        if revision not in seen:
+            seen.add(revision)
+            stack.extend(parents.get(revision, ()))
+    return seen
 
 
 @dataclass(frozen=True)
@@ -81,102 +114,100 @@ class ChangedRevision:
     applied_at: str
 
 
-def changed_revisions(
-    ledger: Mapping[str, Recorded],
-    applied: Sequence[str],
-    checksums: Mapping[str, str],
-    paths: Mapping[str, str],
-) -> Tuple[ChangedRevision, ...]:
-    """Applied revisions whose file differs from the one that ran (pure)."""
-    out = []
-    for revision in applied:
-        row = ledger.get(revision)
-        current = checksums.get(revision)
-        if row is None or not current or row.checksum == current:
-            continue
-        out.append(
-            ChangedRevision(
-                revision, paths.get(revision, row.path), row.checksum, current, row.applied_at
-            )
+@dataclass(frozen=True)
+class Audit:
+    """The ledger against the database's applied revisions and the files of this checkout."""
+
+    changed: Tuple[ChangedRevision, ...] = ()  # applied, recorded, and the file differs
+    unrecorded: Tuple[str, ...] = ()  # applied without a row (plain Alembic, or no ledger before)
+    stale: Tuple[str, ...] = ()  # rows of revisions no longer applied
+
+
+def audit(
+    rows: Mapping[str, Recorded], applied: Set[str], facts: Mapping[str, RevisionFact]
+) -> Audit:
+    changed = tuple(
+        ChangedRevision(
+            r, facts[r].path or row.path, row.checksum, facts[r].checksum, row.applied_at
         )
-    return tuple(out)
+        for r, row in sorted(rows.items())
+        if r in applied and r in facts and facts[r].checksum and row.checksum != facts[r].checksum
+    )
+    unrecorded = tuple(
+        sorted(r for r in applied if r not in rows and r in facts and facts[r].checksum)
+    )
+    stale = tuple(sorted(r for r in rows if r not in applied))
+    return Audit(changed, unrecorded, stale)
 
 
-def changed_problem(component: str, selector: str, changed: Sequence[ChangedRevision]) -> Problem:
+def reconcile(conn: psycopg.Connection, version_table: str, found: Audit, facts) -> None:
+    """Adopt the unrecorded revisions (their current checksum) and drop the stale rows."""
+    table = _ident(version_table)
+    with conn.transaction():
+        if found.stale:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE revision = ANY(%s)").format(table),
+                (list(found.stale),),
+            )
+        if found.unrecorded:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    sql.SQL(
+                        "INSERT INTO {} (revision, checksum, path) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (revision) DO NOTHING"
+                    ).format(table),
+                    [(r, facts[r].checksum, facts[r].path) for r in found.unrecorded],
+                )
+
+
+def changed_problem(component: str, changed: Sequence[ChangedRevision], retry: str) -> Problem:
+    paths = " ".join(c.path for c in changed)
     return Problem(
         title="Applied migration changed since it ran",
         details=(
             f"{len(changed)} revision file(s) of {component} differ from what the database ran:",
             *(
-                f"  - {c.revision} ({c.path}): ran with sha256 {c.recorded[:12]}…, the file is now {c.current[:12]}… "
-                f"(applied {c.applied_at})"
+                f"  - {c.revision} ({c.path}): ran with sha256 {c.recorded[:12]}…, the file is now"
+                f" {c.current[:12]}… (applied {c.applied_at})"
                 for c in changed
             ),
         ),
         actions=(
             "Never edit a released migration: revert the edit and add a new revision instead",
-            "Check the file's history: git log -p -- <path>",
-            f"If the edit is harmless (formatting, comments): {report.goal('db-migrate', selector, '--allow-changed')}",
+            f"See what changed: git log -p -- {paths}",
+            f"If the edit is harmless (formatting, comments): {retry}",
         ),
         kind="changed_revision",
     )
 
 
-class Ledger:
-    """Collects what a run applied and reverted, and writes it in one statement afterwards.
-
-    Writing inside each revision's transaction would add a round trip per revision (a 25% slower
-    upgrade of a long history); one write after the run costs one. A run killed mid-way leaves
-    its revisions unrecorded: the next run records every applied revision that has no row with
-    its file's current checksum (the same adoption a database migrated by plain Alembic gets).
-    """
+class Book:
+    """`on_version_apply`: one ledger row per revision, written in that revision's transaction."""
 
     def __init__(
-        self, version_table: str, checksums: Mapping[str, str], paths: Mapping[str, str]
+        self, version_table: str, enabled: bool, facts: Mapping[str, RevisionFact]
     ) -> None:
-        self.version_table = version_table
-        self.checksums = dict(checksums)
-        self.paths = dict(paths)
-        self.applied: list = []
-        self.reverted: list = []
+        self.enabled = enabled
+        self.facts = facts
+        self._upsert = (
+            f"INSERT INTO {_qualified(version_table)} (revision, checksum, path) "
+            "VALUES (%(revision)s, %(checksum)s, %(path)s) ON CONFLICT (revision) DO UPDATE SET "
+            "checksum = excluded.checksum, path = excluded.path, applied_at = now()"
+        )
+        self._delete = f"DELETE FROM {_qualified(version_table)} WHERE revision = %(revision)s"
 
     def note(self, ctx, step) -> None:
-        """`on_applied` hook: runs inside each revision's transaction, so it only remembers.
-
-        The checksum is of the file Alembic ran (the same bytes Pants hashed, unless a command
-        such as db-rebase rewrote the file during this run).
-        """
+        """The checksum is of the file Alembic ran (db-rebase may rewrite files mid-run)."""
+        if not self.enabled:
+            return
         if step.is_upgrade:
-            self.applied.append(step.revision)
-            with contextlib.suppress(OSError):  # keep Pants' checksum if the file is gone
-                content = Path(step.path).read_bytes()
-                self.checksums[step.revision] = hashlib.sha256(content).hexdigest()
+            content = Path(step.path).read_bytes()
+            fact = self.facts.get(step.revision)
+            params = {
+                "revision": step.revision,
+                "checksum": hashlib.sha256(content).hexdigest(),
+                "path": fact.path if fact else os.path.relpath(step.path),
+            }
+            ctx.connection.exec_driver_sql(self._upsert, params)
         else:
-            self.reverted.append(step.revision)
-
-    def write(self, conn: psycopg.Connection, applied_now: Sequence[str]) -> None:
-        """Record this run, and adopt every applied revision (`applied_now`) that has no row yet."""
-        table = _ident(self.version_table)
-        with conn.transaction():
-            conn.execute(_create_sql(self.version_table))
-            if self.reverted:
-                conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE revision = ANY(%s)").format(table),
-                    (list(self.reverted),),
-                )
-            known = {r[0] for r in conn.execute(sql.SQL("SELECT revision FROM {}").format(table))}
-            fresh = [r for r in self.applied if r in self.checksums]
-            adopt = [
-                r for r in applied_now if r not in known and r not in fresh and r in self.checksums
-            ]
-            rows = [(r, self.checksums[r], self.paths.get(r, "")) for r in [*fresh, *adopt]]
-            if rows:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        sql.SQL(
-                            "INSERT INTO {} (revision, checksum, path) VALUES (%s, %s, %s) "
-                            "ON CONFLICT (revision) DO UPDATE SET checksum = excluded.checksum, "
-                            "path = excluded.path, applied_at = now()"
-                        ).format(table),
-                        rows,
-                    )
+            ctx.connection.exec_driver_sql(self._delete, {"revision": step.revision})

@@ -32,7 +32,7 @@ class LockHolder:
     client: str
 
 
-def _holder(conn: psycopg.Connection, key: int) -> Optional[LockHolder]:
+def _holder_of(conn: psycopg.Connection, key: int) -> Optional[LockHolder]:
     row = conn.execute(
         """
         SELECT a.pid, coalesce(a.application_name, ''),
@@ -40,6 +40,7 @@ def _holder(conn: psycopg.Connection, key: int) -> Optional[LockHolder]:
                coalesce(host(a.client_addr), 'local')
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND l.classid = ((%(key)s >> 32) & 4294967295)::oid
           AND l.objid = (%(key)s & 4294967295)::oid
           AND l.objsubid = 1
@@ -60,7 +61,7 @@ def acquire(conn: psycopg.Connection, component: str, version_table: str, timeou
             if announced:
                 print(f"{component}: lock acquired", flush=True)
             return
-        holder = _holder(conn, key)
+        holder = _holder_of(conn, key)
         if time.monotonic() >= deadline:
             raise ProblemError(locked(component, timeout, holder))
         if not announced:
@@ -75,10 +76,6 @@ def acquire(conn: psycopg.Connection, component: str, version_table: str, timeou
             )
             announced = True
         time.sleep(POLL_SECONDS)
-
-
-def release(conn: psycopg.Connection, version_table: str) -> None:
-    conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(version_table),))
 
 
 def locked(component: str, timeout: float, holder: Optional[LockHolder]) -> Problem:
@@ -99,3 +96,8 @@ def locked(component: str, timeout: float, holder: Optional[LockHolder]) -> Prob
         ),
         kind="locked",
     )
+
+
+def current_holder(conn: psycopg.Connection, version_table: str) -> Optional[LockHolder]:
+    """Who holds the migration lock of this database right now (None: nobody)."""
+    return _holder_of(conn, lock_key(version_table))

@@ -13,10 +13,11 @@ workspace and the database consistent whatever fails:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import subprocess
 from pathlib import Path
-from typing import Collection, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Collection, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, parse_alembic_ini
@@ -215,7 +216,7 @@ def _merge(
                     "Dry run: nothing written. The plan:",
                     f"- Write a merge revision: down_revision = ({', '.join(heads)}), upgrade and downgrade `pass`",
                     f"- Message: {message}",
-                    f"- In: {Path(ctx.ini.script_dir()) / 'versions'}/",
+                    f"- In: {Path(plan.option('script_dir') or '.') / 'versions'}/",
                     "- No existing file is edited; the database is not touched",
                 ]
             ),
@@ -282,41 +283,42 @@ def _next_steps(plan: RunnerPlan, files: Sequence[WrittenFile]) -> List[str]:
     ]
 
 
-def _database_heads(
-    ctx: _Context, environ: Mapping[str, str]
-) -> Tuple[Optional[Tuple[str, ...]], str]:
-    """The version table's rows (None: no database to look at) and a sentence about it."""
-    from db_migrate.runner.connection import open_component_database, peek_database
+@contextlib.contextmanager
+def _database(ctx: _Context, environ: Mapping[str, str]) -> Iterator[Tuple[Optional[Any], str]]:
+    """(the component's database, locked for the whole rebase, or None; a sentence about it).
+
+    None when there is nothing to look at: a development server that was never created, or, in
+    a dry run, a database that is not reachable (a dry run never starts or locks anything).
+    """
+    from db_migrate.runner import migrate
+    from db_migrate.runner.connection import peek_database
     from db_migrate.runner.database import resolve_url
     from db_migrate.runner.devserver import DevServerSettings
-    from db_migrate.runner.versions import current_heads
 
     plan = ctx.plan
     source = resolve_url(plan.url_env, ctx.ini.url, environ, plan.component, plan.config)
     dev = DevServerSettings.from_options(plan.buildroot, plan.options)
     where = source.url.masked()
     if dev.serves(source) and not dev.server(source.url).is_initialized():
-        return None, f"{where}: the development server was never created, so nothing was applied"
+        yield None, f"{where}: the development server was never created, so nothing was applied"
+        return
+    if not ctx.dry_run:
+        with migrate.locked_database(plan, ctx.ini, environ) as db:
+            yield db, where
+        return
     try:
-        if ctx.dry_run:
-            db = peek_database(plan, ctx.ini, environ)
-        else:
-            db = open_component_database(plan, ctx.ini, environ)
+        db = peek_database(plan, ctx.ini, environ)
     except ProblemError as e:
-        if ctx.dry_run:
-            reason = e.problem.details[0] if e.problem.details else e.problem.title
-            return None, f"{where}: not reachable now ({reason}); the real run checks it"
-        raise
-    with db.connection as conn:
-        current = current_heads(conn, ctx.ini.version_table)
-    return current, f"{where}: at {report.describe_heads(current)}"
+        reason = e.problem.details[0] if e.problem.details else e.problem.title
+        yield None, f"{where}: not reachable now ({reason}); the real run checks it"
+        return
+    with db.connection:
+        yield db, where
 
 
 def _rebase(
     ctx: _Context, choice: StrategyChoice, environ: Mapping[str, str], outcome: Outcome
 ) -> Outcome:
-    from db_migrate.runner.migrate import ahead_of_code
-
     plan = ctx.plan
     branch, onto = choice.branch, choice.onto
     assert branch is not None and onto is not None
@@ -331,7 +333,40 @@ def _rebase(
                 f"the result would have heads {', '.join(after.heads)}",
             )
         )
-    texts: List[Tuple[Repoint, str, str]] = []
+    texts = _edited_texts(plan, edits)
+    with _database(ctx, environ) as (db, where):
+        current = _heads_of(ctx, db)
+        applied, fork = _check_database(ctx, branch, current)
+        _print_plan(ctx, branch, onto, edits, current, where, applied, fork)
+        if ctx.dry_run:
+            print("\nDry run: nothing changed.", flush=True)
+            outcome.extra.update(
+                files=[{"path": e.path, "created": False} for e in edits], head=after.heads[0]
+            )
+            return outcome.finish("dry-run", tuple(current or ()))
+        backup = _leave_branch(ctx, db, fork) if applied else None
+        changed = [
+            rewrite(
+                plan.buildroot,
+                edit.path,
+                old,
+                new,
+                note=f"down_revision {', '.join(edit.old_down)} → {', '.join(edit.new_down)}",
+            )
+            for edit, old, new in texts
+        ]
+        final = tuple(current or ())
+        if applied:
+            final = _reapply(ctx, db, after_revisions, after.heads, applied, changed)
+    _report_rebase(
+        ctx, outcome, branch, onto, changed, (applied, fork, final, backup), where, after
+    )
+    return outcome
+
+
+def _edited_texts(plan: RunnerPlan, edits) -> List[Tuple[Repoint, str, str]]:
+    """(edit, old text, new text) per file, checked before anything is touched."""
+    texts = []
     for edit in edits:
         old = Path(edit.path).read_text(encoding="utf-8")
         try:
@@ -340,70 +375,80 @@ def _rebase(
             raise ProblemError(cannot_edit(plan, edit.path, str(e))) from None
         check_unchanged(plan.buildroot, edit.path, old)
         texts.append((edit, old, new))
+    return texts
 
-    current, db_line = _database_heads(ctx, environ)
+
+def _heads_of(ctx: _Context, db) -> Optional[Tuple[str, ...]]:
+    from db_migrate.runner.versions import current_heads
+
+    return None if db is None else current_heads(db.connection, ctx.ini.version_table)
+
+
+def _check_database(ctx: _Context, branch, current) -> Tuple[Tuple[str, ...], Optional[str]]:
+    """(the branch's revisions the database applied, the fork to downgrade to)."""
+    from db_migrate.runner.migrate import ahead_of_code
+
     applied = tuple(h for h in (current or ()) if h in branch.own)
     if current:
         unknown = [h for h in current if h not in ctx.graph]
         if unknown:
-            raise ProblemError(ahead_of_code(plan, unknown, current))
+            raise ProblemError(ahead_of_code(ctx.plan, unknown, current))
     if applied and len(branch.forks) != 1:
-        raise ProblemError(no_single_fork(plan, branch))
-    fork = branch.forks[0] if branch.forks else None
+        raise ProblemError(no_single_fork(ctx.plan, branch))
+    return applied, (branch.forks[0] if branch.forks else None)
 
-    plan_lines = [f"Rebase {branch.describe()} onto {onto}:"]
-    plan_lines += [
+
+def _print_plan(ctx: _Context, branch, onto, edits, current, where, applied, fork) -> None:
+    lines = [f"Rebase {branch.describe()} onto {onto}:"]
+    lines += [
         f"  - {e.path}: down_revision {', '.join(e.old_down) or 'None'} → {', '.join(e.new_down)}"
         for e in edits
     ]
-    plan_lines.append(f"Database {db_line}")
+    state = f"at {report.describe_heads(current)}" if current is not None else ""
+    lines.append(f"Database {where}{': ' + state if state else ''}")
     if applied:
-        plan_lines.append(
+        lines.append(
             f"  it applied {', '.join(applied)} of the branch: downgrade to {fork} first (with a backup),"
             f" re-apply to {', '.join(applied)} after"
         )
     else:
-        plan_lines.append("  it has not applied the branch: it is not touched")
-    print("\n".join(plan_lines), flush=True)
-    if ctx.dry_run:
-        print("\nDry run: nothing changed.", flush=True)
-        outcome.extra.update(
-            files=[{"path": e.path, "created": False} for e in edits], head=after.heads[0]
-        )
-        return outcome.finish("dry-run", tuple(current or ()))
+        lines.append("  it has not applied the branch: it is not touched")
+    print("\n".join(lines), flush=True)
 
+
+def _leave_branch(ctx: _Context, db, fork):
+    """Downgrade to the fork point (with the backup every downgrade takes), lock still held."""
     from db_migrate.runner import migrate
 
-    backup = None
-    if applied:
-        print(f"\n{plan.component}: leaving the branch before editing it ...", flush=True)
-        down = Outcome(component=plan.component, command="migrate")
-        migrate.run(_with(plan, direction="downgrade", target=fork, no_backup=False), environ, down)
-        backup = down.backup
+    print(f"\n{ctx.plan.component}: leaving the branch before editing it ...", flush=True)
+    down = Outcome(component=ctx.plan.component, command="migrate")
+    plan = _with(ctx.plan, direction="downgrade", target=fork, no_backup=False)
+    migrate.migrate_locked(plan, ctx.ini, db, down)
+    return down.backup
 
-    changed = [
-        rewrite(
-            plan.buildroot,
-            edit.path,
-            old,
-            new,
-            note=f"down_revision {', '.join(edit.old_down)} → {', '.join(edit.new_down)}",
-        )
-        for edit, old, new in texts
-    ]
 
-    final = tuple(current or ())
-    if applied:
-        print(f"\n{plan.component}: re-applying the rebased branch ...", flush=True)
-        new_plan = _with(plan, revisions=after_revisions, heads=after.heads)
-        for target in applied:
-            up = Outcome(component=plan.component, command="migrate")
-            try:
-                migrate.run(_with(new_plan, direction="upgrade", target=target), environ, up)
-            except ProblemError as e:
-                raise ProblemError(reapply_failed(plan, changed, e.problem)) from None
-            final = up.after
+def _reapply(ctx: _Context, db, after_revisions, heads, applied, changed) -> Tuple[str, ...]:
+    """Upgrade again to where the database was, through the rebased history."""
+    from db_migrate.runner import migrate
 
+    print(f"\n{ctx.plan.component}: re-applying the rebased branch ...", flush=True)
+    new_plan = _with(ctx.plan, revisions=after_revisions, heads=heads)
+    final: Tuple[str, ...] = ()
+    for target in applied:
+        up = Outcome(component=ctx.plan.component, command="migrate")
+        try:
+            migrate.migrate_locked(
+                _with(new_plan, direction="upgrade", target=target), ctx.ini, db, up
+            )
+        except ProblemError as e:
+            raise ProblemError(reapply_failed(ctx.plan, changed, e.problem)) from None
+        final = up.after
+    return final
+
+
+def _report_rebase(ctx: _Context, outcome, branch, onto, changed, database, where, after) -> None:
+    applied, fork, final, backup = database
+    plan = ctx.plan
     head = after.heads[0]
     lines = [
         f"{report.SUCCESS} Heads resolved: rebase",
@@ -423,7 +468,7 @@ def _rebase(
         if backup is not None:
             lines.append(f"Backup: {backup.path}")
     else:
-        lines.append(f"Database: not touched ({db_line})")
+        lines.append(f"Database: not touched ({where})")
     lines += ["", f"New head: {head}: {after.get(head).message}", *_next_steps(plan, changed)]
     print("", flush=True)
     print("\n".join(lines), flush=True)
@@ -432,7 +477,7 @@ def _rebase(
         head=head,
         backup=str(backup.path) if backup is not None else None,
     )
-    return outcome.finish("rebased", tuple(final))
+    outcome.finish("rebased", tuple(final))
 
 
 def _with(

