@@ -19,6 +19,8 @@ class RevisionFact:
     message: str
     path: str
     checksum: str = ""
+    branch_labels: Tuple[str, ...] = ()
+    depends_on: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,14 @@ class RunnerPlan:
     def from_json(cls, text: str) -> RunnerPlan:
         raw = json.loads(text)
         raw["revisions"] = tuple(
-            RevisionFact(**{**r, "down_revisions": tuple(r["down_revisions"])})
+            RevisionFact(
+                **{
+                    **r,
+                    "down_revisions": tuple(r["down_revisions"]),
+                    "branch_labels": tuple(r.get("branch_labels", ())),
+                    "depends_on": tuple(r.get("depends_on", ())),
+                }
+            )
             for r in raw.get("revisions", ())
         )
         raw["heads"] = tuple(raw.get("heads", ()))
