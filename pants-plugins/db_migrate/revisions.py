@@ -155,6 +155,7 @@ _SIMPLE_ASSIGNMENT = re.compile(
 _STRING_IN_VALUE = re.compile(_SIMPLE_STRING)
 _LEADING_STRING = re.compile(r"""[rRuUbBfF]{0,2}['"]""")
 _LEXEME = re.compile(r"""[#'"()\[\]{}]""")
+_HEADER_NAME = re.compile(r"(?<!\w)(?:revision|down_revision|branch_labels|depends_on)(?!\w)")
 
 
 def _fast_header(text: str) -> tuple[dict, str | None] | None:
@@ -179,32 +180,22 @@ def _fast_header(text: str) -> tuple[dict, str | None] | None:
         return None
     doc_text, doc_end = docstring if docstring else (None, 0)
     values: dict = {}
-    statements: list[int] = []
-    for name in _HEADER_NAMES:
-        found: object = None
-        at = 0
-        pos = text.find(name)
-        while pos != -1:
-            end = pos + len(name)
-            before, after = text[pos - 1 : pos], text[end : end + 1]
-            if before.isalnum() or before == "_" or after.isalnum() or after == "_" or pos < doc_end:
-                pos = text.find(name, end)
-                continue
-            if not before or before == "\n":
-                value = _simple_assignment(text, end)
-                if value is None or (
-                    found is not None and (type(found) is not type(value) or found != value)
-                ):
-                    return None
-                found, at = value, pos
-                statements.append(pos)
-            else:
-                prefix = text[text.rfind("\n", 0, pos) + 1 : pos]
-                if "#" not in prefix or "'" in prefix or '"' in prefix or "\\" in prefix:
-                    return None
-            pos = text.find(name, end)
-        if found is not None:
-            values[name] = (found, text.count("\n", 0, at) + 1)
+    statements: list[tuple[int, int]] = []  # (start, end) of each (a) line
+    line, counted = 1, 0
+    for occurrence in _HEADER_NAME.finditer(text, doc_end):
+        pos, name = occurrence.start(), occurrence.group()
+        if pos == 0 or text[pos - 1] == "\n":
+            value, end = _simple_assignment(text, occurrence.end())
+            earlier = values.get(name, (value,))[0]
+            if value is None or type(earlier) is not type(value) or earlier != value:
+                return None
+            line, counted = line + text.count("\n", counted, pos), pos
+            values[name] = (value, line)
+            statements.append((pos, end))
+        else:
+            prefix = text[text.rfind("\n", 0, pos) + 1 : pos]
+            if "#" not in prefix or "'" in prefix or '"' in prefix or "\\" in prefix:
+                return None
     if statements and not _in_code(text, statements, doc_end):
         return None
     return values, doc_text
@@ -232,33 +223,31 @@ def _leading_docstring(text: str) -> tuple[str, int] | None | bool:
     return body, end + 3
 
 
-def _in_code(text: str, positions: list[int], start: int) -> bool:
-    """Whether each of these line starts is outside every string, comment, bracket and continued
-    line (lexing from `start`, the end of the docstring, up to the last of them)."""
-    todo = sorted(positions)
-    if any(text[p - 2 : p] == "\\\n" for p in todo):
-        return False
-    depth, i, last = 0, start, todo[-1]
-    while todo:
-        m = _LEXEME.search(text, i, last)
-        stop = m.start() if m else last + 1
-        while todo and todo[0] < stop:
-            if depth:
-                return False
-            todo.pop(0)
-        if not m:
-            break
-        char = m.group()
-        if char == "#":
-            i = text.find("\n", m.end())
-            i = len(text) if i == -1 else i
-        elif char in "'\"":
-            i = _string_end(text, m.start())
-            if i == -1 or (todo and todo[0] < i):
-                return False
-        else:
-            depth += 1 if char in "([{" else -1
-            i = m.end()
+def _in_code(text: str, statements: list[tuple[int, int]], start: int) -> bool:
+    """Whether each of these statements starts outside every string, comment, bracket and
+    continued line, lexing from `start` (the end of the docstring). The statements themselves are
+    simple assignments the fast path matched, so lexing resumes after each of them."""
+    depth, i = 0, start
+    for p, end in sorted(statements):
+        if text[p - 2 : p] == "\\\n":
+            return False
+        while True:
+            m = _LEXEME.search(text, i, p)
+            if not m:
+                break
+            char = m.group()
+            if char == "#":
+                i = text.find("\n", m.end())
+            elif char in "'\"":
+                i = _string_end(text, m.start())
+                if i == -1 or i > p:
+                    return False
+            else:
+                depth += 1 if char in "([{" else -1
+                i = m.end()
+        if depth:
+            return False
+        i = end
     return True
 
 
@@ -278,19 +267,19 @@ def _string_end(text: str, start: int) -> int:
         i = end + 1
 
 
-def _simple_assignment(text: str, pos: int) -> object:
-    """The value of `[: annotation] = <simple literal>` + end of line at `pos`, or None."""
+def _simple_assignment(text: str, pos: int) -> tuple[object, int]:
+    """(value, end) of `[: annotation] = <simple literal>` + end of line at `pos`; (None, pos) if not."""
     v = _SIMPLE_ASSIGNMENT.match(text, pos)
     if not v:
-        return None
+        return None, pos
     annotation = v.group("annotation")
     if annotation and (  # the `=` must not be inside the annotation's brackets
         annotation.count("[") != annotation.count("]")
         or annotation.count("(") != annotation.count(")")
         or "{" in annotation
     ):
-        return None
-    return _simple_literal(v.group("value"))
+        return None, pos
+    return _simple_literal(v.group("value")), v.end()
 
 
 def _simple_literal(value: str) -> object:
