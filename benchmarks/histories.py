@@ -230,7 +230,10 @@ def _ddl(table: str, i: int) -> tuple[str, str]:
         f'    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Integer))\n'
         f'    op.create_index("ix_{table}_v", "{table}", ["v"])'
     )
-    return up, f'    op.drop_index("ix_{table}_v", table_name="{table}")\n    op.drop_table("{table}")'
+    return (
+        up,
+        f'    op.drop_index("ix_{table}_v", table_name="{table}")\n    op.drop_table("{table}")',
+    )
 
 
 def write_branchy_history(versions: Path, count: int, *, salt: str, every: int = 40) -> List[str]:

@@ -21,6 +21,7 @@ most 1 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -58,10 +59,8 @@ def tree_rss(root: psutil.Process) -> int:
         return 0
     total = 0
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return total
 
 
@@ -165,7 +164,9 @@ def pantsd_rows(
         runs.append((elapsed, rss, pid))
     set_database_behind(server, ids)
     warm_status = measured(["./pants", "db-status", SPEC], cwd=repo.root, env=env)[0]
-    warm_status = min(warm_status, measured(["./pants", "db-status", SPEC], cwd=repo.root, env=env)[0])
+    warm_status = min(
+        warm_status, measured(["./pants", "db-status", SPEC], cwd=repo.root, env=env)[0]
+    )
     warm_lint = measured(
         ["./pants", "lint", "--only=alembic-history", SPEC], cwd=repo.root, env=env
     )[0]
@@ -221,7 +222,9 @@ def print_tables(cold: List[dict], daemon: dict | None, pantsd_size: int) -> boo
     if daemon is not None:
         print(f"\nWith pantsd, {len(daemon['runs'])} different {pantsd_size:,}-revision histories:")
         for i, (elapsed, rss, pid) in enumerate(daemon["runs"], 1):
-            print(f"  history {i}: lint {elapsed:5.1f} s, pantsd RSS {rss / GIB:.2f} GiB (pid {pid})")
+            print(
+                f"  history {i}: lint {elapsed:5.1f} s, pantsd RSS {rss / GIB:.2f} GiB (pid {pid})"
+            )
         peak = max(rss for _, rss, _ in daemon["runs"])
         kept = daemon["same_pid"] and peak < PANTSD_LIMIT
         print(
@@ -265,7 +268,11 @@ def main() -> int:
             print("warming up: the runner venv, with a 100-revision history ...", flush=True)
             set_database_behind(server, place_history(repo, 100, salt="warm-up"))
             measured(["./pants", "--no-pantsd", "db-status", SPEC], cwd=repo.root, env=env)
-            measured(["./pants", "--no-pantsd", "lint", "--only=alembic-history", SPEC], cwd=repo.root, env=env)
+            measured(
+                ["./pants", "--no-pantsd", "lint", "--only=alembic-history", SPEC],
+                cwd=repo.root,
+                env=env,
+            )
             for count in sizes:
                 version_s = min(
                     measured(["./pants", "--no-pantsd", "--version"], cwd=repo.root, env=env)[0]
@@ -274,7 +281,10 @@ def main() -> int:
                 print(f"cold, {count:,} revisions ...", flush=True)
                 cold.append(cold_row(repo, server, env, python, count, version_s))
             if args.pantsd_histories:
-                print(f"pantsd, {args.pantsd_histories} x {args.pantsd_size:,} revisions ...", flush=True)
+                print(
+                    f"pantsd, {args.pantsd_histories} x {args.pantsd_size:,} revisions ...",
+                    flush=True,
+                )
                 daemon = pantsd_rows(repo, server, env, args.pantsd_size, args.pantsd_histories)
     finally:
         repo.stop_pantsd()

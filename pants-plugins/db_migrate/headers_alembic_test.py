@@ -110,8 +110,6 @@ def alembic_map(revisions: list[Revision]) -> RevisionMap:
     )
 
 
-
-
 @GRAPH_SETTINGS
 @given(histories())
 def test_sound_histories_have_alembics_heads(revisions: list[Revision]) -> None:
@@ -461,7 +459,9 @@ REBINDINGS = [
 @st.composite
 def rebound_files(draw: st.DrawFn) -> tuple[str, bytes, bool]:
     """A plain revision file with one header name (or `__doc__`) bound once more, some other way."""
-    name = draw(st.sampled_from(["revision", "down_revision", "branch_labels", "depends_on", "__doc__"]))
+    name = draw(
+        st.sampled_from(["revision", "down_revision", "branch_labels", "depends_on", "__doc__"])
+    )
     value = draw(st.sampled_from(['"b2aa"', '("b2aa", "c3aa")', "None", '"Rebound doc"']))
     form, readable = draw(st.sampled_from(REBINDINGS))
     header = [
@@ -512,7 +512,9 @@ def test_rebound_header_names_are_read_as_python_binds_them_or_refused(
         try:
             ours = read_revision_header(str(path), source)
         except RevisionFileError as e:
-            if readable and expected is not None:  # only a value no revision can hold, e.g. a tuple id
+            if (
+                readable and expected is not None
+            ):  # only a value no revision can hold, e.g. a tuple id
                 assert " must be " in e.message, f"refused a readable file: {e}"
             assert e.line is None or e.line >= 1
             return

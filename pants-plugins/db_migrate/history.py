@@ -13,9 +13,14 @@ from __future__ import annotations
 import difflib
 from typing import Dict, Iterable, Sequence, Tuple
 
-from alembic.script.revision import MultipleHeads, RangeNotAncestorError, ResolutionError
+from alembic.script.revision import (
+    MultipleHeads,
+    RangeNotAncestorError,
+    ResolutionError,
+    RevisionError,
+    RevisionMap,
+)
 from alembic.script.revision import Revision as AlembicRevision
-from alembic.script.revision import RevisionError, RevisionMap
 
 from db_migrate.revisions import InvalidRevisionGraph, Revision, find_problems
 
@@ -102,9 +107,7 @@ class History:
         try:
             return tuple(r.revision for r in self.map.get_revisions(target) if r is not None)
         except MultipleHeads as e:
-            raise TargetError(
-                "multiple-heads", str(e), target, candidates=tuple(e.heads)
-            ) from None
+            raise TargetError("multiple-heads", str(e), target, candidates=tuple(e.heads)) from None
         except ResolutionError as e:
             raise self._resolution_error(target, e) from None
         except RevisionError as e:
@@ -127,7 +130,9 @@ class History:
 
     def newest_first(self) -> Tuple[Revision, ...]:
         """Every revision in `alembic history` order (`ScriptDirectory.walk_revisions`)."""
-        steps = self.map.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False)
+        steps = self.map.iterate_revisions(
+            "heads", "base", inclusive=True, assert_relative_length=False
+        )
         return tuple(self._by_id[r.revision] for r in steps)
 
     def base_to_head(self) -> Tuple[Revision, ...]:

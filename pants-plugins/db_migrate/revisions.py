@@ -211,7 +211,11 @@ def _leading_docstring(text: str) -> tuple[str, int] | None | bool:
             return None
     quote = text[start : start + 3]
     if quote not in ('"""', "'''"):
-        return False if _LEADING_STRING.match(text, start) or text[start : start + 1] in " \t\f\\" else None
+        return (
+            False
+            if _LEADING_STRING.match(text, start) or text[start : start + 1] in " \t\f\\"
+            else None
+        )
     end = text.find(quote, start + 3)
     if end == -1:
         return False
@@ -303,7 +307,8 @@ _DYNAMIC_BINDERS = {"globals", "vars", "locals", "exec", "eval", "setattr", "__d
 
 def _header_from_ast(path: str, text: str) -> tuple[dict, str | None]:
     """(header values, docstring) from the AST: the last plain module-level literal binding wins;
-    any other binding of a header name, anywhere it can reach the module's namespace, is unreadable."""
+    any other binding of a header name, anywhere it can reach the module's namespace, is unreadable.
+    """
     try:
         tree = ast.parse(text, path)
     except SyntaxError as e:
@@ -346,17 +351,15 @@ def _indirect_bindings(tree: ast.Module) -> list[tuple[str, int]]:
     found = []
     dynamic = False
     strings = []
-    docstring_node = tree.body[0] if ast.get_docstring(tree, clean=False) is not None else None
+    docstring = tree.body[0].value if ast.get_docstring(tree, clean=False) is not None else None
     for node in ast.walk(tree):
         if isinstance(node, ast.Global):
             found += [(name, node.lineno) for name in node.names if name in _BOUND_HERE]
-        elif isinstance(node, ast.Name) and node.id in _DYNAMIC_BINDERS:
+        elif (isinstance(node, ast.Name) and node.id in _DYNAMIC_BINDERS) or (
+            isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_BINDERS
+        ):
             dynamic = True
-        elif isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_BINDERS:
-            dynamic = True
-        elif isinstance(node, ast.Expr) and node is docstring_node:
-            continue
-        elif isinstance(node, ast.Constant) and node.value in _BOUND_HERE:
+        elif isinstance(node, ast.Constant) and node is not docstring and node.value in _BOUND_HERE:
             strings.append((node.value, node.lineno))
     return found + (strings if dynamic else [])
 
@@ -495,14 +498,12 @@ class InvalidRevisionGraph(Exception):
         return "\n".join(p.message for p in self.problems)
 
 
-
 _ILLEGAL_ID_CHARS = ("@", "-", "+", ":")
 _ILLEGAL_ID = re.compile("[@+:-]")
 
 
 def _dedupe(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
-
 
 
 def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
@@ -676,5 +677,3 @@ def heads_of(revisions: Sequence[Revision]) -> tuple[str, ...]:
     names, in load order. Only meaningful when `find_problems(revisions)` is empty."""
     named = {down for rev in revisions for down in rev.down_revisions}
     return tuple(rev.revision for rev in revisions if rev.revision not in named)
-
-

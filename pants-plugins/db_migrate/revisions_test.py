@@ -195,7 +195,11 @@ def test_non_ascii_identifiers_are_normalized_like_python_does() -> None:
         ('revision = "c3"\ndown_revision = None\ndef upgrade():\npass\n', 4, "IndentationError"),
         ('revision = "c3"\ndown_revision = None\nreturn 1\n', 3, "'return' outside function"),
         ('revision = "c3"\ndown_revision = None\ndef f(a, a): pass\n', 3, "duplicate argument"),
-        ("revision = make_id()\ndown_revision = None\n", 1, "`revision` is not a plain literal assignment"),
+        (
+            "revision = make_id()\ndown_revision = None\n",
+            1,
+            "`revision` is not a plain literal assignment",
+        ),
         (
             'revision = "c3"\ndown_revision = None\nif True:\n    revision = "c4"\n',
             3,
@@ -281,19 +285,19 @@ def test_the_fast_path_reads_the_generated_template() -> None:
         'if True:\n    down_revision = "b2"',
         'try:\n    down_revision = "b2"\nexcept Exception:\n    pass',
         'for down_revision in ["b2"]:\n    pass',
-        'with open(__file__) as down_revision:\n    pass',
+        "with open(__file__) as down_revision:\n    pass",
         'while True:\n    down_revision = "b2"\n    break',
         'down_revision += "b2"',
-        'down_revision: str = make()',
+        "down_revision: str = make()",
         'down_revision, x = "b2", 1',
         '(down_revision := "b2")',
-        'from somewhere import down_revision',
-        'import down_revision',
+        "from somewhere import down_revision",
+        "import down_revision",
         'def f():\n    global down_revision\n    down_revision = "b2"\nf()',
         'class C:\n    global down_revision\n    down_revision = "b2"',
         'globals()["down_revision"] = "b2"',
         'x = [y for y in [1] if (down_revision := "b2")]',
-        'del down_revision',
+        "del down_revision",
     ],
 )
 def test_a_header_name_bound_any_other_way_is_refused_not_misread(binding: str) -> None:
@@ -326,7 +330,9 @@ def test_header_lines_inside_strings_or_brackets_are_not_bindings() -> None:
     ):
         assert revisions._fast_header(source) is None, source
     with pytest.raises(RevisionFileError):
-        read_revision_header("versions/c3.py", 'revision = "c3"\nx = """\ndown_revision = "a1"\n"""\n')
+        read_revision_header(
+            "versions/c3.py", 'revision = "c3"\nx = """\ndown_revision = "a1"\n"""\n'
+        )
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,9 @@ from typing import Collection, List, Mapping, Optional, Sequence, Tuple
 
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, parse_alembic_ini
+from db_migrate.history import History
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem, ProblemError
-from db_migrate.history import History
 from db_migrate.revisions import Revision, RevisionFileError, parse_revision_file
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.rebase_plan import (

@@ -13,9 +13,9 @@ from typing import Mapping, Optional, Sequence, Tuple
 
 from db_migrate import report
 from db_migrate.alembic_ini import parse_alembic_ini
+from db_migrate.history import History, TargetError
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import ProblemError
-from db_migrate.history import History, TargetError
 from db_migrate.revisions import Revision
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.scripts import load_history
