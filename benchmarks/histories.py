@@ -181,3 +181,111 @@ def clean_env(**extra: str) -> dict:
     env.pop("PYTHONPATH", None)
     env.update(extra)
     return env
+
+
+BRANCHY_REVISION = '''"""${message}
+
+Revision ID: ${rev}
+Revises: ${down}
+Create Date: 2026-01-01 00:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = "${rev}"
+down_revision = ${down_repr}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+${upgrade}
+
+
+def downgrade() -> None:
+${downgrade}
+'''
+
+
+def _ddl(table: str, i: int) -> tuple[str, str]:
+    """Real DDL bodies, varied the way a long-lived history varies: tables, columns, indexes."""
+    kind = i % 3
+    if kind == 0:
+        up = (
+            f'    op.create_table(\n        "{table}",\n'
+            '        sa.Column("id", sa.Integer, primary_key=True),\n'
+            '        sa.Column("name", sa.String(64), nullable=False),\n'
+            '        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),\n'
+            "    )"
+        )
+        return up, f'    op.drop_table("{table}")'
+    if kind == 1:
+        up = (
+            f'    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))\n'
+            f'    op.add_column("{table}", sa.Column("note", sa.Text, nullable=True))'
+        )
+        return up, f'    op.drop_column("{table}", "note")\n    op.drop_table("{table}")'
+    up = (
+        f'    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Integer))\n'
+        f'    op.create_index("ix_{table}_v", "{table}", ["v"])'
+    )
+    return (
+        up,
+        f'    op.drop_index("ix_{table}_v", table_name="{table}")\n    op.drop_table("{table}")',
+    )
+
+
+def write_branchy_history(versions: Path, count: int, *, salt: str, every: int = 40) -> List[str]:
+    """`count` revision files in `versions/`: a main line that forks every `every` revisions into
+    two short branches (2-5 revisions each) joined again by a merge revision; one head at the end.
+
+    `salt` makes the ids (and so every file) differ between histories of the same shape. Returns
+    the ids in upgrade order.
+    """
+    versions.mkdir(parents=True, exist_ok=True)
+    for old in versions.glob("*.py"):
+        old.unlink()
+    ids: List[str] = []
+    downs: List[tuple] = []
+    tip: tuple = ()
+    i = 0
+    while len(ids) < count:
+        remaining = count - len(ids)
+        if len(ids) % every == every - 1 and remaining >= 5:
+            lengths = (2 + len(ids) % 4, 2 + (len(ids) // every) % 3)
+            lengths = (min(lengths[0], (remaining - 1) // 2), min(lengths[1], (remaining - 1) // 2))
+            branch_tips = []
+            for length in lengths:
+                parent = tip
+                for _ in range(length):
+                    rev = hashlib.sha1(f"{salt}-{i}".encode()).hexdigest()[:12]
+                    ids.append(rev)
+                    downs.append(parent)
+                    parent = (rev,)
+                    i += 1
+                branch_tips.append(parent[0])
+            down = tuple(branch_tips)
+        else:
+            down = tip
+        rev = hashlib.sha1(f"{salt}-{i}".encode()).hexdigest()[:12]
+        ids.append(rev)
+        downs.append(down)
+        tip = (rev,)
+        i += 1
+    for n, (rev, down) in enumerate(zip(ids, downs)):
+        up, dn = _ddl(f"t_{rev}", n)
+        merge = len(down) > 1
+        down_repr = "None" if not down else repr(down[0]) if not merge else repr(down)
+        (versions / f"{rev}_step_{n}.py").write_text(
+            _fill(
+                BRANCHY_REVISION,
+                message=f"Merge {', '.join(down)}" if merge else f"Step {n}: add t_{rev}",
+                rev=rev,
+                down=", ".join(down),
+                down_repr=down_repr.replace("'", '"'),
+                upgrade="    pass" if merge else up,
+                downgrade="    pass" if merge else dn,
+            )
+        )
+    return ids

@@ -5,7 +5,8 @@ Alembic's imports are cheap there). Cold: each reader in a fresh interpreter, no
 
 - pre-flight: what `db-migrate` does before touching a database: read every file's header
   (`read_revision_header`), build the graph, take its heads;
-- full parse: `parse_revision_file`, which also compiles each file (what `pants lint` adds);
+- full parse: `parse_revision_file`, which also compiles each file (what `pants lint` adds), then
+  Alembic's `RevisionMap` of the headers (`history.History`);
 - Alembic: `ScriptDirectory(dir).revision_map.heads`, which imports every file;
 - compile() only: the floor for anything that checks each file's whole syntax.
 
@@ -38,9 +39,14 @@ READERS = {
     "pre-flight (headers + checks)": """
 import json, os, sys, time
 t0 = time.perf_counter()
-from db_migrate.revisions import find_problems, heads_of, read_revision_directory
+from db_migrate.revisions import find_problems, heads_of, read_revision_header
 t1 = time.perf_counter()
-revisions = read_revision_directory(sys.argv[1])
+revisions = []
+for name in sorted(os.listdir(sys.argv[1])):
+    if name.endswith(".py") and not name.startswith(("__init__", ".#")):
+        path = os.path.join(sys.argv[1], name)
+        with open(path, "rb") as f:
+            revisions.append(read_revision_header(path, f.read()))
 assert not find_problems(revisions)
 heads = heads_of(revisions)
 t2 = time.perf_counter()
@@ -49,7 +55,8 @@ print(json.dumps({"import": t1 - t0, "work": t2 - t1, "heads": list(heads)}))
     "full parse (+ compile)": """
 import json, os, sys, time
 t0 = time.perf_counter()
-from db_migrate.revisions import RevisionGraph, is_revision_file, parse_revision_file
+from db_migrate.history import History
+from db_migrate.revisions import is_revision_file, parse_revision_file
 t1 = time.perf_counter()
 revisions = []
 for name in sorted(os.listdir(sys.argv[1])):
@@ -57,7 +64,7 @@ for name in sorted(os.listdir(sys.argv[1])):
         path = os.path.join(sys.argv[1], name)
         with open(path, "rb") as f:
             revisions.append(parse_revision_file(path, f.read()))
-heads = RevisionGraph(revisions).heads
+heads = History(revisions).heads
 t2 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "work": t2 - t1, "heads": list(heads)}))
 """,

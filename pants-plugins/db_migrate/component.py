@@ -40,7 +40,6 @@ from db_migrate.report import Problem
 from db_migrate.revisions import (
     Revision,
     RevisionFileError,
-    RevisionGraph,
     find_problems,
     heads_of,
     is_revision_file,
@@ -117,8 +116,11 @@ class ComponentSetup:
     def problems(self) -> Tuple[Problem, ...]:
         return self.config_problems + self.history_problems
 
-    def graph(self) -> RevisionGraph:
-        return RevisionGraph(self.revisions)
+    def history(self):
+        """Alembic's map of the revisions (imported on first use: most goals need only the heads)."""
+        from db_migrate.history import History
+
+        return History(self.revisions)
 
     def head_infos(self) -> Tuple[report.HeadInfo, ...]:
         by_id = {r.revision: r for r in self.revisions}

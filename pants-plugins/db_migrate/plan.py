@@ -19,7 +19,8 @@ class RevisionFact:
     message: str
     path: str
     checksum: str = ""
-    dependencies: Tuple[str, ...] = ()  # `depends_on`: applied before it, like its parents
+    branch_labels: Tuple[str, ...] = ()
+    depends_on: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class RunnerPlan:
                 **{
                     **r,
                     "down_revisions": tuple(r["down_revisions"]),
-                    "dependencies": tuple(r.get("dependencies", ())),
+                    "branch_labels": tuple(r.get("branch_labels", ())),
+                    "depends_on": tuple(r.get("depends_on", ())),
                 }
             )
             for r in raw.get("revisions", ())

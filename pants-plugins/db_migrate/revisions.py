@@ -1,23 +1,24 @@
-"""Alembic revision files read without importing them, and the revision graph Alembic builds from them.
+"""Alembic revision files read without importing them, and what is wrong with a set of them.
 
 Pure (standard library only, Python 3.9 syntax): the Pants side (3.9) imports it to check a component
-before anything touches a database, and the runner (3.11) gets it shipped next to itself. The graph is
-a port of `alembic.script.revision.RevisionMap` (1.20), so a target or a plan computed here is the one
-Alembic will execute; `revisions_alembic_test.py` compares the two on generated histories.
+before anything touches a database, and the runner (3.11) imports it too, so it must stay cheap to
+import (no Alembic here; the graph itself is Alembic's `RevisionMap`, built in `history.py`).
+
+One header reader, `read_revision_header`: a fast path that proves from the text alone what each
+header name is bound to, and a full parse (the AST) for everything the fast path cannot prove.
+`parse_revision_file` adds a compile of the whole file, for the checks that need every syntax error.
 """
 
 from __future__ import annotations
 
 import ast
-import difflib
 import io
 import os
 import re
 import tokenize
 import unicodedata
 from dataclasses import dataclass
-from types import CodeType
-from typing import Callable, Collection, Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence
 
 # ---------------------------------------------------------------------------------------------------
 # Revision files
@@ -68,128 +69,41 @@ def is_revision_file(filename: str) -> bool:
 
 
 def parse_revision_file(path: str, source: str | bytes) -> Revision:
-    """Read a revision file's header as importing it would define it, without running it.
+    """The header as `read_revision_header` reads it, after compiling the whole file as `import` does.
 
-    The whole file is compiled as `import` compiles it, so every error Python would raise before
-    running the file (syntax, indentation, `return` outside a function, bad encoding, ...) is
-    reported with its line. The header is then read from the text, checked against the compiled
-    code, by a fast path that needs no syntax tree; what the fast path cannot prove is read from
-    the AST.
+    Every error Python raises before running the file (syntax, indentation, `return` outside a
+    function, bad encoding, ...) is reported with its line: for `pants lint`, which runs this in the
+    migrations' own interpreter, and for files the runner writes.
     """
     try:
-        code = compile(source, path, "exec", dont_inherit=True)
+        compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as e:
         raise RevisionFileError(path, e.lineno, f"{type(e).__name__}: {e.msg}") from None
     except ValueError as e:  # null bytes on Python 3.9
         raise RevisionFileError(path, None, f"cannot compile: {e}") from None
-    text = _decode(source)
-    values = _fast_header(text, code)
-    if values is None:
-        values = _header_from_ast(path, text)
-    return _revision_from_header(path, values, _docstring(code))
-
-
-_HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
-
-
-def _leading_docstring(text: str) -> str | None | bool:
-    """The module docstring when it is a plain triple-quoted literal at the top; False if unsure."""
-    start = 0
-    while text.startswith(("#", "\n"), start):  # comment and blank lines before it
-        start = text.find("\n", start) + 1
-        if start == 0:
-            return None
-    quote = text[start : start + 3]
-    if quote not in ('"""', "'''"):
-        return (
-            False if text[start : start + 1] in ("'", '"', "r", "R", "u", "U", " ", "\t") else None
-        )
-    end = text.find(quote, start + 3)
-    if end == -1:
-        return False
-    body = text[start + 3 : end]
-    return False if "\\" in body else body
-
-
-def read_revision_directory(directory: str) -> tuple[Revision, ...]:
-    """Every revision file of a versions directory, in Alembic's load order, read as the pre-flight does."""
-    revisions = []
-    prefix = directory.rstrip("/") + "/"
-    for name in sorted(os.listdir(directory)):
-        # is_revision_file, inlined: this loop runs once per file of a 5,000-revision history.
-        if not name.endswith(".py") or name.startswith(("__init__", ".#")):
-            continue
-        path = prefix + name
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            # A regular file returns everything asked for up to EOF: one read for a usual file.
-            data = os.read(fd, 1 << 16)
-            while len(data) % (1 << 16) == 0 and data:
-                more = os.read(fd, 1 << 16)
-                if not more:
-                    break
-                data += more
-        finally:
-            os.close(fd)
-        revisions.append(read_revision_header(path, data))
-    return tuple(revisions)
+    return read_revision_header(path, source)
 
 
 def read_revision_header(path: str, source: str | bytes) -> Revision:
-    """The header of a revision file as `parse_revision_file` reads it, without compiling the file.
+    """What importing the file would bind `revision`, `down_revision`, `branch_labels`, `depends_on`
+    and `__doc__` to, without running (or compiling) it: the static pre-flight's reader.
 
-    For the static pre-flight of every run: several times cheaper than compiling, since it only
-    looks at column-0 assignments of the header names and a plain leading docstring. Anything it
-    cannot read with certainty (a name assigned twice, a value that is not a plain literal, an
-    unusual encoding, escapes in the docstring) goes to `parse_revision_file`, which also reports
-    syntax errors. Syntax errors elsewhere in the body are found by `pants lint` and when Alembic
-    loads the file, before any revision runs.
+    The fast path answers for files whose header names are bound only by plain column-0 literal
+    assignments; anything else (a name rebound in a block, imported, unpacked, augmented, declared
+    `global`, ...) goes to the full parse, which reads plain module-level literals and refuses every
+    other binding as unreadable. It never answers differently from Python. Syntax errors in a
+    file's body that the fast path does not need to see are `pants lint`'s (and Alembic's) to find.
     """
-    if isinstance(source, bytes):
-        if source.startswith(b"\xef\xbb\xbf") or b"coding" in source[:200]:
-            return parse_revision_file(path, source)
-        try:
-            text = source.decode("utf-8")
-        except UnicodeDecodeError:
-            return parse_revision_file(path, source)
+    text = _decode(path, source)
+    fast = _fast_header(text)
+    if fast is not None:
+        values, docstring = fast
     else:
-        text = source
-    if "\r" in text:
-        return parse_revision_file(path, source)
-    padded = "\n" + text  # every column-0 statement now follows a newline
-    found = _HEADER_ASSIGNMENTS.findall(padded)
-    names = [name for name, _, _ in found]
-    # Each name assigned once, in a form we read, and no other column-0 statement about it.
-    if len(set(names)) != len(names) or _HEADER_STATEMENTS.findall(padded) != names:
-        return parse_revision_file(path, source)
-    if "revision" not in names or "down_revision" not in names:
-        return parse_revision_file(path, source)
-    docstring = _leading_docstring(text)
-    if docstring is False:
-        return parse_revision_file(path, source)
-    ids = {}
-    for name, _, value in found:
-        literal = _simple_literal(value)
-        ids[name] = (
-            literal
-            if name == "revision"
-            else (
-                ()
-                if literal is _NONE
-                else ((literal,) if isinstance(literal, str) else tuple(literal))
-            )
-        )
-    revision = ids["revision"]
-    if not isinstance(revision, str) or not revision:
-        return parse_revision_file(path, source)  # it names the line and the problem
-    return Revision(
-        revision=revision,
-        down_revisions=ids["down_revision"],
-        branch_labels=ids.get("branch_labels", ()),
-        depends_on=ids.get("depends_on", ()),
-        message=docstring.strip().split("\n\n", 1)[0] if docstring else "",
-        path=path,
-    )
+        values, docstring = _header_from_ast(path, text)
+    return _revision_from_header(path, values, docstring)
+
+
+_HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 
 
 class _Marker:
@@ -201,19 +115,23 @@ class _Marker:
 
 
 _NONE = _Marker("None")  # `name = None`, told apart from the fast path's "no answer" (None)
-_NOT_LITERAL = _Marker(
-    "<not a literal>"
-)  # bound to something that cannot be read without running it
+_NOT_LITERAL = _Marker("<not a literal>")  # bound to something that cannot be read statically
 
 
-def _decode(source: str | bytes) -> str:
+def _decode(path: str, source: str | bytes) -> str:
     """Source text as Python decodes it (BOM, coding cookie, universal newlines)."""
     if isinstance(source, bytes):
-        if b"coding" in b"\n".join(source.split(b"\n", 2)[:2]):
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-            text = source.decode(encoding)
-        else:
-            text = source.decode("utf-8")
+        try:
+            if b"coding" in b"\n".join(source.split(b"\n", 2)[:2]):
+                encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+                text = source.decode(encoding)
+            else:
+                text = source.decode("utf-8")
+        except (SyntaxError, LookupError) as e:
+            raise RevisionFileError(path, 1, f"SyntaxError: {e}") from None
+        except UnicodeDecodeError as e:
+            line = source[: e.start].count(b"\n") + 1
+            raise RevisionFileError(path, line, f"SyntaxError: cannot decode: {e.reason}") from None
     else:
         text = source
     if text.startswith("\ufeff"):
@@ -223,12 +141,7 @@ def _decode(source: str | bytes) -> str:
     return text
 
 
-def _docstring(code: CodeType) -> str | None:
-    """The module's `__doc__`: CPython stores it first, as the first constant and the first name."""
-    if code.co_names[:1] == ("__doc__",) and code.co_consts and isinstance(code.co_consts[0], str):
-        return code.co_consts[0]
-    return None
-
+# ---- the fast path ---------------------------------------------------------------------------------
 
 _SIMPLE_STRING = r"""'[^'\\\n]*'|"[^"\\\n]*\""""
 # `[: annotation] = <None | 'str' | tuple/list of 'str'>`, then only a comment before the line ends.
@@ -240,81 +153,137 @@ _SIMPLE_ASSIGNMENT = re.compile(
     re.VERBOSE,
 )
 _STRING_IN_VALUE = re.compile(_SIMPLE_STRING)
-# Every column-0 header assignment of that simple form, in one pass (the pre-flight's fast path),
-# and every column-0 statement that starts with a header name at all (to prove nothing was missed).
-_HEADER_ASSIGNMENTS = re.compile(
-    rf"""\n(?P<name>revision|down_revision|branch_labels|depends_on)
-        [ \t]*(?::(?P<annotation>[^=\n'"\#\\\[\](){{}}]*(?:\[[^=\n'"\#\\\[\]]*(?:\[[^=\n'"\#\\\[\]]*\][^=\n'"\#\\\[\]]*)*\])?[^=\n'"\#\\\[\](){{}}]*))?=(?!=)[ \t]*
-        (?P<value>None|{_SIMPLE_STRING}
-          |[(\[]\s*(?:(?:{_SIMPLE_STRING})\s*,\s*)*(?:(?:{_SIMPLE_STRING})\s*,?\s*)?[)\]])
-        [ \t]*(?:\#[^\n]*)?(?=\n|\Z)""",
-    re.VERBOSE,
-)
-_HEADER_STATEMENTS = re.compile(r"\n(revision|down_revision|branch_labels|depends_on)(?![\w])")
+_LEADING_STRING = re.compile(r"""[rRuUbBfF]{0,2}['"]""")
+_LEXEME = re.compile(r"""[#'"()\[\]{}]""")
+_HEADER_NAME = re.compile(r"(?<!\w)(?:revision|down_revision|branch_labels|depends_on)(?!\w)")
 
 
-def _fast_header(text: str, code: CodeType) -> dict | None:
-    """The header values, or None when this cannot prove them (then the AST decides).
+def _fast_header(text: str) -> tuple[dict, str | None] | None:
+    """(header values, docstring), or None when the text alone cannot prove them.
 
-    The proof, for source that compiled: each whole-word occurrence of a header name is either
-    (a) at the start of a line not continued by a backslash, the line being
-        `name [: annotation] = <None | 'str' | tuple/list of 'str'>` (a statement, or text inside a
-        string or brackets), or
-    (b) after a `#` on its line with no quote or backslash before it (a comment, or inside a string).
-    If every (a) line of a name gives the same value, every module-level binding of the name binds
-    that value, and the name is bound iff the module code refers to it (`co_names`): nothing in (a)
-    or (b) adds a module-level reference except a real binding.
+    The proof: every whole-word occurrence of a header name is either
+    (a) at the start of a line that is `name [: annotation] = <None | 'str' | tuple/list of 'str'>`
+        (up to a comment), where the lexer is in code (not in a string, bracket or continued line):
+        a module-level binding, or
+    (b) inside the leading docstring, or after a `#` on its line with no quote or backslash before
+        it (a comment, or text in a string: no binding either way).
+    A name is then bound exactly by its (a) lines; if they all give the same value, it is that.
     """
+    if "__doc__" in text:
+        return None
     if not text.isascii():
         normalized = unicodedata.normalize("NFKC", text)  # identifiers are compared NFKC-normalized
         if any(normalized.count(name) != text.count(name) for name in _HEADER_NAMES):
             return None
+    docstring = _leading_docstring(text)
+    if docstring is False:
+        return None
+    doc_text, doc_end = docstring if docstring else (None, 0)
     values: dict = {}
-    for name in _HEADER_NAMES:
-        found: object = None
-        at = 0
-        pos = text.find(name)
-        while pos != -1:
-            end = pos + len(name)
-            before, after = text[pos - 1 : pos], text[end : end + 1]
-            if (before.isalnum() or before == "_") or (after.isalnum() or after == "_"):
-                pos = text.find(name, end)
-                continue
-            if not before or before == "\n":
-                if text[pos - 2 : pos] == "\\\n":
-                    return None
-                value = _simple_assignment(text, end)
-                if value is None or (
-                    found is not None and (type(found) is not type(value) or found != value)
-                ):
-                    return None
-                found, at = value, pos
-            else:
-                prefix = text[text.rfind("\n", 0, pos) + 1 : pos]
-                if "#" not in prefix or "'" in prefix or '"' in prefix or "\\" in prefix:
-                    return None
-            pos = text.find(name, end)
-        bound = name in code.co_names
-        if found is not None and bound:
-            values[name] = (found, text.count("\n", 0, at) + 1)
-        elif bound:
+    statements: list[tuple[int, int]] = []  # (start, end) of each (a) line
+    line, counted = 1, 0
+    for occurrence in _HEADER_NAME.finditer(text, doc_end):
+        pos, name = occurrence.start(), occurrence.group()
+        if pos == 0 or text[pos - 1] == "\n":
+            value, end = _simple_assignment(text, occurrence.end())
+            earlier = values.get(name, (value,))[0]
+            if value is None or type(earlier) is not type(value) or earlier != value:
+                return None
+            line, counted = line + text.count("\n", counted, pos), pos
+            values[name] = (value, line)
+            statements.append((pos, end))
+        else:
+            prefix = text[text.rfind("\n", 0, pos) + 1 : pos]
+            if "#" not in prefix or "'" in prefix or '"' in prefix or "\\" in prefix:
+                return None
+    if statements and not _in_code(text, statements, doc_end):
+        return None
+    return values, doc_text
+
+
+def _leading_docstring(text: str) -> tuple[str, int] | None | bool:
+    """(docstring, end offset) when the module starts with a plain triple-quoted literal statement;
+    None when it has no docstring; False when only a full parse can tell."""
+    start = 0
+    while text.startswith(("#", "\n"), start):  # comment and blank lines before it
+        start = text.find("\n", start) + 1
+        if start == 0:
             return None
-    return values
+    quote = text[start : start + 3]
+    if quote not in ('"""', "'''"):
+        return (
+            False
+            if _LEADING_STRING.match(text, start) or text[start : start + 1] in " \t\f\\"
+            else None
+        )
+    end = text.find(quote, start + 3)
+    if end == -1:
+        return False
+    body = text[start + 3 : end]
+    line_end = text.find("\n", end)
+    rest = text[end + 3 : line_end if line_end != -1 else len(text)].strip()
+    if "\\" in body or (rest and not rest.startswith("#")):
+        return False  # escapes, or `"""doc""" + x` / `"""a""" "b"`: not the plain literal it seems
+    return body, end + 3
 
 
-def _simple_assignment(text: str, pos: int) -> object:
-    """The value of `[: annotation] = <simple literal>` + end of line at `pos`, or None."""
+def _in_code(text: str, statements: list[tuple[int, int]], start: int) -> bool:
+    """Whether each of these statements starts outside every string, comment, bracket and
+    continued line, lexing from `start` (the end of the docstring). The statements themselves are
+    simple assignments the fast path matched, so lexing resumes after each of them."""
+    depth, i = 0, start
+    for p, end in sorted(statements):
+        if text[p - 2 : p] == "\\\n":
+            return False
+        while True:
+            m = _LEXEME.search(text, i, p)
+            if not m:
+                break
+            char = m.group()
+            if char == "#":
+                i = text.find("\n", m.end())
+            elif char in "'\"":
+                i = _string_end(text, m.start())
+                if i == -1 or i > p:
+                    return False
+            else:
+                depth += 1 if char in "([{" else -1
+                i = m.end()
+        if depth:
+            return False
+        i = end
+    return True
+
+
+def _string_end(text: str, start: int) -> int:
+    """The offset after the string literal whose opening quote is at `start`; -1 if unterminated."""
+    quote = text[start : start + 3] if text[start : start + 3] in ('"""', "'''") else text[start]
+    i = start + len(quote)
+    while True:
+        end = text.find(quote, i)
+        if end == -1:
+            return -1
+        if len(quote) == 1 and "\n" in text[i:end]:
+            return -1
+        backslashes = len(text[i:end]) - len(text[i:end].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return end + len(quote)
+        i = end + 1
+
+
+def _simple_assignment(text: str, pos: int) -> tuple[object, int]:
+    """(value, end) of `[: annotation] = <simple literal>` + end of line at `pos`; (None, pos) if not."""
     v = _SIMPLE_ASSIGNMENT.match(text, pos)
     if not v:
-        return None
+        return None, pos
     annotation = v.group("annotation")
     if annotation and (  # the `=` must not be inside the annotation's brackets
         annotation.count("[") != annotation.count("]")
         or annotation.count("(") != annotation.count(")")
         or "{" in annotation
     ):
-        return None
-    return _simple_literal(v.group("value"))
+        return None, pos
+    return _simple_literal(v.group("value")), v.end()
 
 
 def _simple_literal(value: str) -> object:
@@ -329,30 +298,76 @@ def _simple_literal(value: str) -> object:
     return list(items) if value[0] == "[" else items
 
 
-def _header_from_ast(path: str, text: str) -> dict:
-    """Header values from the AST: the last module-level binding wins; other bindings are unreadable."""
-    values: dict = {}
-    for stmt in ast.parse(text, path).body:
-        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-            names, value = [t.id for t in stmt.targets], stmt.value  # type: ignore[attr-defined]
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            if stmt.value is None:
-                continue  # `revision: str` only annotates
-            names, value = [stmt.target.id], stmt.value
-        else:
-            names, value = [], stmt
-        for name in names:
-            if name in _HEADER_NAMES:
-                values[name] = (_literal(value), stmt.lineno)
-        for name in _bound_names(value).intersection(_HEADER_NAMES):
-            values[name] = (_NOT_LITERAL, stmt.lineno)
-    return values
+# ---- the full parse --------------------------------------------------------------------------------
+
+_BOUND_HERE = ("__doc__", *_HEADER_NAMES)
+# Ways to bind a module's names without naming them as targets.
+_DYNAMIC_BINDERS = {"globals", "vars", "locals", "exec", "eval", "setattr", "__dict__", "modules"}
 
 
-def _literal(node: ast.expr) -> object:
+def _header_from_ast(path: str, text: str) -> tuple[dict, str | None]:
+    """(header values, docstring) from the AST: the last plain module-level literal binding wins;
+    any other binding of a header name, anywhere it can reach the module's namespace, is unreadable.
+    """
     try:
-        value = ast.literal_eval(node)
-    except (ValueError, TypeError, RecursionError):
+        tree = ast.parse(text, path)
+    except SyntaxError as e:
+        raise RevisionFileError(path, e.lineno, f"{type(e).__name__}: {e.msg}") from None
+    except ValueError as e:
+        raise RevisionFileError(path, None, f"cannot compile: {e}") from None
+    docstring = ast.get_docstring(tree, clean=False)
+    values: dict = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+            continue  # `revision: str` only annotates
+        names, value = _plain_assignment(stmt)
+        for name in names:
+            if name in _BOUND_HERE:
+                values[name] = (_literal(value), stmt.lineno)
+        for name in _bound_names(stmt if not names else value).intersection(_BOUND_HERE):
+            values[name] = (_NOT_LITERAL, stmt.lineno)
+    for name, line in _indirect_bindings(tree):
+        values[name] = (_NOT_LITERAL, line)
+    if "__doc__" in values:
+        doc, line = values.pop("__doc__")
+        if not isinstance(doc, str) and doc is not _NONE:
+            raise RevisionFileError(path, line, "`__doc__` must be a string literal")
+        docstring = doc if isinstance(doc, str) else None
+    return values, docstring
+
+
+def _plain_assignment(stmt: ast.stmt) -> tuple[list, ast.AST]:
+    """(names, value) of `a = b = <value>` / `a: T = <value>` with plain names; ([], stmt) otherwise."""
+    if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+        return [t.id for t in stmt.targets], stmt.value  # type: ignore[attr-defined]
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+        return [stmt.target.id], stmt.value
+    return [], stmt
+
+
+def _indirect_bindings(tree: ast.Module) -> list[tuple[str, int]]:
+    """Header names a `global` statement lets a function or class bind, and header names written
+    as strings in a module that reaches its namespace dynamically (`globals()[...]`, `setattr`)."""
+    found = []
+    dynamic = False
+    strings = []
+    docstring = tree.body[0].value if ast.get_docstring(tree, clean=False) is not None else None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found += [(name, node.lineno) for name in node.names if name in _BOUND_HERE]
+        elif (isinstance(node, ast.Name) and node.id in _DYNAMIC_BINDERS) or (
+            isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_BINDERS
+        ):
+            dynamic = True
+        elif isinstance(node, ast.Constant) and node is not docstring and node.value in _BOUND_HERE:
+            strings.append((node.value, node.lineno))
+    return found + (strings if dynamic else [])
+
+
+def _literal(node: ast.AST) -> object:
+    try:
+        value = ast.literal_eval(node)  # type: ignore[arg-type]
+    except (ValueError, TypeError, RecursionError, SyntaxError):
         return _NOT_LITERAL
     return _NONE if value is None else value
 
@@ -366,9 +381,8 @@ def _bound_names(node: ast.AST) -> set[str]:
         if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
             names.add(n.id)
         elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            names.add(
-                n.name
-            )  # the body runs later, in its own scope; decorators and defaults run now
+            # The body runs later, in its own scope; decorators, defaults and annotations run now.
+            names.add(n.name)
             todo.extend(
                 [*n.decorator_list, *n.args.defaults, *(d for d in n.args.kw_defaults if d)]
             )
@@ -379,6 +393,10 @@ def _bound_names(node: ast.AST) -> set[str]:
             continue
         elif isinstance(n, ast.Lambda):
             todo.extend([*n.args.defaults, *(d for d in n.args.kw_defaults if d)])
+            continue
+        elif isinstance(n, ast.comprehension):
+            # Its target is the comprehension's own; a walrus in its conditions binds here.
+            todo.extend([n.iter, *n.ifs])
             continue
         elif isinstance(n, ast.alias):
             names.add((n.asname or n.name).split(".")[0])
@@ -428,7 +446,9 @@ def _value(path: str, values: dict, name: str) -> tuple:
     value, line = values.get(name, (_NONE, None))
     if value is _NOT_LITERAL:
         raise RevisionFileError(
-            path, line, f"`{name}` is not a literal; it must be readable without running the file"
+            path,
+            line,
+            f"`{name}` is not a plain literal assignment; it must be readable without running the file",
         )
     return value, line
 
@@ -448,7 +468,7 @@ def _ids(path: str, values: dict, name: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The revision graph
+# What Alembic's RevisionMap would reject (it has no problem finder of its own)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -478,107 +498,12 @@ class InvalidRevisionGraph(Exception):
         return "\n".join(p.message for p in self.problems)
 
 
-class TargetError(Exception):
-    """A target (or a current head) Alembic would reject; the fields feed the user-facing message.
-
-    kind: unknown | ambiguous | not-on-branch | multiple-heads | not-ancestor | relative | invalid.
-    `argument` is the identifier Alembic could not resolve, `candidates` the revisions an ambiguous
-    prefix (or `head`) matches, `suggestions` the closest known ids and labels to an unknown one.
-    """
-
-    def __init__(
-        self,
-        kind: str,
-        message: str,
-        argument: str | None = None,
-        candidates: Sequence[str] = (),
-        suggestions: Sequence[str] = (),
-    ) -> None:
-        super().__init__(kind, message, argument, tuple(candidates), tuple(suggestions))
-        self.kind = kind
-        self.message = message
-        self.argument = argument
-        self.candidates = tuple(candidates)
-        self.suggestions = tuple(suggestions)
-
-    def __str__(self) -> str:
-        return self.message
-
-
 _ILLEGAL_ID_CHARS = ("@", "-", "+", ":")
 _ILLEGAL_ID = re.compile("[@+:-]")
-_RELATIVE_DESTINATION = re.compile(r"(?:(.+?)@)?(\w+)?((?:\+|-)\d+)")
-_BASE = "base"  # Alembic's marker for "below every base" in walks
 
 
 def _dedupe(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
-
-
-def _to_tuple(value: object) -> tuple | None:
-    """Alembic's `util.to_tuple(value)` (default None)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Iterable):
-        return tuple(value)
-    return (value,)
-
-
-class _Node:
-    """Alembic's `Revision` object: one revision plus the links the map computes."""
-
-    __slots__ = (
-        "revision",
-        "id",
-        "down_revision",
-        "versioned_down",
-        "dependencies",
-        "resolved_dependencies",
-        "normalized_dependencies",
-        "all_down",
-        "normalized_down",
-        "nextrev",
-        "all_nextrev",
-        "branch_labels",
-    )
-
-    def __init__(self, revision: Revision) -> None:
-        self.revision = revision
-        self.id = revision.revision
-        downs = revision.down_revisions
-        # Alembic keeps one down revision as a scalar and several as a tuple (`tuple_rev_as_scalar`).
-        self.down_revision: str | tuple[str, ...] | None = (
-            None if not downs else downs[0] if len(downs) == 1 else tuple(downs)
-        )
-        self.versioned_down = tuple(downs)
-        self.dependencies = tuple(revision.depends_on)
-        self.resolved_dependencies: tuple[str, ...] = ()
-        self.normalized_dependencies: tuple[str, ...] = ()
-        self.all_down: tuple[str, ...] = ()
-        self.normalized_down: tuple[str, ...] = ()
-        self.nextrev: frozenset[str] = frozenset()
-        self.all_nextrev: frozenset[str] = frozenset()
-        self.branch_labels: set[str] = set(revision.branch_labels)
-
-    @property
-    def is_base(self) -> bool:
-        return self.down_revision is None
-
-    @property
-    def is_real_branch_point(self) -> bool:
-        return len(self.all_nextrev) > 1
-
-    @property
-    def is_merge_point(self) -> bool:
-        return len(self.versioned_down) > 1
-
-    def __repr__(self) -> str:
-        return f"_Node({self.id!r})"
-
-
-_Target = Union[_Node, None, str]  # a node, None (nothing / overwalked) or "base"
 
 
 def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
@@ -752,766 +677,3 @@ def heads_of(revisions: Sequence[Revision]) -> tuple[str, ...]:
     names, in load order. Only meaningful when `find_problems(revisions)` is empty."""
     named = {down for rev in revisions for down in rev.down_revisions}
     return tuple(rev.revision for rev in revisions if rev.revision not in named)
-
-
-class RevisionGraph:
-    """Alembic's `RevisionMap` over parsed revisions, for answers without Alembic or a database.
-
-    Build it from the revisions in Alembic's load order (see `is_revision_file`). Construction raises
-    `InvalidRevisionGraph` listing every problem (duplicates, missing revisions, cycles, ...); several
-    heads are not a problem (see `heads`).
-    """
-
-    def __init__(self, revisions: Iterable[Revision]) -> None:
-        revisions = tuple(revisions)
-        problems = find_problems(revisions)
-        if problems:
-            raise InvalidRevisionGraph(problems)
-        self.revisions = revisions
-        nodes = [_Node(r) for r in revisions]
-        self._nodes = nodes
-        # Alembic's `_revision_map`: revision ids in load order, then branch labels, then None and ().
-        self._by_id = {n.id: n for n in nodes}
-        self._map: dict = dict(self._by_id)
-        labelled = [n for n in nodes if n.branch_labels]
-        for node in labelled:
-            for label in node.revision.branch_labels:
-                self._map[label] = node
-        self._map[None] = self._map[()] = None
-        for node in nodes:
-            node.resolved_dependencies = tuple(self._map[d].id for d in node.dependencies)
-            node.all_down = _dedupe(node.versioned_down + node.resolved_dependencies)
-        nextrev: dict[str, set[str]] = {n.id: set() for n in nodes}
-        all_nextrev: dict[str, set[str]] = {n.id: set() for n in nodes}
-        for node in nodes:
-            for down in node.all_down:
-                all_nextrev[down].add(node.id)
-                if down in node.versioned_down:
-                    nextrev[down].add(node.id)
-        for node in nodes:
-            node.nextrev = frozenset(nextrev[node.id])
-            node.all_nextrev = frozenset(all_nextrev[node.id])
-        # Alembic's heads (`alembic heads`, `get_heads()`): revisions no `down_revision` names.
-        self.heads: tuple[str, ...] = tuple(n.id for n in nodes if not n.nextrev)
-        # Heads once `depends_on` counts too (`_real_heads`): what the `heads` target means, and what
-        # the version table holds after `upgrade heads`.
-        self.real_heads: tuple[str, ...] = tuple(n.id for n in nodes if not n.all_nextrev)
-        # Revisions with no `down_revision` (they may still have `depends_on`).
-        self.bases: tuple[str, ...] = tuple(n.id for n in nodes if n.is_base)
-        for node in nodes:
-            if node.resolved_dependencies:
-                # Kept as Alembic keeps it, a tuple made from a set: ordering ties follow the set.
-                normalized = set(node.resolved_dependencies)
-                for ancestor in self._get_ancestor_nodes([node], include_dependencies=False):
-                    if ancestor is not node and ancestor.resolved_dependencies:
-                        normalized.difference_update(ancestor.resolved_dependencies)
-                node.normalized_dependencies = tuple(normalized)
-            node.normalized_down = _dedupe(node.versioned_down + node.normalized_dependencies)
-        self._add_branches(labelled)
-        self.branch_points: tuple[str, ...] = tuple(n.id for n in nodes if len(n.nextrev) > 1)
-        self.merge_points: tuple[str, ...] = tuple(n.id for n in nodes if n.is_merge_point)
-
-    def _add_branches(self, labelled: list[_Node]) -> None:
-        """Spread branch labels like Alembic: to every descendant, and down an unbranched line."""
-        for revision in labelled:
-            node = revision
-            for node in self._get_descendant_nodes([revision], include_dependencies=False):
-                node.branch_labels.update(revision.branch_labels)
-            parent: _Node | None = node
-            while parent and not parent.is_real_branch_point and not parent.is_merge_point:
-                parent.branch_labels.update(revision.branch_labels)
-                if parent.down_revision:
-                    parent = self._map[parent.down_revision]
-                else:
-                    break
-
-    # -- plain questions ---------------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self._nodes)
-
-    def __contains__(self, revision_id: object) -> bool:
-        return revision_id in self._by_id
-
-    def get(self, revision_id: str) -> Revision | None:
-        """The revision with exactly this id."""
-        node = self._by_id.get(revision_id)
-        return node.revision if node else None
-
-    def branch_labels(self, revision_id: str) -> frozenset[str]:
-        """The labels a revision carries, its own and those Alembic spreads along its branch."""
-        return frozenset(self._by_id[revision_id].branch_labels)
-
-    def children(self, revision_id: str) -> tuple[str, ...]:
-        """Revisions whose `down_revision` names this one, in load order."""
-        nextrev = self._by_id[revision_id].nextrev
-        return tuple(n.id for n in self._nodes if n.id in nextrev)
-
-    def closest(self, text: str, n: int = 3) -> tuple[str, ...]:
-        """Known revision ids and branch labels nearest to `text`, for "did you mean" hints."""
-        keys = [k for k in self._map if isinstance(k, str)]
-        prefixed = [k for k in keys if k.startswith(text) or (len(k) > 3 and text.startswith(k))]
-        similar = difflib.get_close_matches(text, keys, n=n, cutoff=0.5)
-        return _dedupe(prefixed + similar)[:n]
-
-    # -- what Alembic commands would do ------------------------------------------------------------
-
-    def resolve(
-        self, target: str, current_heads: Sequence[str] = (), *, downgrade: bool = False
-    ) -> tuple[str, ...]:
-        """The revision(s) `target` denotes for `upgrade` (or `downgrade`) from `current_heads`; () is base.
-
-        Accepts what Alembic accepts: ids, unambiguous prefixes, `head`, `heads`, `base`, branch labels,
-        `label@head`, `rev@head`, `+N`, `-N`, `head-1`, `rev+2`, `label@+1`, ...
-        """
-        current = tuple(current_heads)
-        if downgrade:
-            _, rev = self._parse_downgrade_target(current, target, assert_relative_length=True)
-            return () if rev is None or rev == _BASE else (_node(rev).id,)
-        targets = self._parse_upgrade_target(current, target, assert_relative_length=True)
-        _require_nodes(targets, target)
-        return tuple(_node(t).id for t in targets)
-
-    def upgrade_plan(self, target: str, current_heads: Sequence[str] = ()) -> tuple[Revision, ...]:
-        """The revisions `alembic upgrade <target>` applies from `current_heads`, in the order it applies them."""
-        try:
-            nodes = self._iterate_revisions(target, tuple(current_heads), implicit_base=True)
-        except TargetError as e:
-            raise _as_destination_error(e, target, "upgrade") from None
-        return tuple(n.revision for n in reversed(nodes))
-
-    def downgrade_plan(
-        self, target: str, current_heads: Sequence[str] = ()
-    ) -> tuple[Revision, ...]:
-        """The revisions `alembic downgrade <target>` reverts from `current_heads`, in the order it reverts them."""
-        try:
-            nodes = self._iterate_revisions(tuple(current_heads), target, select_for_downgrade=True)
-        except TargetError as e:
-            raise _as_destination_error(e, target, "downgrade") from None
-        return tuple(n.revision for n in nodes)
-
-    def history(self) -> tuple[Revision, ...]:
-        """Every revision, newest first, in `alembic history` order."""
-        nodes = self._iterate_revisions(
-            "heads", "base", inclusive=True, assert_relative_length=False
-        )
-        return tuple(n.revision for n in nodes)
-
-    # -- Alembic's RevisionMap, ported (names and structure kept so the two can be read side by side) --
-
-    def _unknown(self, argument: str, message: str | None = None) -> TargetError:
-        return TargetError(
-            "unknown",
-            message or f"Cannot locate revision '{argument}'",
-            argument,
-            suggestions=self.closest(argument),
-        )
-
-    def _get_current_head(self, branch_label: str | None = None) -> str | None:
-        current_heads: Sequence[str] = self.heads
-        if branch_label:
-            current_heads = self._filter_for_lineage(current_heads, branch_label)
-        if len(current_heads) > 1:
-            argument = f"{branch_label}@head" if branch_label else "head"
-            raise TargetError(
-                "multiple-heads",
-                f"Multiple head revisions are present for given argument '{argument}'; please specify a "
-                f"specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' "
-                f"for all heads",
-                argument,
-                candidates=current_heads,
-            )
-        return current_heads[0] if current_heads else None
-
-    def _get_revisions(self, id_: object) -> tuple[_Target, ...]:
-        if isinstance(id_, (list, tuple, set, frozenset)):
-            return sum((self._get_revisions(i) for i in id_), ())
-        resolved_id, branch_label = self._resolve_revision_number(id_)
-        if len(resolved_id) == 1:
-            try:
-                rint = int(resolved_id[0])
-            except ValueError:
-                pass
-            else:
-                if rint < 0:
-                    select_heads = self._get_revisions("heads")
-                    if branch_label is not None:
-                        select_heads = tuple(
-                            h for h in select_heads if branch_label in _node(h).branch_labels
-                        )
-                    return tuple(self._walk(h, steps=rint) for h in select_heads)
-        return tuple(self._revision_for_ident(rev_id, branch_label) for rev_id in resolved_id)
-
-    def _get_revision(self, id_: object) -> _Node | None:
-        resolved_id, branch_label = self._resolve_revision_number(id_)
-        if len(resolved_id) > 1:
-            raise TargetError(
-                "multiple-heads",
-                f"Multiple heads are present for given argument '{id_}'; {', '.join(resolved_id)}",
-                str(id_),
-                candidates=resolved_id,
-            )
-        return self._revision_for_ident(resolved_id[0] if resolved_id else (), branch_label)
-
-    def _resolve_branch(self, branch_label: str) -> _Node | None:
-        if branch_label in self._map:
-            return self._map[branch_label]
-        try:
-            return self._revision_for_ident(branch_label)
-        except TargetError:
-            raise self._unknown(branch_label, f"No such branch: '{branch_label}'") from None
-
-    def _revision_for_ident(
-        self, resolved_id: object, check_branch: str | None = None
-    ) -> _Node | None:
-        branch_rev = self._resolve_branch(check_branch) if check_branch else None
-        if resolved_id in self._map:
-            revision = self._map[resolved_id]
-        else:
-            if not isinstance(resolved_id, str) or not resolved_id:
-                raise TargetError("invalid", f"{resolved_id!r} is not a revision identifier", None)
-            revs: Sequence[str] = [
-                x for x in self._map if x and len(x) > 3 and x.startswith(resolved_id)  # type: ignore[union-attr]
-            ]
-            if branch_rev:
-                revs = self._filter_for_lineage(revs, check_branch)
-            if not revs:
-                hint = (
-                    "; please ensure at least four characters are present for partial revision identifier matches"
-                    if len(resolved_id) < 4
-                    else ""
-                )
-                raise self._unknown(resolved_id, f"Cannot locate revision '{resolved_id}'{hint}")
-            if len(revs) > 1:
-                raise TargetError(
-                    "ambiguous",
-                    f"Multiple revisions start with '{resolved_id}': {', '.join(repr(r) for r in revs)}",
-                    resolved_id,
-                    candidates=revs,
-                )
-            revision = self._map[revs[0]]
-        if check_branch and revision is not None:
-            assert branch_rev is not None
-            if not self._shares_lineage(revision.id, [branch_rev.id]):
-                raise TargetError(
-                    "not-on-branch",
-                    f"Revision {revision.id} is not a member of branch '{check_branch}'",
-                    str(resolved_id),
-                )
-        return revision
-
-    def _filter_into_branch_heads(self, targets: Iterable[_Target]) -> set:
-        targets = set(targets)
-        for rev in list(targets):
-            node = _node(rev)
-            if targets.intersection(
-                self._get_descendant_nodes([node], include_dependencies=False)
-            ).difference([rev]):
-                targets.discard(rev)
-        return targets
-
-    def _filter_for_lineage(
-        self, targets: Iterable, check_against: str | None, include_dependencies: bool = False
-    ) -> tuple:
-        id_, branch_label = self._resolve_revision_number(check_against)
-        shares: list[str] = []
-        if branch_label:
-            shares.append(branch_label)
-        if id_:
-            shares.extend(id_)
-        return tuple(
-            tg
-            for tg in targets
-            if self._shares_lineage(tg, shares, include_dependencies=include_dependencies)
-        )
-
-    def _shares_lineage(
-        self,
-        target: object,
-        test_against_revs: Sequence[object],
-        include_dependencies: bool = False,
-    ) -> bool:
-        if not test_against_revs:
-            return True
-        resolved_target = (
-            target if isinstance(target, _Node) else _node(self._revision_for_ident(target))
-        )
-        resolved_test_against = [
-            r if isinstance(r, _Node) else self._revision_for_ident(r)
-            for r in _to_tuple(test_against_revs) or ()
-        ]
-        lineage = set(
-            self._get_descendant_nodes([resolved_target], include_dependencies=include_dependencies)
-        )
-        lineage.update(
-            self._get_ancestor_nodes([resolved_target], include_dependencies=include_dependencies)
-        )
-        return bool(lineage.intersection(resolved_test_against))
-
-    def _resolve_revision_number(self, id_: object) -> tuple[tuple[str, ...], str | None]:
-        branch_label: str | None = None
-        if isinstance(id_, str) and "@" in id_:
-            branch_label, id_ = id_.split("@", 1)
-        elif id_ is not None and (
-            (isinstance(id_, tuple) and id_ and not isinstance(id_[0], str))
-            or not isinstance(id_, (str, tuple))
-        ):
-            raise TargetError("invalid", f"revision identifier {id_!r} is not a string", None)
-        if id_ == "heads":
-            if branch_label:
-                return self._filter_for_lineage(self.heads, branch_label), branch_label
-            return self.real_heads, branch_label
-        if id_ == "head":
-            current_head = self._get_current_head(branch_label)
-            return ((current_head,) if current_head else ()), branch_label
-        if id_ == "base" or id_ is None:
-            return (), branch_label
-        return _to_tuple(id_) or (), branch_label  # type: ignore[return-value]
-
-    def _iterate_revisions(
-        self,
-        upper: object,
-        lower: object,
-        implicit_base: bool = False,
-        inclusive: bool = False,
-        assert_relative_length: bool = True,
-        select_for_downgrade: bool = False,
-    ) -> list[_Node]:
-        collect = (
-            self._collect_downgrade_revisions
-            if select_for_downgrade
-            else self._collect_upgrade_revisions
-        )
-        revisions, heads = collect(
-            upper,
-            lower,
-            inclusive=inclusive,
-            implicit_base=implicit_base,
-            assert_relative_length=assert_relative_length,
-        )
-        return [self._by_id[rev_id] for rev_id in self._topological_sort(revisions, heads)]
-
-    def _get_descendant_nodes(
-        self,
-        targets: Collection,
-        check: bool = False,
-        omit_immediate_dependencies: bool = False,
-        include_dependencies: bool = True,
-    ) -> list[_Node]:
-        fn: Callable[[_Node], Iterable[str]]
-        if omit_immediate_dependencies:
-
-            def fn(rev: _Node) -> Iterable[str]:
-                return rev.all_nextrev if rev not in targets else rev.nextrev
-
-        elif include_dependencies:
-
-            def fn(rev: _Node) -> Iterable[str]:
-                return rev.all_nextrev
-
-        else:
-
-            def fn(rev: _Node) -> Iterable[str]:
-                return rev.nextrev
-
-        return self._iterate_related_revisions(fn, targets, check=check)
-
-    def _get_ancestor_nodes(
-        self, targets: Collection, check: bool = False, include_dependencies: bool = True
-    ) -> list[_Node]:
-        if include_dependencies:
-            return self._iterate_related_revisions(
-                lambda r: r.normalized_down, targets, check=check
-            )
-        return self._iterate_related_revisions(lambda r: r.versioned_down, targets, check=check)
-
-    def _iterate_related_revisions(
-        self, fn: Callable[[_Node], Iterable[str]], targets: Collection, check: bool = False
-    ) -> list[_Node]:
-        seen: set[_Node] = set()
-        related: list[_Node] = []
-        todo: list[_Node] = []
-        for target_for in targets:
-            target = _node(target_for)
-            todo.append(target)
-            per_target: set[_Node] = set()
-            while todo:
-                rev = todo.pop()
-                if check:
-                    per_target.add(rev)
-                if rev in seen:
-                    continue
-                seen.add(rev)
-                todo.extend(self._map[rev_id] for rev_id in fn(rev))
-                related.append(rev)
-            if check:
-                overlaps = per_target.intersection(targets).difference([target])
-                if overlaps:
-                    raise TargetError(
-                        "invalid",
-                        f"Requested revision {target.id} overlaps with other requested revisions "
-                        f"{', '.join(r.id for r in overlaps)}",
-                        target.id,
-                        candidates=tuple(r.id for r in overlaps),
-                    )
-        return related
-
-    def _topological_sort(
-        self, revisions: Collection[_Node], heads: Iterable[_Target]
-    ) -> list[str]:
-        """Alembic's order: walk down from the heads (in load order), finishing a branch before a parent."""
-        id_to_rev = self._map
-
-        def get_ancestors(rev_id: str) -> set[str]:
-            return {r.id for r in self._get_ancestor_nodes([id_to_rev[rev_id]])}
-
-        todo = {d.id for d in revisions}
-        inserted_order = {k: i for i, k in enumerate(self._map)}
-        current_heads = sorted(
-            {_node(d).id for d in heads if _node(d).id in todo}, key=inserted_order.__getitem__
-        )
-        ancestors_by_idx = [get_ancestors(rev_id) for rev_id in current_heads]
-        output: list[str] = []
-        current_candidate_idx = 0
-        while current_heads:
-            candidate = current_heads[current_candidate_idx]
-            for check_head_index, ancestors in enumerate(ancestors_by_idx):
-                if check_head_index != current_candidate_idx and candidate in ancestors:
-                    current_candidate_idx = check_head_index
-                    break
-            else:
-                if candidate in todo:
-                    output.append(candidate)
-                    todo.remove(candidate)
-                candidate_rev = id_to_rev[candidate]
-                heads_to_add = [
-                    r for r in candidate_rev.normalized_down if r in todo and r not in current_heads
-                ]
-                if not heads_to_add:
-                    del current_heads[current_candidate_idx]
-                    del ancestors_by_idx[current_candidate_idx]
-                    current_candidate_idx = max(current_candidate_idx - 1, 0)
-                elif (
-                    not candidate_rev.normalized_dependencies
-                    and len(candidate_rev.versioned_down) == 1
-                ):
-                    current_heads[current_candidate_idx] = heads_to_add[0]
-                    ancestors_by_idx[current_candidate_idx].discard(candidate)
-                else:
-                    current_heads[current_candidate_idx] = heads_to_add[0]
-                    current_heads.extend(heads_to_add[1:])
-                    ancestors_by_idx[current_candidate_idx] = get_ancestors(heads_to_add[0])
-                    ancestors_by_idx.extend(get_ancestors(head) for head in heads_to_add[1:])
-        assert not todo
-        return output
-
-    def _walk(
-        self, start: object, steps: int, branch_label: str | None = None, no_overwalk: bool = True
-    ) -> _Target:
-        initial: _Target = self._get_revision(start) if isinstance(start, str) else start  # type: ignore[assignment]
-        children: Sequence[_Target]
-        for _ in range(abs(steps)):
-            if steps > 0:
-                if initial == _BASE:
-                    raise TargetError("invalid", "Cannot walk up from below the base", None)
-                walk_up = [
-                    _node(rev)
-                    for rev in self._get_revisions(
-                        self.bases if initial is None else _node(initial).nextrev
-                    )
-                ]
-                children = (
-                    self._filter_for_lineage(walk_up, branch_label) if branch_label else walk_up
-                )
-            elif initial == _BASE:
-                children = ()
-            else:
-                children = self._get_revisions(
-                    self.heads if initial is None else _node(initial).down_revision
-                )
-                if not children:
-                    children = (_BASE,)
-            if not children:
-                return None if no_overwalk else initial
-            if len(children) > 1:
-                raise TargetError(
-                    "relative", "Ambiguous walk", None, candidates=[_node(c).id for c in children]
-                )
-            initial = children[0]
-        return initial
-
-    def _relative_out_of_range(self, relative: str | int) -> TargetError:
-        return TargetError(
-            "relative",
-            f"Relative revision {relative} didn't produce {abs(int(relative))} migrations",
-        )
-
-    def _parse_downgrade_target(
-        self, current_revisions: object, target: object, assert_relative_length: bool
-    ) -> tuple[str | None, _Target]:
-        if target is None:
-            return None, None
-        if not isinstance(target, str):
-            raise TargetError(
-                "invalid", f"Expected downgrade target in string form, not {target!r}"
-            )
-        match = _RELATIVE_DESTINATION.match(target)
-        if match:
-            branch_label, symbol, relative = match.groups()
-            rel_int = int(relative)
-            if rel_int >= 0:
-                if symbol is None:
-                    raise self._relative_out_of_range(relative)
-                rev = self._walk(symbol, rel_int, branch_label, no_overwalk=assert_relative_length)
-                if rev is None:
-                    raise TargetError("relative", f"'{target}' walks past the heads")
-                return branch_label, rev
-            relative_revision = symbol is None
-            if relative_revision:
-                if branch_label:
-                    cr_tuple = _to_tuple(current_revisions)
-                    symbol_list: Sequence = self._filter_for_lineage(
-                        _iterable(cr_tuple), branch_label
-                    )
-                    if not symbol_list:
-                        all_current = self._get_all_current(cr_tuple)
-                        symbol_list = [
-                            r.id if isinstance(r, _Node) else r
-                            for r in self._filter_for_lineage(all_current, branch_label)
-                        ]
-                    if len(symbol_list) != 1:
-                        raise TargetError(
-                            "relative",
-                            f"'{target}' needs exactly one current revision on branch '{branch_label}'",
-                            branch_label,
-                        )
-                    symbol = symbol_list[0]
-                else:
-                    current = _to_tuple(current_revisions)
-                    if not current:
-                        raise self._relative_out_of_range(relative)
-                    symbol = current[0]
-                    branch_label = symbol
-            start = self._get_revision(
-                symbol if branch_label is None else f"{branch_label}@{symbol}"
-            )
-            rev = self._walk(start=start, steps=rel_int, no_overwalk=assert_relative_length)
-            if rev is None:
-                if relative_revision:
-                    raise self._relative_out_of_range(relative)
-                raise TargetError("relative", f"'{target}' walks past the base (Walked too far)")
-            return branch_label, rev
-        branch_label, _, symbol = target.rpartition("@")
-        return branch_label or None, self._get_revision(symbol)
-
-    def _parse_upgrade_target(
-        self, current_revisions: object, target: object, assert_relative_length: bool
-    ) -> tuple[_Target, ...]:
-        match = _RELATIVE_DESTINATION.match(target) if isinstance(target, str) else None
-        if not match:
-            return self._get_revisions(target)
-        current_revisions_tup: tuple | None = _to_tuple(current_revisions)
-        branch_label, symbol, relative_str = match.groups()
-        relative = int(relative_str)
-        if relative > 0:
-            if symbol is None:
-                if not current_revisions_tup:
-                    current_revisions_tup = (None,)
-                start_revs: Sequence = current_revisions_tup
-                if branch_label:
-                    start_revs = self._filter_for_lineage(
-                        self._get_revisions(current_revisions_tup), branch_label
-                    )
-                    if not start_revs:
-                        active_on_branch = self._filter_for_lineage(
-                            self._get_ancestor_nodes(self._get_revisions(current_revisions_tup)),
-                            branch_label,
-                        )
-                        start_revs = tuple(
-                            {rev.id for rev in active_on_branch}
-                            - {down for rev in active_on_branch for down in rev.normalized_down}
-                        )
-                        if not start_revs:
-                            start_revs = (None,)
-                if len(start_revs) > 1:
-                    raise TargetError(
-                        "relative",
-                        "Ambiguous upgrade from multiple current revisions",
-                        None,
-                        candidates=[r.id if isinstance(r, _Node) else str(r) for r in start_revs],
-                    )
-                rev = self._walk(
-                    start=start_revs[0],
-                    steps=relative,
-                    branch_label=branch_label,
-                    no_overwalk=assert_relative_length,
-                )
-                if rev is None:
-                    raise self._relative_out_of_range(relative_str)
-                return (rev,)
-            return (
-                self._walk(
-                    start=self._get_revision(symbol),
-                    steps=relative,
-                    branch_label=branch_label,
-                    no_overwalk=assert_relative_length,
-                ),
-            )
-        if symbol is None:
-            raise self._relative_out_of_range(relative)
-        return (
-            self._walk(
-                start=self._get_revision(
-                    symbol if branch_label is None else f"{branch_label}@{symbol}"
-                ),
-                steps=relative,
-                no_overwalk=assert_relative_length,
-            ),
-        )
-
-    def _collect_downgrade_revisions(
-        self,
-        upper: object,
-        lower: object,
-        inclusive: bool,
-        implicit_base: bool,
-        assert_relative_length: bool,
-    ) -> tuple[set[_Node], tuple[_Target, ...]]:
-        branch_label, target_revision = self._parse_downgrade_target(
-            current_revisions=upper, target=lower, assert_relative_length=assert_relative_length
-        )
-        if target_revision == _BASE:
-            target_revision = None
-        roots: list[_Node]
-        if target_revision is None:
-            roots = [
-                rev for rev in self._map.values() if rev is not None and rev.down_revision is None
-            ]
-        elif inclusive:
-            roots = [_node(target_revision)]
-        else:
-            roots = [_node(rev) for rev in self._get_revisions(_node(target_revision).nextrev)]
-        if branch_label and len(roots) > 1:
-            resolved_branch = self._resolve_branch(branch_label)
-            ancestors = {
-                rev.id
-                for rev in self._get_ancestor_nodes([resolved_branch], include_dependencies=False)
-            }
-            roots = [
-                _node(rev)
-                for rev in self._get_revisions({rev.id for rev in roots}.intersection(ancestors))
-            ]
-            if not roots:
-                raise TargetError(
-                    "invalid", "Not a valid downgrade target from current heads", branch_label
-                )
-        heads = self._get_revisions(upper)
-        downgrade_revisions = set(
-            self._get_descendant_nodes(
-                roots, include_dependencies=True, omit_immediate_dependencies=False
-            )
-        )
-        active_revisions = set(self._get_ancestor_nodes(heads, include_dependencies=True))
-        downgrade_revisions.intersection_update(active_revisions)
-        if implicit_base:
-            downgrade_revisions.update(active_revisions.difference(self._get_ancestor_nodes(roots)))
-        if target_revision is not None and not downgrade_revisions and target_revision not in heads:
-            raise TargetError("not-ancestor", "Nothing to drop", _node(target_revision).id)
-        return downgrade_revisions, heads
-
-    def _collect_upgrade_revisions(
-        self,
-        upper: object,
-        lower: object,
-        inclusive: bool,
-        implicit_base: bool,
-        assert_relative_length: bool,
-    ) -> tuple[set[_Node], tuple[_Target, ...]]:
-        parsed = self._parse_upgrade_target(
-            current_revisions=lower, target=upper, assert_relative_length=assert_relative_length
-        )
-        _require_nodes(parsed, upper)
-        targets: Collection[_Node] = [_node(rev) for rev in parsed]
-        if isinstance(lower, str) and "@" in lower:
-            branch, _, _ = lower.partition("@")
-            branch_rev = self._get_revision(branch)
-            if branch_rev is not None and branch_rev.id == branch:
-                if len(branch_rev.branch_labels) != 1:
-                    raise TargetError(
-                        "invalid", f"Revision {branch} is not on exactly one branch", branch
-                    )
-                branch = next(iter(branch_rev.branch_labels))
-            targets = {need for need in targets if branch in need.branch_labels}
-        required_node_set = set(
-            self._get_ancestor_nodes(targets, check=True, include_dependencies=True)
-        ).union(targets)
-        current_revisions = self._get_revisions(lower)
-        if not implicit_base and any(
-            rev not in required_node_set for rev in current_revisions if rev is not None
-        ):
-            raise TargetError(
-                "not-ancestor",
-                f"Revision {lower} is not an ancestor of revision {upper}",
-                str(lower),
-            )
-        if current_revisions and current_revisions[0] is None:
-            _, rev = self._parse_downgrade_target(
-                current_revisions=upper, target=lower, assert_relative_length=assert_relative_length
-            )
-            if not rev:
-                raise TargetError("invalid", f"'{lower}' does not denote a revision", str(lower))
-            if rev == _BASE:
-                current_revisions = ()
-                lower = None
-            else:
-                current_revisions = (rev,)
-                lower = _node(rev).id
-        current_node_set = set(
-            self._get_ancestor_nodes(current_revisions, check=True, include_dependencies=True)
-        ).union(current_revisions)
-        needs = required_node_set.difference(current_node_set)
-        if inclusive:
-            needs.update(_node(rev) for rev in self._get_revisions(lower))
-        if current_revisions and not implicit_base:
-            lower_descendents = self._get_descendant_nodes(
-                [_node(rev) for rev in current_revisions], check=True, include_dependencies=False
-            )
-            needs.intersection_update(lower_descendents)
-        return needs, tuple(targets)
-
-    def _get_all_current(self, id_: object) -> set:
-        top_revs = set(self._get_revisions(id_))
-        top_revs.update(self._get_ancestor_nodes(list(top_revs), include_dependencies=True))
-        return self._filter_into_branch_heads(top_revs)
-
-
-def _node(target: object) -> _Node:
-    """Alembic's `is_revision`: where Alembic asserts, a target that is not a revision is an error."""
-    if not isinstance(target, _Node):
-        raise TargetError(
-            "invalid", f"{'base' if target == _BASE else 'nothing'} is not a revision here"
-        )
-    return target
-
-
-def _require_nodes(targets: Sequence[_Target], target: object) -> None:
-    if not all(isinstance(t, _Node) for t in targets):
-        raise TargetError(
-            "relative", f"'{target}' walks past the first or last revision", str(target)
-        )
-
-
-def _iterable(value: tuple | None) -> tuple:
-    if value is None:
-        raise TargetError("invalid", "no current revisions")
-    return value
-
-
-def _as_destination_error(error: TargetError, destination: str, command: str) -> TargetError:
-    if error.kind != "not-ancestor":
-        return error
-    return TargetError(
-        "not-ancestor",
-        f"Destination {destination} is not a valid {command} target from current head(s)",
-        destination,
-    )

@@ -13,7 +13,6 @@ from typing import Optional
 from db_migrate import report
 from db_migrate.component import ComponentSetup
 from db_migrate.report import Problem
-from db_migrate.revisions import TargetError
 
 SPECIAL = ("head", "heads", "base")
 # Alembic's own form: [branch@][revision](+|-)N
@@ -124,9 +123,11 @@ def static_target_problem(setup: ComponentSetup, target: str) -> Optional[Proble
 
 
 def _lookup_problem(setup: ComponentSetup, symbol: str, target: str) -> Optional[Problem]:
-    graph = setup.graph()
+    from db_migrate.history import TargetError
+
+    history = setup.history()
     try:
-        graph.resolve(symbol)
+        history.resolve(symbol)
     except TargetError as e:
         config = setup.field_set.alembic_config.value
         if e.kind == "ambiguous":
@@ -142,6 +143,6 @@ def _lookup_problem(setup: ComponentSetup, symbol: str, target: str) -> Optional
                 setup.component,
                 config,
                 setup.selector,
-                e.suggestions or graph.closest(symbol),
+                e.suggestions or history.closest(symbol),
             )
     return None

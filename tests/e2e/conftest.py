@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from e2e.pants_repo import PantsRepo, find_repo_files
 
-from db_migrate.revisions import RevisionGraph, is_revision_file, parse_revision_file
+from db_migrate import history
+from db_migrate.revisions import is_revision_file, parse_revision_file
 from db_migrate.runner.pgserver import LocalServer, free_port
 
 COMPONENTS = {
@@ -121,7 +122,9 @@ def new_database(pg_server: LocalServer):
 
 @dataclass(frozen=True)
 class History:
-    graph: RevisionGraph
+    """A component's revisions in the repo, as Alembic's RevisionMap orders them."""
+
+    graph: history.History
 
     @property
     def head(self) -> str:
@@ -143,7 +146,7 @@ def load_history(component: str) -> History:
         for p in sorted(directory.iterdir())
         if is_revision_file(p.name)
     ]
-    return History(RevisionGraph(revisions))
+    return History(history.History(revisions))
 
 
 @pytest.fixture(scope="session")

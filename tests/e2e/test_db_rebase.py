@@ -7,7 +7,8 @@ import subprocess
 
 from e2e.conftest import COMPONENTS, add_revision, snapshot
 
-from db_migrate.revisions import RevisionGraph, is_revision_file, parse_revision_file
+from db_migrate.history import History
+from db_migrate.revisions import is_revision_file, parse_revision_file
 
 APPPROXY = "src/ai/backend/appproxy::"
 SELECTOR = "src/ai/backend/appproxy/models/alembic:migrations"
@@ -37,9 +38,9 @@ def init_main(repo) -> None:
     commit_all(repo, "the repository")
 
 
-def graph_of(repo) -> RevisionGraph:
+def graph_of(repo) -> History:
     directory = repo.root / VERSIONS
-    return RevisionGraph(
+    return History(
         parse_revision_file(f"{VERSIONS}/{p.name}", p.read_bytes())
         for p in sorted(directory.iterdir())
         if is_revision_file(p.name)

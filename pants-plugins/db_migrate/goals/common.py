@@ -229,7 +229,8 @@ def build_plan(
                 message=r.message,
                 path=r.path,
                 checksum=checksums.get(r.revision, ""),
-                dependencies=tuple(r.depends_on),
+                branch_labels=tuple(r.branch_labels),
+                depends_on=tuple(r.depends_on),
             )
             for r in setup.revisions
         ),

@@ -44,7 +44,6 @@ from db_migrate.goals.common import (
     with_default_specs,
 )
 from db_migrate.report import Problem
-from db_migrate.revisions import TargetError
 from db_migrate.runner_process import (
     RunnerEnvironment,
     RunnerEnvironmentRequest,
@@ -111,9 +110,11 @@ def _one_revision(
     setup: ComponentSetup, text: str
 ) -> Tuple[Optional[str], Optional[str], Tuple[str, ...]]:
     """(revision, why not, suggestions): a full id or unambiguous prefix names exactly one revision."""
-    graph = setup.graph()
+    from db_migrate.history import TargetError
+
+    history = setup.history()
     try:
-        found = graph.resolve(text)
+        found = history.resolve(text)
     except TargetError as e:
         if e.kind == "ambiguous":
             return (
@@ -121,7 +122,7 @@ def _one_revision(
                 f"'{text}' is ambiguous in {setup.component}: it starts " + ", ".join(e.candidates),
                 (),
             )
-        return None, None, tuple(e.suggestions or graph.closest(text))
+        return None, None, tuple(e.suggestions or history.closest(text))
     if (
         len(found) != 1
         or text in ("head", "heads", "base")

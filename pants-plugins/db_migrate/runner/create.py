@@ -20,7 +20,7 @@ from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem, ProblemError
 from db_migrate.revisions import RevisionFileError, parse_revision_file
 from db_migrate.runner.outcome import Outcome
-from db_migrate.runner.scripts import load_graph
+from db_migrate.runner.scripts import load_history
 from db_migrate.runner.workspace import sandbox_relpath, write_new
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def _generate(plan: RunnerPlan, hand_over) -> Tuple[Any, List[Any]]:
 
 
 def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
-    graph = load_graph(plan)
+    graph = load_history(plan)
     if len(graph.heads) > 1:  # the goal refuses this first; never build on one head of several
         by_id = {r.revision: r for r in graph.revisions}
         infos = [report.HeadInfo(h, by_id[h].path, by_id[h].message) for h in graph.heads]

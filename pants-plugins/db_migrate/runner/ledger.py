@@ -94,7 +94,7 @@ def ensure(conn: psycopg.Connection, version_table: str) -> Optional[str]:
 
 def applied_revisions(revisions: Sequence[RevisionFact], heads: Iterable[str]) -> Set[str]:
     """Every revision a database at `heads` has applied: the heads and all they build on (pure)."""
-    parents = {r.revision: (*r.down_revisions, *r.dependencies) for r in revisions}
+    parents = {r.revision: (*r.down_revisions, *r.depends_on) for r in revisions}
     seen: Set[str] = set()
     stack = list(heads)
     while stack:

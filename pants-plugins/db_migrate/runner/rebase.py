@@ -21,9 +21,10 @@ from typing import Any, Collection, Iterator, List, Mapping, Optional, Sequence,
 
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, parse_alembic_ini
+from db_migrate.history import History
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem, ProblemError
-from db_migrate.revisions import Revision, RevisionFileError, RevisionGraph, parse_revision_file
+from db_migrate.revisions import Revision, RevisionFileError, parse_revision_file
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.rebase_plan import (
     MERGE,
@@ -39,7 +40,7 @@ from db_migrate.runner.rebase_plan import (
     repoint_text,
     split_branches,
 )
-from db_migrate.runner.scripts import base_to_head, load_revisions
+from db_migrate.runner.scripts import load_revisions
 from db_migrate.runner.workspace import (
     WrittenFile,
     check_unchanged,
@@ -152,7 +153,7 @@ class _Context:
     plan: RunnerPlan
     ini: AlembicIni
     revisions: Tuple[Revision, ...]  # base → head
-    graph: RevisionGraph
+    graph: History
     dry_run: bool
 
 
@@ -164,8 +165,8 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     requested = plan.option("strategy", "auto")
     base_ref = plan.option("base_ref") or "main"
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    graph = RevisionGraph(load_revisions(plan))
-    ctx = _Context(plan, ini, base_to_head(graph), graph, bool(plan.option("dry_run", False)))
+    graph = History(load_revisions(plan))
+    ctx = _Context(plan, ini, graph.base_to_head(), graph, bool(plan.option("dry_run", False)))
     heads = tuple(graph.heads)
     if len(heads) < 2:
         print(
@@ -246,7 +247,7 @@ def _merge(
         raise ProblemError(
             cannot_edit(plan, relpath, f"the rendered merge revision does not parse: {e}")
         ) from None
-    after = RevisionGraph((*ctx.revisions, merged))
+    after = History((*ctx.revisions, merged))
     if after.heads != (merged.revision,):
         raise ProblemError(
             cannot_edit(plan, relpath, f"the merge leaves heads {', '.join(after.heads)}")
@@ -324,7 +325,7 @@ def _rebase(
     assert branch is not None and onto is not None
     edits = rebase_edits(ctx.revisions, branch, onto)
     after_revisions = apply_edits(ctx.revisions, edits)
-    after = RevisionGraph(after_revisions)
+    after = History(after_revisions)
     if len(after.heads) != 1:
         raise ProblemError(
             cannot_edit(

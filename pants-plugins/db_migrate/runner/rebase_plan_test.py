@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from db_migrate.revisions import Revision, RevisionGraph, parse_revision_file
+from db_migrate.history import History
+from db_migrate.revisions import Revision, parse_revision_file
 from db_migrate.runner.rebase_plan import (
     MERGE,
     REBASE,
@@ -35,7 +36,7 @@ HISTORY = (rev("a"), rev("b", "a"), rev("x1", "b"), rev("y1", "b"), rev("y2", "y
 
 
 def ordered(revisions=HISTORY):
-    return tuple(reversed(RevisionGraph(revisions).history()))
+    return History(revisions).base_to_head()
 
 
 def test_split_branches_finds_each_heads_own_revisions_roots_and_fork():
@@ -107,7 +108,7 @@ def test_rebase_edits_repoint_the_root_and_yield_a_single_head():
     branch = next(b for b in split_branches(ordered(), ("x1", "y2")) if b.head == "y2")
     edits = rebase_edits(ordered(), branch, "x1")
     assert [(e.revision, e.old_down, e.new_down) for e in edits] == [("y1", ("b",), ("x1",))]
-    after = RevisionGraph(apply_edits(ordered(), edits))
+    after = History(apply_edits(ordered(), edits))
     assert after.heads == ("y2",)
     assert [r.revision for r in after.upgrade_plan("head", ())] == ["a", "b", "x1", "y1", "y2"]
 
@@ -118,7 +119,7 @@ def test_rebase_of_a_branch_that_merges_inside_itself_keeps_its_inner_parents():
     assert set(branch.roots) == {"y1", "y2"}
     edits = rebase_edits(ordered(history), branch, "x1")
     assert {e.revision: e.new_down for e in edits} == {"y1": ("x1",), "y2": ("x1",)}
-    assert RevisionGraph(apply_edits(ordered(history), edits)).heads == ("y3",)
+    assert History(apply_edits(ordered(history), edits)).heads == ("y3",)
 
 
 def test_merge_message_names_what_it_joins():

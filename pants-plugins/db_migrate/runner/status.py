@@ -14,11 +14,12 @@ from typing import Mapping, Optional, Sequence, Tuple
 
 from db_migrate import report
 from db_migrate.alembic_ini import parse_alembic_ini
+from db_migrate.history import History, TargetError
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import ProblemError
-from db_migrate.revisions import Revision, RevisionGraph, TargetError
+from db_migrate.revisions import Revision
 from db_migrate.runner.outcome import Outcome
-from db_migrate.runner.scripts import base_to_head, load_graph
+from db_migrate.runner.scripts import load_history
 
 UP_TO_DATE = "up-to-date"
 BEHIND = "behind"
@@ -42,11 +43,11 @@ class ComponentStatus:
     changed: Tuple[str, ...] = ()  # applied revisions whose file differs from what ran
 
 
-def classify(graph: RevisionGraph, current: Sequence[str]) -> ComponentStatus:
-    """The state of a database whose version table holds `current`, against `graph`."""
+def classify(history: History, current: Sequence[str]) -> ComponentStatus:
+    """The state of a database whose version table holds `current`, against `history`."""
     current = tuple(current)
-    heads = tuple(graph.heads)
-    unknown = tuple(c for c in current if c not in graph)
+    heads = tuple(history.heads)
+    unknown = tuple(c for c in current if c not in history)
     if unknown:
         return ComponentStatus(
             AHEAD,
@@ -56,7 +57,7 @@ def classify(graph: RevisionGraph, current: Sequence[str]) -> ComponentStatus:
             why=f"the database is at {', '.join(unknown)}, which no revision file here defines",
         )
     try:
-        pending = graph.upgrade_plan("heads", current)
+        pending = history.upgrade_plan("heads", current)
     except TargetError as e:
         return ComponentStatus(
             AHEAD, current, heads, why=f"Alembic cannot plan from {', '.join(current)}: {e}"
@@ -100,8 +101,8 @@ def short_state(status: ComponentStatus) -> str:
     return status.state
 
 
-def _describe(graph: RevisionGraph, revision: str) -> str:
-    rev = graph.get(revision)
+def _describe(history: History, revision: str) -> str:
+    rev = history.get(revision)
     return f"{revision}: {rev.message}" if rev is not None and rev.message else revision
 
 
@@ -110,7 +111,7 @@ def render_status(
     selector: str,
     config: str,
     database: str,
-    graph: RevisionGraph,
+    history: History,
     status: ComponentStatus,
 ) -> str:
     lines = [f"Component: {component}", f"Config: {config}", f"Database: {database}"]
@@ -121,19 +122,19 @@ def render_status(
     elif len(status.current) == 1:
         (only,) = status.current
         suffix = " (unknown to these scripts)" if only in status.unknown else ""
-        lines.append(f"Current revision: {_describe(graph, only)}{suffix}")
+        lines.append(f"Current revision: {_describe(history, only)}{suffix}")
     else:
         lines.append(f"Current revisions ({len(status.current)}):")
         for c in status.current:
             suffix = " (unknown to these scripts)" if c in status.unknown else ""
-            lines.append(f"  - {_describe(graph, c)}{suffix}")
+            lines.append(f"  - {_describe(history, c)}{suffix}")
     if len(status.heads) == 1:
-        lines.append(f"Head revision: {_describe(graph, status.heads[0])}")
+        lines.append(f"Head revision: {_describe(history, status.heads[0])}")
     else:
         lines.append(f"Head revisions ({len(status.heads)}, diverged):")
         for h in status.heads:
-            rev = graph.get(h)
-            lines.append(f"  - {_describe(graph, h)} ({rev.path if rev else '?'})")
+            rev = history.get(h)
+            lines.append(f"  - {_describe(history, h)} ({rev.path if rev else '?'})")
     lines.append(f"State: {state_line(status)}")
     if status.pending:
         title = (
@@ -180,10 +181,10 @@ def next_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
     return ()
 
 
-def render_history(graph: RevisionGraph, current: Sequence[str] = ()) -> str:
+def render_history(history: History, current: Sequence[str] = ()) -> str:
     """Every revision from base to head as `rev: message`, the database's and the heads marked."""
-    ordered = base_to_head(graph)
-    heads = set(graph.heads)
+    ordered = history.base_to_head()
+    heads = set(history.heads)
     current = set(current)
     lines = [f"History ({_plural(len(ordered), 'revision')}, base → head):"]
     for rev in ordered:
@@ -205,7 +206,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     from db_migrate.runner.devserver import DevServerSettings
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    graph = load_graph(plan)
+    history = load_history(plan)
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
     dev = DevServerSettings.from_options(plan.buildroot, plan.options)
     database = source.url.masked()
@@ -216,10 +217,10 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     except ProblemError as e:
         if not dev.serves(source):
             if plan.option("history"):
-                print(render_history(graph), flush=True)
+                print(render_history(history), flush=True)
                 print("", flush=True)
             raise
-        heads = tuple(graph.heads)
+        heads = tuple(history.heads)
         reason = e.problem.details[0] if e.problem.details else ""
         if e.problem.kind == "cannot_connect" and reason.startswith("Connection refused"):
             database += " (development server)"
@@ -228,19 +229,19 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         elif e.problem.kind == "cannot_connect" and reason.startswith("Database '"):
             # The dev server runs, and this component's database is not created yet: nothing applied.
             database += " (development server; database not created yet, db-migrate creates it)"
-            status = ComponentStatus(NO_REVISION, (), heads, graph.upgrade_plan("heads", ()))
+            status = ComponentStatus(NO_REVISION, (), heads, history.upgrade_plan("heads", ()))
             if len(heads) > 1:
                 status = ComponentStatus(DIVERGED, (), heads, status.pending)
         else:
             raise
     else:
-        status, found = _read_database(plan, ini, db, graph)
+        status, found = _read_database(plan, ini, db, history)
 
     if plan.option("history"):
-        print(render_history(graph, status.current), flush=True)
+        print(render_history(history, status.current), flush=True)
         print("", flush=True)
     print(
-        render_status(plan.component, plan.selector, plan.config, database, graph, status),
+        render_status(plan.component, plan.selector, plan.config, database, history, status),
         flush=True,
     )
     release = matching_release(plan.option("release_pins") or {}, status.current)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from db_migrate.revisions import Revision, RevisionGraph
+from db_migrate.history import History
+from db_migrate.revisions import Revision
 from db_migrate.runner.status import (
     AHEAD,
     BEHIND,
@@ -25,9 +26,9 @@ def rev(revision: str, *down: str) -> Revision:
     )
 
 
-LINE = RevisionGraph((rev("a"), rev("b", "a"), rev("c", "b")))
-FORKED = RevisionGraph((rev("a"), rev("b", "a"), rev("x", "b"), rev("y", "b")))
-MERGED = RevisionGraph((rev("a"), rev("x", "a"), rev("y", "a"), rev("m", "x", "y")))
+LINE = History((rev("a"), rev("b", "a"), rev("c", "b")))
+FORKED = History((rev("a"), rev("b", "a"), rev("x", "b"), rev("y", "b")))
+MERGED = History((rev("a"), rev("x", "a"), rev("y", "a"), rev("m", "x", "y")))
 
 
 def ids(status: ComponentStatus) -> list:

@@ -1,0 +1,298 @@
+"""Long histories through `./pants`, the way users run it, against Pants' own start-up and Alembic.
+
+A generated history (real DDL bodies, a fork and a merge every 40 revisions, one head) becomes
+the manager's `versions/` in a scratch copy of the repo. Measured in the same run:
+
+- `./pants --no-pantsd --version`: what Pants costs before any plugin work (the baseline);
+- cold (`--no-pantsd`, a history whose files Pants has never seen) `db-status` against a
+  throwaway PostgreSQL and `lint --only=alembic-history`, with the peak RSS of the whole process
+  tree (sampled every 20 ms);
+- Alembic's `ScriptDirectory(...).revision_map.heads` in a fresh interpreter (imports every file);
+- with pantsd: several different histories of the same size one after another (pantsd must keep
+  its pid and stay under its memory limit), then a warm re-run and a re-run after editing one file.
+
+Targets (issue 11): cold at most `--version` + 15 s at 10,000 revisions, per-revision cost flat
+from the smallest to the largest size, peak RSS at most 1 GiB; pantsd warm and after an edit at
+most 1 s.
+
+    benchmarks/run scale [--sizes 1000,5000,10000] [--pantsd-histories 5] [--pantsd-size 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import List, Mapping, Sequence, Tuple
+
+import psutil
+from e2e.pants_repo import PantsRepo
+from histories import clean_env, write_branchy_history
+
+from db_migrate.runner.pgserver import free_port, throwaway_server
+
+REPO = Path(__file__).resolve().parent.parent
+MANAGER = "src/ai/backend/manager/models/alembic"
+SPEC = "src/ai/backend/manager::"
+GIB = 1 << 30
+PANTSD_LIMIT = 4 * GIB  # Pants' default [GLOBAL].pantsd_max_memory_usage
+
+ALEMBIC_LOAD = """
+import sys, time
+t0 = time.perf_counter()
+from alembic.script import ScriptDirectory
+heads = ScriptDirectory(sys.argv[1]).revision_map.heads
+print(time.perf_counter() - t0)
+"""
+
+
+def tree_rss(root: psutil.Process) -> int:
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += proc.memory_info().rss
+    return total
+
+
+def measured(
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], check: bool = True
+) -> Tuple[float, int, str]:
+    """(wall seconds, peak RSS of the process tree in bytes, output) of one command."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(command), cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    peak = [0]
+    root = psutil.Process(proc.pid)
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss(root))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.communicate()[0].decode(errors="replace")
+    elapsed = time.perf_counter() - started
+    sampler.join()
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{output[-4000:]}")
+    return elapsed, peak[0], output
+
+
+def pantsd_pid(repo: PantsRepo) -> int | None:
+    for pidfile in repo.root.glob(".pids/*/pantsd/pid"):
+        try:
+            return int(pidfile.read_text().strip())
+        except ValueError:
+            return None
+    return None
+
+
+def place_history(repo: PantsRepo, count: int, salt: str) -> List[str]:
+    # The manager's release pins name its real revisions, which the generated history replaces.
+    (repo.root / MANAGER / "releases.txt").write_text("# a generated history: no releases\n")
+    return write_branchy_history(repo.root / MANAGER / "versions", count, salt=salt)
+
+
+def set_database_behind(server, ids: Sequence[str], pending: int = 3) -> None:
+    """The manager's database at the revision `pending` steps before the head: what a developer
+    who pulled new code sees. (A fresh database would make db-status print all N revisions as
+    pending, in the order Alembic's own planner gives, whose cost grows faster than N: see
+    docs/benchmarks.md.)"""
+    with server.connect("backend") as conn:
+        conn.execute("DROP TABLE IF EXISTS alembic_version")
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES (%s)", (ids[-1 - pending],))
+        conn.commit()
+
+
+def cold_row(
+    repo: PantsRepo, server, env: Mapping[str, str], python: str, count: int, version_s: float
+) -> dict:
+    set_database_behind(server, place_history(repo, count, salt=f"cold-{count}-{time.time_ns()}"))
+    status = measured(["./pants", "--no-pantsd", "db-status", SPEC], cwd=repo.root, env=env)
+    assert "Behind" in status[2], status[2][-2000:]
+    place_history(repo, count, salt=f"cold-lint-{count}-{time.time_ns()}")
+    lint = measured(
+        ["./pants", "--no-pantsd", "lint", "--only=alembic-history", SPEC], cwd=repo.root, env=env
+    )
+    assert f"{count} revisions, single head" in lint[2], lint[2][-2000:]
+    alembic_s = float(
+        subprocess.run(
+            [python, "-c", ALEMBIC_LOAD, str(repo.root / MANAGER)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    return {
+        "revisions": count,
+        "status": status[0],
+        "status_rss": status[1],
+        "lint": lint[0],
+        "lint_rss": lint[1],
+        "alembic": alembic_s,
+        "version": version_s,
+    }
+
+
+def pantsd_rows(
+    repo: PantsRepo, server, env: Mapping[str, str], count: int, histories: int
+) -> dict:
+    measured(["./pants", "--version"], cwd=repo.root, env=env)
+    first_pid = pantsd_pid(repo)
+    runs = []
+    for i in range(histories):
+        ids = place_history(repo, count, salt=f"pantsd-{i}-{time.time_ns()}")
+        elapsed, _, out = measured(
+            ["./pants", "lint", "--only=alembic-history", SPEC], cwd=repo.root, env=env
+        )
+        assert f"{count} revisions, single head" in out, out[-2000:]
+        pid = pantsd_pid(repo)
+        rss = tree_rss(psutil.Process(pid)) if pid else 0
+        runs.append((elapsed, rss, pid))
+    set_database_behind(server, ids)
+    warm_status = measured(["./pants", "db-status", SPEC], cwd=repo.root, env=env)[0]
+    warm_status = min(
+        warm_status, measured(["./pants", "db-status", SPEC], cwd=repo.root, env=env)[0]
+    )
+    warm_lint = measured(
+        ["./pants", "lint", "--only=alembic-history", SPEC], cwd=repo.root, env=env
+    )[0]
+    edited = sorted((repo.root / MANAGER / "versions").glob("*.py"))[count // 2]
+    edited.write_text(edited.read_text().replace('"""Step', '"""Edited step', 1))
+    edit_status = measured(["./pants", "db-status", SPEC], cwd=repo.root, env=env)[0]
+    edited.write_text(edited.read_text().replace('"""Edited step', '"""Re-edited step', 1))
+    edit_lint = measured(
+        ["./pants", "lint", "--only=alembic-history", SPEC], cwd=repo.root, env=env
+    )[0]
+    return {
+        "runs": runs,
+        "same_pid": all(pid == first_pid for _, _, pid in runs) and first_pid is not None,
+        "warm_status": warm_status,
+        "warm_lint": warm_lint,
+        "edit_status": edit_status,
+        "edit_lint": edit_lint,
+    }
+
+
+def print_tables(cold: List[dict], daemon: dict | None, pantsd_size: int) -> bool:
+    ok = True
+    first = cold[0]
+    print("\nCold (--no-pantsd, files Pants has never seen):")
+    print(
+        f"{'revisions':>9} | {'--version':>9} | {'db-status':>9} | {'over':>7} | {'per rev':>8} | {'peak RSS':>9}"
+        f" | {'lint':>7} | {'over':>7} | {'per rev':>8} | {'peak RSS':>9} | {'Alembic load':>12}"
+    )
+    for row in cold:
+        n = row["revisions"]
+        over_s, over_l = row["status"] - row["version"], row["lint"] - row["version"]
+        print(
+            f"{n:>9,} | {row['version']:>7.1f} s | {row['status']:>7.1f} s | {over_s:>5.1f} s |"
+            f" {over_s / n * 1000:>5.2f} ms | {row['status_rss'] / GIB:>5.2f} GiB | {row['lint']:>5.1f} s |"
+            f" {over_l:>5.1f} s | {over_l / n * 1000:>5.2f} ms | {row['lint_rss'] / GIB:>5.2f} GiB |"
+            f" {row['alembic']:>10.2f} s"
+        )
+    last = cold[-1]
+    for what in ("status", "lint"):
+        over = last[what] - last["version"]
+        per_first = (first[what] - first["version"]) / first["revisions"]
+        per_last = over / last["revisions"]
+        flat = per_last <= max(per_first, 0.0002) * 1.25
+        fits = over <= 15
+        light = last[f"{what}_rss"] <= GIB
+        ok = ok and flat and fits and light
+        print(
+            f"{what}: {last['revisions']:,} revisions {over:.1f} s over --version (target ≤ 15 s)"
+            f" {'ok' if fits else 'MISSED'}; per revision {per_first * 1000:.2f} → {per_last * 1000:.2f} ms"
+            f" {'flat' if flat else 'NOT FLAT'}; peak {last[what + '_rss'] / GIB:.2f} GiB (target ≤ 1.0)"
+            f" {'ok' if light else 'MISSED'}"
+        )
+    if daemon is not None:
+        print(f"\nWith pantsd, {len(daemon['runs'])} different {pantsd_size:,}-revision histories:")
+        for i, (elapsed, rss, pid) in enumerate(daemon["runs"], 1):
+            print(
+                f"  history {i}: lint {elapsed:5.1f} s, pantsd RSS {rss / GIB:.2f} GiB (pid {pid})"
+            )
+        peak = max(rss for _, rss, _ in daemon["runs"])
+        kept = daemon["same_pid"] and peak < PANTSD_LIMIT
+        print(
+            f"  pantsd kept its pid and stayed under {PANTSD_LIMIT / GIB:.0f} GiB: {'yes' if kept else 'NO'}"
+        )
+        fast = max(daemon[k] for k in ("warm_status", "warm_lint", "edit_status", "edit_lint"))
+        print(
+            f"  warm re-run: db-status {daemon['warm_status']:.2f} s, lint {daemon['warm_lint']:.2f} s;"
+            f" after editing one file: db-status {daemon['edit_status']:.2f} s,"
+            f" lint {daemon['edit_lint']:.2f} s (target ≤ 1 s) {'ok' if fast <= 1 else 'MISSED'}"
+        )
+        ok = ok and kept and fast <= 1
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,5000,10000")
+    parser.add_argument("--pantsd-histories", type=int, default=5)
+    parser.add_argument("--pantsd-size", type=int, default=5000)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    python = os.environ.get("BENCH_PYTHON") or sys.executable
+
+    work = REPO / "benchmarks" / ".work" / f"scale-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    repo = PantsRepo.copy_of(REPO, work)
+    port = free_port()
+    for ini in repo.root.glob("alembic*.ini"):
+        ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
+    with open(repo.root / "pants.toml", "a") as f:
+        f.write(f"\n[db-migrations]\ndev_server_port = {port}\n")
+    cold: List[dict] = []
+    daemon = None
+    try:
+        with throwaway_server() as server:
+            server.create_database("backend")
+            env = clean_env(MANAGER_DB_URL=server.url("backend"), NO_COLOR="1")
+            print("warming up: the runner venv, with a 100-revision history ...", flush=True)
+            set_database_behind(server, place_history(repo, 100, salt="warm-up"))
+            measured(["./pants", "--no-pantsd", "db-status", SPEC], cwd=repo.root, env=env)
+            measured(
+                ["./pants", "--no-pantsd", "lint", "--only=alembic-history", SPEC],
+                cwd=repo.root,
+                env=env,
+            )
+            for count in sizes:
+                version_s = min(
+                    measured(["./pants", "--no-pantsd", "--version"], cwd=repo.root, env=env)[0]
+                    for _ in range(2)
+                )
+                print(f"cold, {count:,} revisions ...", flush=True)
+                cold.append(cold_row(repo, server, env, python, count, version_s))
+            if args.pantsd_histories:
+                print(
+                    f"pantsd, {args.pantsd_histories} x {args.pantsd_size:,} revisions ...",
+                    flush=True,
+                )
+                daemon = pantsd_rows(repo, server, env, args.pantsd_size, args.pantsd_histories)
+    finally:
+        repo.stop_pantsd()
+        shutil.rmtree(work, ignore_errors=True)
+    ok = print_tables(cold, daemon, args.pantsd_size)
+    print("\nresult:", "targets met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
