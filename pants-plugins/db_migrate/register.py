@@ -1,6 +1,14 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
-from db_migrate import component, dependency_inference, lint, runner_process, selection, tailor
+from db_migrate import (
+    component,
+    dependency_inference,
+    lint,
+    runner_process,
+    safety_lint,
+    selection,
+    tailor,
+)
 from db_migrate.goals import create_migration, devserver, migrate, rebase, status, verify
 from db_migrate.target_types import AlembicMigrationsTarget
 
@@ -14,6 +22,7 @@ def rules():
         *component.rules(),
         *dependency_inference.rules(),
         *lint.rules(),
+        *safety_lint.rules(),
         *runner_process.rules(),
         *selection.rules(),
         *tailor.rules(),

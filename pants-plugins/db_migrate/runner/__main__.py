@@ -25,6 +25,7 @@ def _commands():
         migrate,
         offline,
         rebase,
+        safety,
         status,
         syntax,
         verify,
@@ -38,6 +39,7 @@ def _commands():
         "status": status.run,
         "create": create.run,
         "rebase": rebase.run,
+        "migration-safety": safety.run,
         "verify": verify.run,
         "verify-component": verify.run_component,
     }
