@@ -48,9 +48,10 @@ def _where(result: Dict[str, Any], finding: Dict[str, Any]) -> str:
 
 
 def render_finding(result: Dict[str, Any], finding: Dict[str, Any]) -> str:
-    """One finding: where, the rule, why it matters, the statement, the fix."""
-    sigil = "❌" if finding["level"] == "error" else WARNING
-    lines = [f"{sigil} {finding['rule']}: {_where(result, finding)}", f"   {finding['message']}"]
+    """An error in full (where, rule, why, the statement, the fix); a warning on one line."""
+    if finding["level"] != "error":
+        return f"{WARNING} {finding['rule']}: {_where(result, finding)}: {finding['message']}"
+    lines = [f"❌ {finding['rule']}: {_where(result, finding)}", f"   {finding['message']}"]
     if finding.get("sql"):
         sql = " ".join(finding["sql"].split())
         lines.append(f"   SQL: {sql if len(sql) <= 160 else sql[:157] + '...'}")
@@ -112,12 +113,14 @@ class ComponentSafety:
         return f"{self.component}: " + ", ".join(parts)
 
     def render(self) -> str:
-        blocks = [render_finding(r, f) for level in ("error", "warning") for r, f in self.findings(level)]
-        for r in self.results:
-            for i in r["ignored"]:
-                blocks.append(
-                    f"ignored {i['rule']} in {r['path']}:{i['line']} ({i['silenced']} finding(s)): {i['reason']}"
-                )
+        blocks = [render_finding(r, f) for r, f in self.findings("error")]
+        warnings = [render_finding(r, f) for r, f in self.findings("warning")]
+        ignored = [
+            f"ignored {i['rule']} ({i['silenced']} finding(s)) in {r['path']}:{i['line']}: {i['reason']}"
+            for r in self.results
+            for i in r["ignored"]
+        ]
+        blocks += ["\n".join(group) for group in (warnings, ignored) if group]
         blocks.extend(p.render() for p in self.all_problems())
         return "\n\n".join([*blocks, self.summary()])
 

@@ -74,10 +74,12 @@ def _problem_dict(problem: Problem) -> Dict[str, Any]:
 
 
 def _squawk_findings(plan, rendered: RenderedSql, excluded: List[str]) -> List[Dict[str, Any]]:
+    """Errors in an upgrade; warnings in a downgrade, the emergency path db-migrate backs up first."""
     found = squawk.lint(plan.option("squawk"), rendered, plan.option("squawk_args", []), excluded)
+    level = "error" if rendered.direction == "upgrade" else "warning"
     return [
         _finding(
-            rendered.direction, f.rule, "error", f.statement, f.message, f.help or "", "squawk", f.sql_line
+            rendered.direction, f.rule, level, f.statement, f.message, f.help or "", "squawk", f.sql_line
         )
         for f in found
     ]

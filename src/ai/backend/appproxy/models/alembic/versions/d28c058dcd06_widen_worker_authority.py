@@ -16,6 +16,9 @@ branch_labels = None
 depends_on = None
 
 
+# migration-safety: ignore=changing-column-type varchar(255) to varchar(512) only raises the limit: PostgreSQL updates the catalog without rewriting or checking the table (a brief ACCESS EXCLUSIVE lock, bounded by lock_timeout)
+
+
 def upgrade() -> None:
     op.alter_column(
         "workers",
