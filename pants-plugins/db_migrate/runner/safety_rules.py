@@ -181,7 +181,8 @@ def own_findings(upgrade: RenderedSql, downgrade: RenderedSql) -> List[Tuple[str
 # ---------------------------------------------------------------------------------------------
 
 _DIRECTIVE = re.compile(r"#\s*migration-safety\s*:\s*(?P<rest>.*)$")
-_IGNORE = re.compile(r"^ignore\s*=\s*(?P<rules>[A-Za-z0-9_,\- ]*?[A-Za-z0-9_\-])(?:\s+(?P<reason>.*))?$")
+_RULE = r"[A-Za-z0-9_\-]+"
+_IGNORE = re.compile(rf"^ignore\s*=\s*(?P<rules>{_RULE}(?:\s*,\s*{_RULE})*)(?:\s+(?P<reason>.*))?$")
 
 
 @dataclass(frozen=True)
