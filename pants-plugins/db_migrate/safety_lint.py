@@ -9,10 +9,11 @@ hundreds re-lints that one revision.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from pants.backend.python.util_rules.pex import VenvPex, VenvPexRequest
 from pants.backend.python.util_rules.pex_environment import PexEnvironment
@@ -35,6 +36,7 @@ from pants.util.logging import LogLevel
 from db_migrate.component import ComponentSetup
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem
+from db_migrate.revisions import read_revision_header
 from db_migrate.runner_process import PLAN_FILE, RunnerEnvironment, RunnerEnvironmentRequest
 from db_migrate.safety_report import ComponentSafety, select_revisions
 from db_migrate.safety_subsystem import MigrationSafety
@@ -52,7 +54,7 @@ class MigrationSafetyRequest(LintTargetsRequest):
 @dataclass(frozen=True)
 class SafetyEnvironmentRequest:
     field_set: AlembicMigrationsFieldSet
-    excluded: Tuple[str, ...]  # every revision file and the release pins: none changes a result
+    excluded: Tuple[str, ...]  # the other revision files, the release pins, the template
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,8 @@ async def revision_safety(request: RevisionSafetyRequest, tool: MigrationSafety)
 
 def _environment_request(setup: ComponentSetup) -> SafetyEnvironmentRequest:
     fs = setup.field_set
-    excluded = list(setup.files)
+    # The template of new revisions plays no part in rendering one either.
+    excluded = [*setup.files, posixpath.join(fs.address.spec_path, "script.py.mako")]
     if fs.release_pins.value:
         excluded.append(posixpath.join(fs.address.spec_path, fs.release_pins.value))
     return SafetyEnvironmentRequest(fs, tuple(sorted(excluded)))
@@ -218,28 +221,59 @@ async def component_safety(request: ComponentSafetyRequest) -> ComponentSafety:
     return ComponentSafety(setup.component, setup.selector, selection, tuple(r.json for r in results))
 
 
-async def check_new_revision(setup: ComponentSetup, path: str, content: bytes) -> ComponentSafety:
+@dataclass(frozen=True)
+class NewRevisionSafetyRequest:
     """A file written during this run (db-create-migration), which the engine has not read."""
-    from db_migrate.revisions import read_revision_header
 
-    revision = read_revision_header(path, content)
+    setup: ComponentSetup
+    path: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class NewRevisionSafety:
+    safety: Optional[ComponentSafety]  # None: [migration-safety].skip
+
+
+@rule(desc="Check a new revision's migration safety", level=LogLevel.DEBUG)
+async def new_revision_safety(
+    request: NewRevisionSafetyRequest, tool: MigrationSafety
+) -> NewRevisionSafety:
+    if tool.skip:
+        return NewRevisionSafety(None)
+    setup, path = request.setup, request.path
+    revision = read_revision_header(path, request.content)
     environment, file = await MultiGet(
         Get(SafetyEnvironment, SafetyEnvironmentRequest, _environment_request(setup)),
-        Get(Digest, CreateDigest([FileContent(path, content)])),
+        Get(Digest, CreateDigest([FileContent(path, request.content)])),
     )
+    parents = (*revision.down_revisions, *revision.depends_on)
     result = await Get(
         RevisionSafety,
-        RevisionSafetyRequest(
-            setup.field_set,
-            environment,
-            revision.revision,
-            path,
-            (*revision.down_revisions, *revision.depends_on),
-            file,
-        ),
+        RevisionSafetyRequest(setup.field_set, environment, revision.revision, path, parents, file),
     )
     selection = select_revisions((revision,), (), True)
-    return ComponentSafety(setup.component, setup.selector, selection, (result.json,))
+    return NewRevisionSafety(
+        ComponentSafety(setup.component, setup.selector, selection, (result.json,))
+    )
+
+
+async def report_new_revision(
+    say: Callable[[str], None], setup: ComponentSetup, outcome: Dict[str, Any], build_root: str
+) -> None:
+    """db-create-migration: the lint's findings on the file it wrote, under the next steps."""
+    created = outcome.get("created")
+    if not created:
+        return
+    path = created["path"]
+    try:
+        with open(os.path.join(build_root, path), "rb") as f:
+            content = f.read()
+    except OSError:
+        return
+    found = await Get(NewRevisionSafety, NewRevisionSafetyRequest(setup, path, content))
+    if found.safety is not None:
+        say("\nMigration safety (what `pants lint` will say about it):\n" + found.safety.render())
 
 
 def _reports(components: Iterable[ComponentSafety]) -> Tuple[FileContent, ...]:

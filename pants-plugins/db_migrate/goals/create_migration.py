@@ -21,6 +21,7 @@ from pants.util.strutil import softwrap
 from db_migrate.component import ComponentSetup
 from db_migrate.goals.common import Reporter, ReportOptions, run_component, static_problems
 from db_migrate.report import Problem
+from db_migrate.safety_lint import report_new_revision
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -167,6 +168,7 @@ async def _db_create_migration(
             "lock_wait": 60,
         },
     )
+    await report_new_revision(reporter.say, setup, run.outcome, build_root.path)
     return run.exit_code
 
 
