@@ -77,7 +77,9 @@ async def safety_environment(
         Get(
             VenvPex,
             VenvPexRequest(
-                tool.to_pex_request(), pex_env.in_sandbox(working_directory=None), bin_names=("squawk",)
+                tool.to_pex_request(),
+                pex_env.in_sandbox(working_directory=None),
+                bin_names=("squawk",),
             ),
         ),
     )
@@ -156,13 +158,21 @@ async def revision_safety(request: RevisionSafetyRequest, tool: MigrationSafety)
         return RevisionSafety(lines[-1])
     problem = {
         "title": f"Cannot check the migration safety of {request.revision}",
-        "details": (result.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-5:],
+        "details": (result.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[
+            -5:
+        ],
         "actions": ["Run `pants lint` again with -ldebug and report the output"],
         "kind": "migration_safety_failed",
     }
     return RevisionSafety(
         json.dumps(
-            {"revision": request.revision, "path": request.path, "findings": [], "ignored": [], "problems": [problem]}
+            {
+                "revision": request.revision,
+                "path": request.path,
+                "findings": [],
+                "ignored": [],
+                "problems": [problem],
+            }
         )
     )
 
@@ -185,7 +195,9 @@ def _skipped(setup: ComponentSetup) -> ComponentSafety:
         actions=(f"pants lint --only=alembic-history {setup.selector}",),
         kind="migration_safety_history",
     )
-    return ComponentSafety(setup.component, setup.selector, select_revisions((), (), True), (), (problem,))
+    return ComponentSafety(
+        setup.component, setup.selector, select_revisions((), (), True), (), (problem,)
+    )
 
 
 @dataclass(frozen=True)
@@ -213,12 +225,19 @@ async def component_safety(request: ComponentSafetyRequest) -> ComponentSafety:
         Get(
             RevisionSafety,
             RevisionSafetyRequest(
-                setup.field_set, environment, r.revision, r.path, (*r.down_revisions, *r.depends_on), file
+                setup.field_set,
+                environment,
+                r.revision,
+                r.path,
+                (*r.down_revisions, *r.depends_on),
+                file,
             ),
         )
         for r, file in zip(selection.revisions, files)
     )
-    return ComponentSafety(setup.component, setup.selector, selection, tuple(r.json for r in results))
+    return ComponentSafety(
+        setup.component, setup.selector, selection, tuple(r.json for r in results)
+    )
 
 
 @dataclass(frozen=True)
@@ -278,7 +297,10 @@ async def report_new_revision(
 
 def _reports(components: Iterable[ComponentSafety]) -> Tuple[FileContent, ...]:
     return tuple(
-        FileContent(f"{c.component}.json", (json.dumps(c.report(), indent=2, sort_keys=True) + "\n").encode())
+        FileContent(
+            f"{c.component}.json",
+            (json.dumps(c.report(), indent=2, sort_keys=True) + "\n").encode(),
+        )
         for c in components
     )
 

@@ -133,11 +133,22 @@ class ComponentSafety:
             "checked": [r["revision"] for r in self.results],
             "released_skipped": self.selection.released,
             "findings": [
-                dict(f, revision=r["revision"], path=r["path"]) for r in self.results for f in r["findings"]
+                dict(f, revision=r["revision"], path=r["path"])
+                for r in self.results
+                for f in r["findings"]
             ],
-            "ignored": [dict(i, revision=r["revision"], path=r["path"]) for r in self.results for i in r["ignored"]],
+            "ignored": [
+                dict(i, revision=r["revision"], path=r["path"])
+                for r in self.results
+                for i in r["ignored"]
+            ],
             "problems": [
-                {"kind": p.kind, "title": p.title, "details": list(p.details), "actions": list(p.actions)}
+                {
+                    "kind": p.kind,
+                    "title": p.title,
+                    "details": list(p.details),
+                    "actions": list(p.actions),
+                }
                 for p in self.all_problems()
             ],
         }

@@ -71,7 +71,14 @@ def test_errors_fail_and_render_in_full_warnings_do_not():
                 "e",
                 finding("require-concurrent-index-creation", "error"),
                 finding("downgrade-drops-data", "warning", 30, "downgrade"),
-                ignored=[{"rule": "ban-drop-column", "reason": "unused since 24.03", "line": 3, "silenced": 1}],
+                ignored=[
+                    {
+                        "rule": "ban-drop-column",
+                        "reason": "unused since 24.03",
+                        "line": 3,
+                        "silenced": 1,
+                    }
+                ],
             ),
         ),
     )
@@ -83,7 +90,9 @@ def test_errors_fail_and_render_in_full_warnings_do_not():
         "   SQL: CREATE INDEX ix ON t (a);\n"
         "   Fix: how to fix require-concurrent-index-creation"
     ) in text
-    assert "⚠️ downgrade-drops-data: v/e.py:30 (e downgrade): why downgrade-drops-data matters" in text
+    assert (
+        "⚠️ downgrade-drops-data: v/e.py:30 (e downgrade): why downgrade-drops-data matters" in text
+    )
     assert "ignored ban-drop-column (1 finding(s)) in v/e.py:3: unused since 24.03" in text
     assert text.endswith(
         "manager: 1 revision checked, 1 error, 1 warning, 1 ignored, 5 released skipped"
@@ -103,10 +112,17 @@ def test_errors_fail_and_render_in_full_warnings_do_not():
 
 
 def test_a_problem_fails_the_component():
-    problem = {"title": "Unknown migration-safety rule 'nope'", "details": ["v/e.py:3: ..."], "actions": [], "kind": "k"}
+    problem = {
+        "title": "Unknown migration-safety rule 'nope'",
+        "details": ["v/e.py:3: ..."],
+        "actions": [],
+        "kind": "k",
+    }
     safety = ComponentSafety(
         "manager", "s", select_revisions(HISTORY, (), False), (result("e", problems=[problem]),)
     )
     assert safety.failed
-    assert "❌ Error: Unknown migration-safety rule 'nope'\n\nDetails: v/e.py:3: ..." in safety.render()
+    assert (
+        "❌ Error: Unknown migration-safety rule 'nope'\n\nDetails: v/e.py:3: ..." in safety.render()
+    )
     assert safety.report()["problems"][0]["title"] == "Unknown migration-safety rule 'nope'"

@@ -41,7 +41,9 @@ class MigrationSafety(PythonToolBase):
     lockfile_rules_type = LockfileRules.CUSTOM
 
     skip = SkipOption("lint")
-    args = ArgsListOption(example="--pg-version=13 --include=require-table-schema", tool_name="squawk")
+    args = ArgsListOption(
+        example="--pg-version=13 --include=require-table-schema", tool_name="squawk"
+    )
     all = BoolOption(
         default=False,
         help=softwrap(

@@ -141,7 +141,7 @@ def test_dangerous_revisions_are_flagged_with_rule_file_and_line(linted):
     assert ("adding-required-field", "upgrade", "error", add) in _found(report, "5afe00000002")
     drop = _line(repo, paths["5afe00000002"], "op.drop_column")
     assert ("downgrade-drops-data", "downgrade", "warning", drop) in _found(report, "5afe00000002")
-    alter = _line(repo, paths["5afe00000003"], 'type_=sa.Numeric()')
+    alter = _line(repo, paths["5afe00000003"], "type_=sa.Numeric()")
     assert ("changing-column-type", "upgrade", "error", alter) in _found(report, "5afe00000003")
     use = _line(repo, paths["5afe00000006"], "UPDATE kernels")
     assert ("enum-value-used-in-transaction", "upgrade", "error", use) in _found(
@@ -162,7 +162,7 @@ def test_a_safe_revision_passes_and_an_ignore_silences_exactly_its_rule(linted):
     ignored = _found(report, "5afe00000005")
     assert "require-concurrent-index-creation" not in [f[0] for f in ignored]
     assert ("adding-required-field", "upgrade", "error") in [f[:3] for f in ignored]
-    (echo,) = [i for i in report["ignored"] if i["revision"] == "5afe00000005"]
+    (echo,) = (i for i in report["ignored"] if i["revision"] == "5afe00000005")
     assert echo["rule"] == "require-concurrent-index-creation" and echo["silenced"] == 1
     assert echo["reason"] == "sessions is rebuilt empty by this release"
     (unknown,) = report["problems"]
@@ -203,7 +203,12 @@ def test_one_edited_revision_is_the_only_one_linted_again(linted):
     assert _executions(edited) == 1, edited
     assert _found(_report(repo), "5afe00000003")[0][0] == "changing-column-type"
     # The other components' reports: the appproxy's applied revisions carry justified ignores.
-    clean = repo.run("lint", "--only=migration-safety", "src/ai/backend/appproxy::", "src/ai/backend/accountmgr::")
+    clean = repo.run(
+        "lint",
+        "--only=migration-safety",
+        "src/ai/backend/appproxy::",
+        "src/ai/backend/accountmgr::",
+    )
     assert clean.returncode == 0, clean
     for component in ("accountmgr", "appproxy"):
         data = json.loads((repo.root / f"dist/lint/migration-safety/{component}.json").read_text())

@@ -96,7 +96,10 @@ def test_only_the_revisions_own_statements_each_with_the_line_of_its_op(scratch:
         ("BEGIN;", _line_of(REVISION, "autocommit_block")),
     ]
     down = render("alembic.ini", "bbb", path, "downgrade")
-    assert [s.sql for s in down.statements] == ["DROP INDEX ix_t_x;", "ALTER TABLE t DROP COLUMN x;"]
+    assert [s.sql for s in down.statements] == [
+        "DROP INDEX ix_t_x;",
+        "ALTER TABLE t DROP COLUMN x;",
+    ]
     assert not any("scratch_version" in s.sql for s in up.statements + down.statements)
 
 
@@ -115,7 +118,7 @@ def _plan(path: str, revision: str, parents) -> RunnerPlan:
 def test_an_error_in_the_revision_is_reported_as_the_revisions_with_its_line(scratch: Path):
     path = "scratch/versions/ccc_broken.py"
     text = REVISION.replace('revision = "bbb"', 'revision = "ccc"').replace(
-        '    op.add_column("t"', '    op.add_column(undefined_table_name'
+        '    op.add_column("t"', "    op.add_column(undefined_table_name"
     )
     (scratch / path).write_text(text)
     out = io.StringIO()
@@ -123,10 +126,12 @@ def test_an_error_in_the_revision_is_reported_as_the_revisions_with_its_line(scr
         safety.run(_plan(path, "ccc", ["aaa"]), {}, Outcome("scratch", "migration-safety"))
     result = json.loads(out.getvalue())
     assert result["findings"] == []
-    (problem,) = [p for p in result["problems"] if "upgrade" in p["title"]]
+    (problem,) = (p for p in result["problems"] if "upgrade" in p["title"])
     assert problem["title"] == "Cannot render the SQL of ccc (upgrade)"
     line = _line_of(text, "undefined_table_name")
-    assert problem["details"] == [f"{path}:{line}: NameError: name 'undefined_table_name' is not defined"]
+    assert problem["details"] == [
+        f"{path}:{line}: NameError: name 'undefined_table_name' is not defined"
+    ]
 
 
 def _repo_root() -> Path:
@@ -171,7 +176,7 @@ def test_every_real_revision_renders_alone_inside_its_own_functions(
         shutil.copy(source, sandbox / path)
         header = parse_revision_file(path, source.read_bytes())
         monkeypatch.chdir(sandbox)
-        write_stubs(path, [*header.down_revisions, *header.depends_on])
+        write_stubs(path, header.down_revisions + header.depends_on)
         text = source.read_text()
         functions = _function_lines(text)
         for direction in ("upgrade", "downgrade"):
@@ -179,7 +184,10 @@ def test_every_real_revision_renders_alone_inside_its_own_functions(
             assert result.in_transaction or not result.statements, (path, direction)
             for statement in result.statements:
                 assert statement.line is not None
-                assert any(a <= statement.line <= b for a, b in functions.values()), (path, statement)
+                assert any(a <= statement.line <= b for a, b in functions.values()), (
+                    path,
+                    statement,
+                )
                 assert "alembic_version" not in statement.sql, (path, statement)
             rendered += len(result.statements)
         os.chdir(root)

@@ -23,7 +23,16 @@ LOCK_TIMEOUT_RULE = "require-lock-timeout"
 STATEMENT_TIMEOUT_RULE = "require-statement-timeout"
 
 
-def _finding(direction: str, rule: str, level: str, statement: Optional[Statement], message: str, fix: str, source: str, sql_line=None) -> Dict[str, Any]:
+def _finding(
+    direction: str,
+    rule: str,
+    level: str,
+    statement: Optional[Statement],
+    message: str,
+    fix: str,
+    source: str,
+    sql_line=None,
+) -> Dict[str, Any]:
     return {
         "direction": direction,
         "rule": rule,
@@ -79,7 +88,14 @@ def _squawk_findings(plan, rendered: RenderedSql, excluded: List[str]) -> List[D
     level = "error" if rendered.direction == "upgrade" else "warning"
     return [
         _finding(
-            rendered.direction, f.rule, level, f.statement, f.message, f.help or "", "squawk", f.sql_line
+            rendered.direction,
+            f.rule,
+            level,
+            f.statement,
+            f.message,
+            f.help or "",
+            "squawk",
+            f.sql_line,
         )
         for f in found
     ]
@@ -154,7 +170,9 @@ def run(plan, environ, outcome) -> None:
             )
         for direction, f in safety_rules.own_findings(rendered["upgrade"], rendered["downgrade"]):
             level, fix = safety_rules.RULES[f.rule]
-            findings.append(_finding(direction, f.rule, level, f.statement, f.message, fix, "migration-safety"))
+            findings.append(
+                _finding(direction, f.rule, level, f.statement, f.message, fix, "migration-safety")
+            )
     ignored_rules = {i.rule for i in ignores}
     result = {
         "revision": revision,

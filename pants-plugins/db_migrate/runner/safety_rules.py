@@ -40,7 +40,9 @@ REPLACED_ON_DOWNGRADE = ("ban-drop-column", "ban-drop-table")
 _IDENT = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _NAME = rf"{_IDENT}(?:\.{_IDENT})?"
 _DROP_TABLE = re.compile(rf"^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?({_NAME})", re.I)
-_ALTER_TABLE = re.compile(rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_NAME})\s+(.*)", re.I | re.S)
+_ALTER_TABLE = re.compile(
+    rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_NAME})\s+(.*)", re.I | re.S
+)
 _DROP_COLUMN = re.compile(rf"\bDROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({_IDENT})", re.I)
 _ADD_COLUMN = re.compile(rf"\bADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?({_IDENT})", re.I)
 _DATA_CHANGE = re.compile(
@@ -116,11 +118,14 @@ def _columns(rendered: RenderedSql, pattern: re.Pattern) -> set:
     return found
 
 
-def data_change_without_downgrade(upgrade: RenderedSql, downgrade: RenderedSql) -> List[RuleFinding]:
+def data_change_without_downgrade(
+    upgrade: RenderedSql, downgrade: RenderedSql
+) -> List[RuleFinding]:
     """Data changed by the upgrade that the downgrade neither changes back nor drops."""
     if _changed_tables(downgrade):
         return []
-    dropped_tables = {_unquote(m.group(1)) for s in downgrade.statements if (m := _DROP_TABLE.match(s.sql))}
+    drops = (_DROP_TABLE.match(s.sql) for s in downgrade.statements)
+    dropped_tables = {_unquote(m.group(1)) for m in drops if m}
     added = _columns(upgrade, _ADD_COLUMN)
     dropped = _columns(downgrade, _DROP_COLUMN)
     reverted = {table for table, column in added & dropped}
@@ -206,9 +211,7 @@ def read_ignores(text: str) -> Tuple[List[Ignore], List[IgnoreError]]:
             continue
         ignore = _IGNORE.match(m.group("rest").strip())
         if not ignore:
-            errors.append(
-                IgnoreError(number, "expected `# migration-safety: ignore=RULE reason`")
-            )
+            errors.append(IgnoreError(number, "expected `# migration-safety: ignore=RULE reason`"))
             continue
         reason = (ignore.group("reason") or "").strip()
         if not reason:

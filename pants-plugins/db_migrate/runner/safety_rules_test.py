@@ -50,13 +50,19 @@ def test_a_data_change_needs_its_inverse_or_the_drop_of_what_holds_it():
         "ALTER TABLE vfolders ADD COLUMN quota_scope_id VARCHAR(512);",
         "UPDATE vfolders SET quota_scope_id = 'user:' || owner;",
     )
-    assert data_change_without_downgrade(
-        backfill, sql("downgrade", "ALTER TABLE vfolders DROP COLUMN quota_scope_id;")
-    ) == []
+    assert (
+        data_change_without_downgrade(
+            backfill, sql("downgrade", "ALTER TABLE vfolders DROP COLUMN quota_scope_id;")
+        )
+        == []
+    )
     seeded = sql("upgrade", "INSERT INTO roles (name) VALUES ('admin');")
     assert data_change_without_downgrade(seeded, sql("downgrade", "DROP TABLE roles;")) == []
     assert len(data_change_without_downgrade(seeded, sql("downgrade", "DROP TABLE other;"))) == 1
-    assert data_change_without_downgrade(sql("upgrade", "CREATE TABLE t (a int);"), sql("downgrade")) == []
+    assert (
+        data_change_without_downgrade(sql("upgrade", "CREATE TABLE t (a int);"), sql("downgrade"))
+        == []
+    )
 
 
 def test_an_enum_value_used_before_the_transaction_that_adds_it_commits():
