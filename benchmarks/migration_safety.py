@@ -53,7 +53,10 @@ def pants(repo: PantsRepo, *args: str) -> tuple:
 
 def squawk_binary() -> str:
     subprocess.run(
-        ["./pants", "export", "--resolve=migration-safety"], cwd=REPO, check=True, capture_output=True
+        ["./pants", "export", "--resolve=migration-safety"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
     )
     (found,) = glob.glob(str(REPO / "dist/export/python/virtualenvs/migration-safety/*/bin/squawk"))
     return found
@@ -71,15 +74,23 @@ def baseline(repo: PantsRepo, ini: str, squawk: str) -> float:
         check=True,
     ).stdout
     subprocess.run(
-        [squawk, "--reporter=json", "--stdin-filepath=all.sql"], input=sql, capture_output=True, text=True
+        [squawk, "--reporter=json", "--stdin-filepath=all.sql"],
+        input=sql,
+        capture_output=True,
+        text=True,
     )
     return time.perf_counter() - started
 
 
-def measure(repo: PantsRepo, spec: str, script_dir: Path, ini: str, squawk: str, warm_runs: int) -> dict:
+def measure(
+    repo: PantsRepo, spec: str, script_dir: Path, ini: str, squawk: str, warm_runs: int
+) -> dict:
     lint = ("lint", "--only=migration-safety", "--migration-safety-all", spec)
     subprocess.run(
-        ["./pants", "db-migrate", "--sql", spec], cwd=repo.root, env=clean_env(), capture_output=True
+        ["./pants", "db-migrate", "--sql", spec],
+        cwd=repo.root,
+        env=clean_env(),
+        capture_output=True,
     )
     env_py = script_dir / "env.py"
     env_py.write_text(env_py.read_text() + f"\n# benchmark nonce {time.time_ns()}\n")
@@ -95,7 +106,9 @@ def measure(repo: PantsRepo, spec: str, script_dir: Path, ini: str, squawk: str,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--revisions", type=int, default=500)
     parser.add_argument("--warm-runs", type=int, default=3)
     args = parser.parse_args()
@@ -108,7 +121,13 @@ def main() -> int:
     manager_dir = repo.root / "src/ai/backend/manager/models/alembic"
     cases = [
         ("manager", "src/ai/backend/manager::", manager_dir, "alembic.ini", 28),
-        (f"generated ({args.revisions})", "src/bench/hist::", hist.script_dir, hist.ini.name, args.revisions),
+        (
+            f"generated ({args.revisions})",
+            "src/bench/hist::",
+            hist.script_dir,
+            hist.ini.name,
+            args.revisions,
+        ),
     ]
     ok = True
     try:
@@ -120,8 +139,12 @@ def main() -> int:
         repo.stop_pantsd()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\n`./pants lint --only=migration-safety --migration-safety-all`, warm = median of {args.warm_runs}")
-    header = f"{'component':18}{'revisions':>10}{'cold':>9}{'per rev':>9}{'ran':>6}{'warm':>8}{'ran':>5}"
+    print(
+        f"\n`./pants lint --only=migration-safety --migration-safety-all`, warm = median of {args.warm_runs}"
+    )
+    header = (
+        f"{'component':18}{'revisions':>10}{'cold':>9}{'per rev':>9}{'ran':>6}{'warm':>8}{'ran':>5}"
+    )
     print(header + f"{'1 edit':>8}{'ran':>5}{'plain':>9}{'per rev':>9}{'cold/plain':>12}")
     for name, count, r in rows:
         (cold, ran), (edit, edit_ran) = r["cold"], r["edit"]

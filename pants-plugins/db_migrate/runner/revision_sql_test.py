@@ -103,6 +103,26 @@ def test_only_the_revisions_own_statements_each_with_the_line_of_its_op(scratch:
     assert not any("scratch_version" in s.sql for s in up.statements + down.statements)
 
 
+def test_a_package_resource_script_location(tmp_path: Path, monkeypatch):
+    """`script_location = package:dir` (appproxy's shape): Alembic finds the directory through
+    the import system, the stand-ins land next to the revision, the lines still map."""
+    package = tmp_path / "src" / "scratchpkg"
+    (package / "alembic" / "versions").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "alembic" / "env.py").write_text(ENV_PY)
+    (tmp_path / "alembic.ini").write_text(INI.replace("%(here)s/scratch", "scratchpkg:alembic"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    path = "src/scratchpkg/alembic/versions/bbb_scratch.py"
+    (tmp_path / path).write_text(REVISION)
+    write_stubs(path, ["aaa"])
+    up = render("alembic.ini", "bbb", path, "upgrade")
+    assert [s.line for s in up.statements][:2] == [
+        _line_of(REVISION, "op.add_column"),
+        _line_of(REVISION, 'op.execute("UPDATE'),
+    ]
+
+
 def _plan(path: str, revision: str, parents) -> RunnerPlan:
     return RunnerPlan(
         command="migration-safety",
@@ -168,10 +188,13 @@ def test_every_real_revision_renders_alone_inside_its_own_functions(
     assert len(files) >= 5
     rendered = 0
     for source in files:
+        # The sandbox's layout: the sources (env.py, the models) and this one revision file.
         sandbox = tmp_path / source.stem
-        (sandbox / directory / "versions").mkdir(parents=True)
+        shutil.copytree(
+            root / "src", sandbox / "src", ignore=shutil.ignore_patterns("versions", "__pycache__")
+        )
+        (sandbox / directory / "versions").mkdir()
         shutil.copy(root / COMPONENTS[component], sandbox)
-        shutil.copy(root / directory / "env.py", sandbox / directory)
         path = f"{directory}/versions/{source.name}"
         shutil.copy(source, sandbox / path)
         header = parse_revision_file(path, source.read_bytes())
