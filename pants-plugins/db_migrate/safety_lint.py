@@ -45,6 +45,19 @@ from db_migrate.target_types import AlembicMigrationsFieldSet
 COMMAND = "migration-safety"
 
 
+NO_RESOLVE = Problem(
+    title="squawk has no lockfile",
+    details=(
+        "[migration-safety].install_from_resolve names no resolve to install squawk-cli from",
+    ),
+    actions=(
+        'Set it in pants.toml: [migration-safety] install_from_resolve = "migration-safety"',
+        "That resolve's lockfile must lock squawk-cli (3rdparty/python/migration-safety.lock here)",
+    ),
+    kind="migration_safety_no_resolve",
+)
+
+
 class MigrationSafetyRequest(LintTargetsRequest):
     field_set_type = AlembicMigrationsFieldSet
     tool_subsystem = MigrationSafety
@@ -258,7 +271,7 @@ class NewRevisionSafety:
 async def new_revision_safety(
     request: NewRevisionSafetyRequest, tool: MigrationSafety
 ) -> NewRevisionSafety:
-    if tool.skip:
+    if tool.skip or not tool.install_from_resolve:
         return NewRevisionSafety(None)
     setup, path = request.setup, request.path
     revision = read_revision_header(path, request.content)
@@ -309,6 +322,14 @@ def _reports(components: Iterable[ComponentSafety]) -> Tuple[FileContent, ...]:
 async def lint_migration_safety(
     request: MigrationSafetyRequest.Batch[AlembicMigrationsFieldSet, Any], tool: MigrationSafety
 ) -> LintResult:
+    if not tool.install_from_resolve:
+        return LintResult(
+            exit_code=1,
+            stdout=NO_RESOLVE.render() + "\n",
+            stderr="",
+            linter_name=MigrationSafetyRequest.tool_name,
+            partition_description=None,
+        )
     setups = await MultiGet(
         Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in request.elements
     )
