@@ -16,14 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, Iterable
 
-from pants.engine.fs import PathGlobs, Paths
 from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwners,
     PythonModuleOwnersRequest,
 )
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonResolveField
-from pants.engine.fs import Digest, DigestContents
+from pants.engine.fs import Digest, DigestContents, PathGlobs, Paths
 from pants.engine.internals.graph import Owners, OwnersRequest
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (

@@ -6,6 +6,7 @@ from db_migrate import (
     lint,
     revision_files,
     runner_process,
+    safety_lint,
     selection,
     tailor,
 )
@@ -23,6 +24,7 @@ def rules():
         *dependency_inference.rules(),
         *lint.rules(),
         *revision_files.rules(),
+        *safety_lint.rules(),
         *runner_process.rules(),
         *selection.rules(),
         *tailor.rules(),

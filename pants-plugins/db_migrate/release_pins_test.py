@@ -50,7 +50,12 @@ def test_bad_files_name_themselves_and_what_is_wrong(text, why):
 
 def test_releases_are_ordered_as_versions_not_as_text():
     pins = [("24.09.10", "c"), ("24.09.8", "b"), ("25.03.0", "d"), ("24.03.0", "a")]
-    assert [name for name, _ in in_release_order(pins)] == ["24.03.0", "24.09.8", "24.09.10", "25.03.0"]
+    assert [name for name, _ in in_release_order(pins)] == [
+        "24.03.0",
+        "24.09.8",
+        "24.09.10",
+        "25.03.0",
+    ]
 
 
 def test_the_line_format_keeps_file_order_and_refuses_duplicates():

@@ -14,7 +14,9 @@ PASSWORDS = ["plain", "p@ss", "a:b", "sl/ash", "per%cent", "pässwörd", "@:/%ü
 
 @pytest.mark.parametrize("password", PASSWORDS)
 def test_a_quoted_password_in_a_url_is_masked(password):
-    url = f"postgresql+asyncpg://bob:{quote(password, safe='')}@db.internal:5432/app?sslmode=require"
+    url = (
+        f"postgresql+asyncpg://bob:{quote(password, safe='')}@db.internal:5432/app?sslmode=require"
+    )
     shown = mask(f"could not connect to {url}: timeout")
     assert quote(password, safe="") not in shown
     assert "postgresql+asyncpg://bob:***@db.internal:5432/app?sslmode=require" in shown
@@ -36,7 +38,9 @@ def test_a_known_secret_is_masked_anywhere(password):
 
 @pytest.mark.parametrize("password", ["plain", "has space", "quo'te"])
 def test_a_conninfo_password_is_masked(password):
-    quoted = "'" + password.replace("'", "\\'") + "'" if " " in password or "'" in password else password
+    quoted = (
+        "'" + password.replace("'", "\\'") + "'" if " " in password or "'" in password else password
+    )
     shown = mask(f"invalid dsn: host=h password={quoted} dbname=db")
     assert password not in shown and "password=*** dbname=db" in shown
 

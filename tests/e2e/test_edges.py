@@ -204,7 +204,17 @@ def test_a_rebase_holds_one_lock_from_its_downgrade_to_its_re_upgrade(
     env = {"APPPROXY_DB_URL": db.url}
     init_main(repo)
     git(repo, "checkout", "-q", "-b", "feature")
-    add_revision(repo, "appproxy", "f00d00000001", head, "Mine", "op.execute('SELECT pg_sleep(3)')")
+    add_revision(
+        repo,
+        "appproxy",
+        "f00d00000001",
+        head,
+        "Mine",
+        # Slow only once the log exists: during the rebase's re-upgrade, long enough for a second
+        # Pants run to start and reach the lock.
+        "op.execute(\"SELECT pg_sleep(CASE WHEN to_regclass('version_log') IS NULL THEN 0"
+        ' ELSE 60 END)")',
+    )
     commit_all(repo, "mine")
     assert repo.run("db-migrate", APPPROXY, env=env).returncode == 0
     git(repo, "checkout", "-q", "main")
@@ -236,7 +246,7 @@ def test_a_rebase_holds_one_lock_from_its_downgrade_to_its_re_upgrade(
         "--allow-active-sessions",
         "--lock-timeout=300",
         APPPROXY,
-        env=env,
+        env={**env, "PANTS_CONCURRENT": "True"},  # a second Pants run, not queued behind the first
     )
     out, _ = rebase.communicate(timeout=600)
     assert rebase.returncode == 0, out
@@ -335,7 +345,7 @@ def test_an_error_that_echoes_the_url_prints_no_password(
 ):
     db = new_database()
     password = "s3cr:t/P@ss%wörd"
-    db.query("CREATE ROLE echoer LOGIN SUPERUSER PASSWORD %s", password)
+    db.query(f"CREATE ROLE echoer LOGIN SUPERUSER PASSWORD '{password}'")  # no quote in it
     url = f"postgresql+psycopg://echoer:{quote(password, safe='')}@{db.server.host}:{db.server.port}/{db.name}"
     head = histories["manager"].head
     add_revision(

@@ -28,6 +28,7 @@ from db_migrate.goals.common import (
     with_default_specs,
 )
 from db_migrate.report import Problem
+from db_migrate.safety_lint import report_new_revision
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -174,6 +175,7 @@ async def _db_create_migration(
             "lock_wait": 60,
         },
     )
+    await report_new_revision(reporter.say, setup, run.outcome, build_root.path)
     return run.exit_code
 
 

@@ -83,7 +83,9 @@ async def _db_restore(reporter, subsystem, settings, specs, build_root) -> int:
         return 2
     if len(selection.field_sets) != 1:
         names = ", ".join(fs.component_name for fs in selection.field_sets)
-        reporter.problem([usage(f"a backup belongs to one component; the arguments select {names}")])
+        reporter.problem(
+            [usage(f"a backup belongs to one component; the arguments select {names}")]
+        )
         return 2
     setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])
     if setup.config_problems:

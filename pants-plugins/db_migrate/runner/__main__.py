@@ -27,6 +27,7 @@ def _commands():
         offline,
         rebase,
         restore,
+        safety,
         status,
         syntax,
         verify,
@@ -41,6 +42,7 @@ def _commands():
         "create": create.run,
         "rebase": rebase.run,
         "restore": restore.run,
+        "migration-safety": safety.run,
         "verify": verify.run,
         "verify-component": verify.run_component,
     }
