@@ -39,7 +39,6 @@ def _commands():
         "create": create.run,
         "rebase": rebase.run,
         "verify": verify.run,
-        "verify-component": verify.run_component,
     }
 
 
