@@ -1,6 +1,14 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
-from db_migrate import component, dependency_inference, lint, runner_process, selection, tailor
+from db_migrate import (
+    component,
+    dependency_inference,
+    lint,
+    runner_process,
+    selection,
+    tailor,
+    verify_process,
+)
 from db_migrate.goals import create_migration, devserver, migrate, rebase, status, verify
 from db_migrate.target_types import AlembicMigrationsTarget
 
@@ -23,4 +31,5 @@ def rules():
         *create_migration.rules(),
         *rebase.rules(),
         *verify.rules(),
+        *verify_process.rules(),
     ]
