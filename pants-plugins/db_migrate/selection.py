@@ -35,7 +35,6 @@ from pants.option.global_options import GlobMatchErrorBehavior
 from db_migrate.report import Problem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
-
 # A suggestion must be this similar to what was typed (`_similarity`), and within TIE of the best.
 CLOSE_ENOUGH = 0.75
 TIE = 0.05

@@ -216,8 +216,8 @@ def test_a_socket_only_server_lives_in_the_given_directory_and_binds_no_tcp_port
             assert workdir.parent == short
             assert (workdir / f".s.PGSQL.{server.port}").is_socket()
             assert _tcp_ports_of(server.data_dir / "postmaster.pid") == set()
-            from psycopg.conninfo import conninfo_to_dict
             import sqlalchemy
+            from psycopg.conninfo import conninfo_to_dict
 
             assert "password" not in conninfo_to_dict(server.conninfo())
             assert sqlalchemy.engine.make_url(server.url()).password is None
