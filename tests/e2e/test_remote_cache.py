@@ -27,7 +27,7 @@ DEV_PASSWORD = "develove"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[BuildGrid]:
-    with buildgrid(find_repo_files() / "tests" / "e2e" / "bgd.pex", tmp_path / "buildgrid") as bg:
+    with buildgrid(find_repo_files() / "tests.e2e" / "bgd.pex", tmp_path / "buildgrid") as bg:
         yield bg
 
 
