@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from e2e.buildgrid import buildgrid
+from e2e.buildgrid import BuildGrid, buildgrid
 from e2e.pants_repo import PantsRepo
 from histories import clean_env, median, write_component
 
@@ -35,12 +35,11 @@ ALL = "::"
 
 
 class Clone:
-    def __init__(self, root: Path, chain: int, settings: str = "") -> None:
+    def __init__(self, root: Path, chain: int, server: BuildGrid | None = None) -> None:
         self.repo = PantsRepo.copy_of(REPO, root / "repo")
         self.component = write_component(self.repo.root, "chain", chain, body="table")
-        if settings:
-            with open(self.repo.root / "pants.toml", "a") as f:
-                f.write(settings)
+        if server is not None:
+            server.configure(self.repo.root / "pants.toml")
         self.env = clean_env(NO_COLOR="1", PANTS_LOCAL_STORE_DIR=str(root / "lmdb_store"))
         self.edits = 0
 
@@ -106,13 +105,13 @@ def fresh_clone_cases(work: Path, chain: int) -> dict:
     bgd = REPO / "dist" / "tests.e2e" / "bgd.pex"
     t = {}
     with buildgrid(bgd, work / "buildgrid") as server:
-        writer = Clone(work / "writer", chain, server.pants_settings())
+        writer = Clone(work / "writer", chain, server)
         print("filling the remote cache from a first clone ...", flush=True)
         t["fresh clone, writing the remote cache"] = writer.time("--no-pantsd", "db-verify", ALL)
         cold = Clone(work / "cold", chain)
         print("a fresh clone, no remote cache ...", flush=True)
         t["fresh clone, cold"] = cold.time("--no-pantsd", "db-verify", ALL)
-        reader = Clone(work / "reader", chain, server.pants_settings())
+        reader = Clone(work / "reader", chain, server)
         print("a fresh clone, warm remote cache ...", flush=True)
         t["fresh clone, warm remote cache"] = reader.time("--no-pantsd", "db-verify", ALL)
         t["fresh clone, --version"] = reader.time("--no-pantsd", "--version")

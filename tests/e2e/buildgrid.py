@@ -37,9 +37,8 @@ instances:
         storage: *cas
 """
 
-# What the README tells a team to put in pants.toml (the address is their server's).
-PANTS_SETTINGS = """
-[GLOBAL]
+# What the README tells a team to put in pants.toml's [GLOBAL] (the address is their server's).
+PANTS_SETTINGS = """\
 remote_cache_read = true
 remote_cache_write = true
 remote_store_address = "grpc://127.0.0.1:{port}"
@@ -64,8 +63,14 @@ class BuildGrid:
     cas: Path  # the disk storage: one file per blob
     process: subprocess.Popen
 
-    def pants_settings(self) -> str:
-        return PANTS_SETTINGS.format(port=self.port, instance=INSTANCE)
+    def configure(self, pants_toml: Path) -> None:
+        """Point a repo at this server: the settings go into its pants.toml's [GLOBAL] table."""
+        text = pants_toml.read_text()
+        settings = PANTS_SETTINGS.format(port=self.port, instance=INSTANCE)
+        assert "\n[GLOBAL]\n" in "\n" + text, pants_toml
+        pants_toml.write_text(
+            ("\n" + text).replace("\n[GLOBAL]\n", "\n[GLOBAL]\n" + settings, 1)[1:]
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -35,8 +35,7 @@ def _clone(directory: Path, server: BuildGrid) -> PantsRepo:
     copy = _isolated_copy(directory / "repo")
     ini = copy.root / "alembic-appproxy.ini"
     ini.write_text(ini.read_text().replace(DEV_PASSWORD, PLANTED_INI))
-    with open(copy.root / "pants.toml", "a") as f:
-        f.write(server.pants_settings())
+    server.configure(copy.root / "pants.toml")
     return copy
 
 
