@@ -40,6 +40,7 @@ from db_migrate.target_types import AlembicMigrationsFieldSet
 
 OUTCOME_FILE = "__db_verify_outcome__.json"
 _INI_GLOBS = ("*.ini", "**/*.ini")
+REMOTE_CACHE_PATIENCE_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,9 @@ async def verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
             cache_scope=(
                 ProcessCacheScope.PER_SESSION if request.force else ProcessCacheScope.SUCCESSFUL
             ),
+            # With a remote cache, Pants would start the process at once while it asks the
+            # server (speculation): a PostgreSQL for nothing. Wait for the answer instead.
+            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
         ),
     )
     contents = await Get(DigestContents, Digest, result.output_digest)
