@@ -7,7 +7,7 @@ from db_migrate.hermetic import without_database_urls
 INI = """# a comment: sqlalchemy.url = kept, it is a comment
 [alembic]
 script_location = %(here)s/src/ai/backend/manager/models/alembic
-sqlalchemy.url = postgresql+psycopg://postgres:develove@127.0.0.1:8101/backend
+sqlalchemy.url = postgresql+psycopg://postgres:pw-in-ini@127.0.0.1:8101/backend
 version_table = alembic_version
 
 [other]
@@ -19,7 +19,7 @@ keep = yes
 
 def test_every_url_goes_and_everything_else_stays() -> None:
     cleaned = without_database_urls(INI)
-    assert "develove" not in cleaned and "line-secret" not in cleaned
+    assert "pw-in-ini" not in cleaned and "line-secret" not in cleaned
     parser = configparser.RawConfigParser()
     parser.read_string(cleaned)
     assert dict(parser["alembic"]) == {
