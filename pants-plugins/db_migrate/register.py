@@ -9,6 +9,7 @@ from db_migrate import (
     safety_lint,
     selection,
     tailor,
+    verify_process,
 )
 from db_migrate.goals import create_migration, devserver, migrate, rebase, restore, status, verify
 from db_migrate.target_types import AlembicMigrationsTarget
@@ -35,4 +36,5 @@ def rules():
         *rebase.rules(),
         *restore.rules(),
         *verify.rules(),
+        *verify_process.rules(),
     ]

@@ -1,11 +1,10 @@
 """`pants db-verify`: round-trip every selected component's history on a throwaway PostgreSQL.
 
 Static pre-flight first (broken files, several heads, `verify_skip`/`verify_min_revision`/`--skip`
-naming no revision: nothing starts). Then one interactive runner per resolve (one, in this repo)
-that starts its own throwaway server and verifies the components concurrently, each in a child
-process running in its component's own venv: Pants runs interactive processes one at a time, so
-the parallelism lives in the runner (see `runner/verify.py`). The runner's sandbox holds every
-component's venv and sources; it never sees a `<COMPONENT>_DB_URL`, and touches no other database.
+naming no revision: nothing starts). Then each component is one regular, cacheable `Process`
+(`verify_process.py`) that starts its own PostgreSQL inside its sandbox: Pants runs them
+concurrently, replays a result whose inputs did not change (marked `(cached ...)`), and shares
+results through a remote cache when one is configured. A URL variable never reaches them.
 
 Components are independent here, so a failure does not stop the others; the exit code is 0 only
 when every selected component verifies.
@@ -14,20 +13,15 @@ when every selected component verifies.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pants.backend.python.subsystems.setup import PythonSetup
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
-from pants.engine.fs import Digest, MergeDigests
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.process import InteractiveProcess, InteractiveProcessResult
-from pants.engine.rules import Effect, Get, MultiGet, collect_rules, goal_rule
-from pants.option.option_types import IntOption, StrListOption
+from pants.engine.internals.session import RunId
+from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
+from pants.option.option_types import BoolOption, IntOption, StrListOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
@@ -39,19 +33,13 @@ from db_migrate.goals.common import (
     ReportOptions,
     build_plan,
     gather_setups,
-    read_outcome,
     static_problems,
     with_default_specs,
 )
 from db_migrate.report import Problem
-from db_migrate.runner_process import (
-    RunnerEnvironment,
-    RunnerEnvironmentRequest,
-    RunnerProcess,
-    RunnerRequest,
-)
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
+from db_migrate.verify_process import VerifyProcessRequest, VerifyProcessResult, source_label
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -62,21 +50,32 @@ class DbVerifySubsystem(GoalSubsystem, ReportOptions):
     help = softwrap(
         """
         Verify the selected components' migration histories on a throwaway PostgreSQL (from the
-        lockfile; no service needed, nothing shared with the development database): upgrade from
+        lockfile, started inside the sandbox; no service needed, no URL used): upgrade from
         empty one revision at a time, downgrade one at a time to base checking after each step that
         the schema equals the schema before the matching upgrade, upgrade to head again, and compare
         the models with the schema (Alembic autogenerate). The first failing revision is named with
-        a schema diff. Example: `pants db-verify ::`. Knowingly irreversible steps: the
-        `verify_skip` and `verify_min_revision` fields of `alembic_migrations`, or `--skip`.
+        a schema diff. Results are cached by content like `pants test` (locally, and in a remote
+        cache when one is configured). Example: `pants db-verify ::`. Knowingly irreversible steps:
+        the `verify_skip` and `verify_min_revision` fields of `alembic_migrations`, or `--skip`.
         """
     )
 
+    force = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Verify again even when the inputs did not change since a successful verification
+            (the `pants test --force` convention); the result is then not cached.
+            """
+        ),
+    )
     parallel = IntOption(
         default=0,
         help=softwrap(
             """
-            How many components to verify at once, each in its own database and process:
-            `0` (the default) is one per CPU core, at most one per component; `1` is one after another.
+            How many components to verify at once, each in its own process with its own
+            PostgreSQL: `0` (the default) leaves it to Pants
+            (`--process-execution-local-parallelism`, one per CPU core), `1` is one after another.
             """
         ),
     )
@@ -102,8 +101,16 @@ class DbVerify(Goal):
 class VerifyPolicy:
     """What a component's verification leaves out, as full revision ids."""
 
-    skip: Tuple[str, ...]
+    skip: Tuple[str, ...]  # the target's verify_skip field
+    cli_skip: Tuple[str, ...]  # --skip (only those of this component)
     min_revision: Optional[str]
+
+    def options(self) -> Dict[str, Any]:
+        return {
+            "skip": list(self.skip),
+            "cli_skip": [r for r in self.cli_skip if r not in self.skip],
+            "min_revision": self.min_revision,
+        }
 
 
 def _one_revision(
@@ -138,44 +145,43 @@ def _one_revision(
     return found[0], None, ()
 
 
-def component_policy(
-    setup: ComponentSetup, cli_skip: Sequence[str]
-) -> Tuple[VerifyPolicy, Tuple[Problem, ...]]:
-    fs = setup.field_set
-    config = fs.alembic_config.value
-    problems: List[Problem] = []
-    skip: List[str] = []
-    wanted = [("verify_skip", s) for s in fs.verify_skip.value or ()] + [
-        ("--skip", s) for s in cli_skip
-    ]
-    for setting, text in wanted:
+def _resolved(
+    setup: ComponentSetup, setting: str, texts: Sequence[str], problems: List[Problem]
+) -> List[str]:
+    """Full ids for `texts`; a typo is a problem, except for --skip (another component's, maybe)."""
+    found: List[str] = []
+    for text in texts:
         revision, why, suggestions = _one_revision(setup, text.strip())
         if revision:
-            if revision not in skip:
-                skip.append(revision)
-        elif setting != "--skip":  # --skip values may belong to another selected component
-            problems.append(
-                report.verify_revision_unknown(
-                    setup.component, config, setup.selector, setting, text, suggestions, why or ""
-                )
-            )
-    min_revision = None
-    if fs.verify_min_revision.value:
-        text = fs.verify_min_revision.value.strip()
-        min_revision, why, suggestions = _one_revision(setup, text)
-        if not min_revision:
+            if revision not in found:
+                found.append(revision)
+        elif setting != "--skip":
             problems.append(
                 report.verify_revision_unknown(
                     setup.component,
-                    config,
+                    setup.field_set.alembic_config.value,
                     setup.selector,
-                    "verify_min_revision",
+                    setting,
                     text,
                     suggestions,
                     why or "",
                 )
             )
-    return VerifyPolicy(tuple(skip), min_revision), tuple(problems)
+    return found
+
+
+def component_policy(
+    setup: ComponentSetup, cli_skip: Sequence[str]
+) -> Tuple[VerifyPolicy, Tuple[Problem, ...]]:
+    fs = setup.field_set
+    problems: List[Problem] = []
+    skip = _resolved(setup, "verify_skip", fs.verify_skip.value or (), problems)
+    from_cli = _resolved(setup, "--skip", cli_skip, problems)
+    minimum = None
+    if fs.verify_min_revision.value:
+        text = fs.verify_min_revision.value.strip()
+        (minimum, *_) = _resolved(setup, "verify_min_revision", [text], problems) or [None]
+    return VerifyPolicy(tuple(skip), tuple(from_cli), minimum), tuple(problems)
 
 
 def unknown_cli_skip(revisions: Sequence[str], components: Sequence[str]) -> Problem:
@@ -197,7 +203,7 @@ def bad_parallel(value: int) -> Problem:
     return Problem(
         title=f"Invalid --parallel={value}",
         details=(
-            "--parallel is how many components to verify at once: 0 (one per CPU core) or more",
+            "--parallel is how many components to verify at once: 0 (as many as Pants runs at once) or more",
         ),
         actions=(
             "Use --parallel=0 (the default), --parallel=1 (one after another) or a larger number",
@@ -206,118 +212,72 @@ def bad_parallel(value: int) -> Problem:
     )
 
 
-def _child_spec(plan_json: str, environment: RunnerEnvironment) -> Dict[str, Any]:
-    """How the runner starts one component's child: its plan, its venv's entry point, its env."""
-    return {
-        "plan": json.loads(plan_json),
-        "argv": [environment.argv0],
-        "env": dict(environment.env),
-    }
-
-
-async def _verify_together(
-    setups: Sequence[ComponentSetup],
-    policies: Dict[str, VerifyPolicy],
-    parallel: int,
+def _request(
+    setup: ComponentSetup,
+    policy: VerifyPolicy,
+    force: bool,
     settings: DbMigrationsSubsystem,
     build_root: BuildRoot,
-    output: str = "text",
-) -> ComponentRun:
-    """One interactive runner for components that share a resolve (their venvs can share a sandbox)."""
-    environments = await MultiGet(
-        Get(RunnerEnvironment, RunnerEnvironmentRequest(s.field_set)) for s in setups
-    )
-    children = [
-        _child_spec(
-            build_plan(
-                setup,
-                "verify-component",
-                settings,
-                build_root,
-                {
-                    "skip": list(policies[setup.component].skip),
-                    "min_revision": policies[setup.component].min_revision,
-                },
-            ).to_json(),
-            environment,
-        )
-        for setup, environment in zip(setups, environments)
-    ]
-    names = [s.component for s in setups]
+) -> VerifyProcessRequest:
+    """The cached process's plan: facts from the files and the verify options, no host state."""
     plan = dataclasses.replace(
-        build_plan(
-            setups[0],
-            "verify",
-            settings,
-            build_root,
-            {"components": children, "parallel": parallel, "output": output},
-        ),
-        component="db-verify",
-        revisions=(),
-        heads=(),
+        build_plan(setup, "verify", settings, build_root, {}),
+        buildroot="",
+        options=policy.options(),
     )
-    fd, result_file = tempfile.mkstemp(prefix="db-verify-", suffix=".json")
-    os.close(fd)
-    try:
-        runner = await Get(
-            RunnerProcess, RunnerRequest(setups[0].field_set, plan.to_json(), result_file)
-        )
-        first = runner.process.process
-        digest = await Get(
-            Digest, MergeDigests([first.input_digest, *(e.digest for e in environments[1:])])
-        )
-        caches: Dict[str, str] = {}
-        for environment in environments:
-            caches.update(environment.append_only_caches)
-        caches.update(first.append_only_caches or {})
-        # The runner talks only to its own throwaway server: no component's URL variable reaches it.
-        url_vars = {s.field_set.url_env for s in setups}
-        process = InteractiveProcess(
-            argv=first.argv,
-            env={k: v for k, v in first.env.items() if k not in url_vars},
-            input_digest=digest,
-            run_in_workspace=False,
-            append_only_caches=caches,
-        )
-        result = await Effect(InteractiveProcessResult, InteractiveProcess, process)
-        outcome = read_outcome(result_file)
-    finally:
-        os.unlink(result_file)
-    return ComponentRun(", ".join(names), result.exit_code, outcome)
+    return VerifyProcessRequest(setup.field_set, plan.to_json(), len(setup.revisions), force)
 
 
-def summary(console: Console, results: Sequence[Dict[str, Any]]) -> str:
+def _batches(items: Sequence[Any], size: int) -> List[Sequence[Any]]:
+    if size <= 0:
+        return [items]
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _show(
+    reporter: Reporter, setup: ComponentSetup, result: VerifyProcessResult, cached: Optional[str]
+) -> ComponentRun:
+    """What one component's process said: its whole log when it ran, its report when replayed."""
+    outcome = result.outcome()
+    outcome["cached"] = cached
+    reporter.say("")
+    if cached and result.exit_code == 0 and outcome.get("report"):
+        reporter.say(
+            f"{setup.component}: verified before with exactly these inputs ({cached}):"
+            " the stored report follows, no PostgreSQL started"
+        )
+        reporter.say(outcome["report"])
+    else:
+        if result.stdout.strip():
+            reporter.say(result.stdout.rstrip())
+        if result.stderr.strip():
+            reporter.console.print_stderr(result.stderr.rstrip())
+        elif result.exit_code != 0:
+            reporter.console.print_stderr(
+                f"{report.FAILURE} Error: {setup.component}: verification exited with {result.exit_code}"
+            )
+    return ComponentRun(setup.component, result.exit_code, outcome)
+
+
+def summary(console: Console, runs: Sequence[ComponentRun]) -> str:
     parts = []
-    for r in results:
-        n = r.get("revisions") or 0
-        if r.get("exit_code") == 0:
-            parts.append(f"{r['component']} verified ({n} revision{'s' if n != 1 else ''})")
+    for run in runs:
+        n = run.outcome.get("revisions") or 0
+        cached = run.outcome.get("cached")
+        if run.exit_code == 0:
+            extra = f", {cached}" if cached else ""
+            parts.append(f"{run.component} verified ({n} revision{'s' if n != 1 else ''}{extra})")
         else:
-            parts.append(f"{r['component']} failed")
-    ok = all(r.get("exit_code") == 0 for r in results)
+            parts.append(f"{run.component} failed")
+    ok = all(r.exit_code == 0 for r in runs)
     sigil = console.sigil_succeeded() if ok else console.sigil_failed()
-    verified = sum(1 for r in results if r.get("exit_code") == 0)
-    return f"{sigil} db-verify: {verified}/{len(results)} components verified: " + ", ".join(parts)
+    verified = sum(1 for r in runs if r.exit_code == 0)
+    return f"{sigil} db-verify: {verified}/{len(runs)} components verified: " + ", ".join(parts)
 
 
-async def _db_verify(
-    reporter: Reporter,
-    subsystem: DbVerifySubsystem,
-    settings: DbMigrationsSubsystem,
-    python_setup: PythonSetup,
-    specs: Specs,
-    build_root: BuildRoot,
-) -> int:
-    if subsystem.parallel < 0:
-        reporter.problem([bad_parallel(subsystem.parallel)])
-        return EXIT_USAGE
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-verify"))
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return EXIT_USAGE
-
-    setups = await gather_setups(selection.field_sets)
-    cli_skip = [s.strip() for s in subsystem.skip if s.strip()]
+def _policies(
+    setups: Sequence[ComponentSetup], cli_skip: Sequence[str]
+) -> Tuple[Dict[str, VerifyPolicy], List[Problem]]:
     problems: List[Problem] = []
     policies: Dict[str, VerifyPolicy] = {}
     for setup in setups:
@@ -330,27 +290,53 @@ async def _db_verify(
         unclaimed = [text for text in cli_skip if text not in claimed]
         if unclaimed:
             problems.append(unknown_cli_skip(unclaimed, [s.component for s in setups]))
+    return policies, problems
+
+
+async def _db_verify(
+    reporter: Reporter,
+    subsystem: DbVerifySubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+    run_id: RunId,
+) -> int:
+    if subsystem.parallel < 0:
+        reporter.problem([bad_parallel(subsystem.parallel)])
+        return EXIT_USAGE
+    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-verify"))
+    if selection.problem:
+        reporter.problem([selection.problem])
+        return EXIT_USAGE
+    if not selection.field_sets:
+        return 0  # --changed-since with nothing relevant changed: nothing to do
+    setups = await gather_setups(selection.field_sets)
+    cli_skip = [s.strip() for s in subsystem.skip if s.strip()]
+    policies, problems = _policies(setups, cli_skip)
     if problems:
         reporter.problem(problems)
         return EXIT_FAILED
 
-    groups: Dict[str, List[ComponentSetup]] = {}
-    for setup in setups:
-        groups.setdefault(setup.field_set.resolve.normalized_value(python_setup), []).append(setup)
-    runs = []
-    for group in groups.values():
-        runs.append(
-            await _verify_together(
-                group, policies, subsystem.parallel, settings, build_root, reporter.output
+    names = ", ".join(s.component for s in setups)
+    at_once = f"{subsystem.parallel} at a time" if subsystem.parallel else "concurrently"
+    reporter.say(f"db-verify: {names} ({at_once}, each on a throwaway PostgreSQL of its own)")
+    runs: List[ComponentRun] = []
+    for batch in _batches(setups, subsystem.parallel):
+        results = await MultiGet(
+            Get(
+                VerifyProcessResult,
+                VerifyProcessRequest,
+                _request(s, policies[s.component], subsystem.force, settings, build_root),
             )
+            for s in batch
         )
-    results = [c for run in runs for c in run.outcome.get("components", ())]
-    reporter.runs.extend(ComponentRun(r["component"], r.get("exit_code", 1), r) for r in results)
-    if len(setups) > 1 and results:
+        for setup, result in zip(batch, results):
+            runs.append(_show(reporter, setup, result, source_label(result.metadata, run_id)))
+    reporter.runs.extend(runs)
+    if len(runs) > 1:
         reporter.say("")
-        reporter.say(summary(reporter.console, results))
-    exit_code = next((r.exit_code for r in runs if r.exit_code != 0), 0)
-    return exit_code
+        reporter.say(summary(reporter.console, runs))
+    return next((EXIT_FAILED for r in runs if r.exit_code != 0), 0)
 
 
 @goal_rule
@@ -358,15 +344,15 @@ async def db_verify(
     console: Console,
     subsystem: DbVerifySubsystem,
     settings: DbMigrationsSubsystem,
-    python_setup: PythonSetup,
     specs: Specs,
     build_root: BuildRoot,
     changed: Changed,
+    run_id: RunId,
 ) -> DbVerify:
     reporter = Reporter(console, "db-verify", subsystem, build_root)
     specs = with_default_specs(specs, settings, changed, build_root, reporter)
     code = (
-        await _db_verify(reporter, subsystem, settings, python_setup, specs, build_root)
+        await _db_verify(reporter, subsystem, settings, specs, build_root, run_id)
         if reporter.check_output()
         else 2
     )

@@ -44,7 +44,6 @@ def _commands():
         "restore": restore.run,
         "migration-safety": safety.run,
         "verify": verify.run,
-        "verify-component": verify.run_component,
     }
 
 

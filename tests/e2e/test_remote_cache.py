@@ -1,0 +1,125 @@
+"""Two clones sharing `db-verify` and `lint` results through a real remote cache (BuildGrid).
+
+Clone A, with an empty local cache, runs `db-verify ::` and `lint ::` and writes every result to
+the server; clone B, another directory with an empty local cache of its own, runs the same and
+gets every verification and history check from the server: no process of either runs (hence no
+PostgreSQL starts), and the reports are A's. With the server gone, Pants warns and runs locally.
+Nothing the server stores holds a password, a URL or a host path.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from e2e.buildgrid import BuildGrid, buildgrid
+from e2e.conftest import _isolated_copy, _shutdown
+from e2e.pants_repo import PantsRepo, find_repo_files
+
+NAMES = ("accountmgr", "appproxy", "manager")
+PLANTED_ENV = "planted-env-secret-91c2"
+PLANTED_INI = "planted-ini-secret-7f3a"
+DEV_PASSWORD = "develove"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[BuildGrid]:
+    with buildgrid(find_repo_files() / "tests.e2e" / "bgd.pex", tmp_path / "buildgrid") as bg:
+        yield bg
+
+
+def _clone(directory: Path, server: BuildGrid) -> PantsRepo:
+    copy = _isolated_copy(directory / "repo")
+    ini = copy.root / "alembic-appproxy.ini"
+    ini.write_text(ini.read_text().replace(DEV_PASSWORD, PLANTED_INI))
+    server.configure(copy.root / "pants.toml")
+    return copy
+
+
+def _env(directory: Path) -> dict:
+    """An empty local cache of the clone's own, and a URL variable db-verify must never read."""
+    return {
+        "PANTS_LOCAL_STORE_DIR": str(directory / "lmdb_store"),
+        "MANAGER_DB_URL": f"postgresql+psycopg://postgres:{PLANTED_ENV}@127.0.0.1:9/backend",
+    }
+
+
+def _reports(stdout: str) -> dict:
+    return {
+        name: stdout[stdout.index(f"Component: {name}") :].split("\n\nTime:")[0] for name in NAMES
+    }
+
+
+KEPT = re.compile(r"Preserving local process execution dir `?(/\S+?)`? for (.*)")
+
+
+def _ran_processes(result) -> list:
+    """Descriptions of the processes that ran locally (`--keep-sandboxes=always` names each);
+    the kept sandboxes are deleted."""
+    found = KEPT.findall(result.stderr)
+    for sandbox, _ in found:
+        shutil.rmtree(sandbox, ignore_errors=True)
+    return [description for _, description in found]
+
+
+def _files_containing(root: Path, needle: bytes) -> list:
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_a_second_clone_gets_every_result_from_the_remote_cache(tmp_path, server):
+    a_dir, b_dir = tmp_path / "a", tmp_path / "b"
+    a, b = _clone(a_dir, server), _clone(b_dir, server)
+    try:
+        keep = "--keep-sandboxes=always"
+        verify_a = a.run(keep, "db-verify", "::", env=_env(a_dir))
+        assert verify_a.returncode == 0, verify_a
+        assert verify_a.stdout.count("throwaway PostgreSQL 18") == 3, verify_a
+        assert len([d for d in _ran_processes(verify_a) if "Verify " in d]) == 3, verify_a
+        lint_a = a.run(keep, "lint", "::", env=_env(a_dir))
+        assert lint_a.returncode == 0, lint_a
+        compiled = [d for d in _ran_processes(lint_a) if "Compile the revision files" in d]
+        assert len(compiled) == 3, lint_a
+
+        verify_b = b.run(keep, "--stats-log", "db-verify", "::", env=_env(b_dir))
+        assert verify_b.returncode == 0, verify_b
+        for name in NAMES:
+            assert f"{name}: verified before with exactly these inputs (cached remotely)" in (
+                verify_b.stdout
+            ), verify_b
+        assert "throwaway PostgreSQL 18" not in verify_b.stdout
+        assert not [d for d in _ran_processes(verify_b) if "Verify " in d], verify_b
+        assert _reports(verify_b.stdout) == _reports(verify_a.stdout)
+
+        # lint's processes (ours and ruff's, Black's) keep Pants' default speculation: a local
+        # run may start while the server answers, so count the remote hits instead.
+        lint_b = b.run("--stats-log", "lint", "::", env=_env(b_dir))
+        assert lint_b.returncode == 0, lint_b
+        hits = re.search(r"remote_cache_requests_cached: (\d+)", lint_b.output)
+        assert hits and int(hits.group(1)) >= len(compiled) + 2, lint_b
+        for name in NAMES:
+            line = re.search(rf"(?m)^{name}: \d+ revisions, single head \w+", lint_a.output)
+            assert line and line.group(0) in lint_b.output, lint_b
+
+        # Nothing the server holds carries a password, a URL of ours or a host path.
+        for secret in (DEV_PASSWORD, PLANTED_INI, PLANTED_ENV, str(a.root), str(b.root)):
+            assert _files_containing(server.cas, secret.encode()) == [], secret
+        assert len(list(server.cas.rglob("*"))) > 10  # it did store results
+        # Locally, the URL variable never reached Pants' store; the ini's password is there only
+        # as the ini itself (Pants snapshots every workspace file it reads), never in a result.
+        for local in (a_dir / "lmdb_store", b_dir / "lmdb_store"):
+            assert _files_containing(local, PLANTED_ENV.encode()) == []
+
+        # The server gone: Pants warns and runs locally, and the run still succeeds.
+        server.stop()
+        path = next((a.root / "src/ai/backend/appproxy/models/alembic/versions").glob("*.py"))
+        path.write_text(path.read_text() + "\n# reviewed\n")
+        offline = a.run("db-verify", "::", env=_env(a_dir))
+        assert offline.returncode == 0, offline
+        assert "appproxy: throwaway PostgreSQL 18" in offline.stdout, offline
+        assert re.search(r"\[WARN\].*remote", offline.stderr, re.I | re.S), offline
+    finally:
+        _shutdown(a)
+        _shutdown(b)
