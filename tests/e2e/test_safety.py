@@ -46,9 +46,13 @@ def test_downgrade_backup_restores_identical_rows(repo, new_database, histories,
 
     restore = next(line for line in down.stdout.splitlines() if line.startswith("Restore with: "))
     command = restore.split(": ", 1)[1]
+    # As printed, from the repo root, with the same URL variable as the migration (no password
+    # prompt, no terminal).
     proc = subprocess.run(
         shlex.split(command),
-        env={**os.environ, "PGPASSWORD": pg_server.password},
+        cwd=repo.root,
+        env={**repo.base_env(), **env},
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
     )

@@ -25,6 +25,7 @@ from alembic.script import ScriptDirectory
 
 from db_migrate.report import ProblemError
 from db_migrate.runner.env_watch import EnvFacts, HandOver, check_configure
+from db_migrate.runner.usercode import error_line, user_frames
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,26 @@ class StepFailed(Exception):
 
 class PlanError(Exception):
     """Alembic cannot plan the requested move (unknown or unreachable target)."""
+
+
+class RevisionLoadError(Exception):
+    """A revision file failed while Alembic loaded it (syntax, or an error at import time)."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.path, self.line, self.message = path, line, message
+
+
+def _load_error(error: BaseException, script_dir: str) -> Optional[RevisionLoadError]:
+    """The error as a revision file's, when the innermost frame of the user's code is one."""
+    frames = user_frames(error)
+    if not frames:
+        return None
+    where = frames[-1]
+    versions = os.path.relpath(script_dir)
+    if not where.path.startswith(versions + os.sep) or where.path.endswith("env.py"):
+        return None
+    return RevisionLoadError(where.path, where.line, error_line(error))
 
 
 class _Probed(Exception):
@@ -149,6 +170,11 @@ class AlembicSession:
             steps = self._steps(direction, target, tuple(current))
         except alembic_util.CommandError as e:
             raise PlanError(str(e)) from None
+        except Exception as e:  # loading the revision modules runs them
+            load = _load_error(e, self.script.dir)
+            if load is None:
+                raise
+            raise load from None
         return [_planned(s) for s in steps]
 
     @contextlib.contextmanager

@@ -19,8 +19,9 @@ from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import MigrationResult, Problem, ProblemError, Step
-from db_migrate.runner import ledger, lock
+from db_migrate.runner import db_errors, ledger, lock
 from db_migrate.runner.connection import ComponentDatabase, open_component_database
+from db_migrate.runner.db_errors import root_cause, sqlstate
 from db_migrate.runner.live import LiveOutput
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.sessions import active_sessions, other_sessions
@@ -102,21 +103,10 @@ def unreachable(plan: RunnerPlan, move: Move, heads: Sequence[str], why: str) ->
 
 
 def db_error_text(error: BaseException) -> str:
-    """The driver's own first line (SQLAlchemy wraps it), masked; else `Type: message`."""
-    cause = error
-    while getattr(cause, "orig", None) is not None:
-        cause = cause.orig
-    if getattr(cause, "sqlstate", None) is None and not hasattr(error, "orig"):
-        return error_line(cause)
-    text = str(cause).strip().splitlines()
-    return report.mask(text[0] if text else type(cause).__name__)
-
-
-def _sqlstate(error: BaseException) -> str | None:
-    cause = error
-    while getattr(cause, "orig", None) is not None:
-        cause = cause.orig
-    return getattr(cause, "sqlstate", None)
+    """The database's own first line, masked; for an error that is no database's, `Type: message`."""
+    if sqlstate(error) is None and root_cause(error) is error:
+        return error_line(error)
+    return report.mask(db_errors.db_error_text(error))
 
 
 @contextlib.contextmanager
@@ -345,10 +335,14 @@ def _session(plan: RunnerPlan, ini: AlembicIni, db: ComponentDatabase):
 
 def theirs_if_raised(plan: RunnerPlan, action, doing: str = "loading its Alembic scripts"):
     """Run `action`; an exception from the user's code (env.py, models, revisions) is theirs."""
+    from db_migrate.runner.alembic_steps import RevisionLoadError
+
     try:
         return action()
     except ProblemError:
         raise
+    except RevisionLoadError as e:
+        raise ProblemError(report.revision_file_problem(e.path, e.line, e.message)) from None
     except Exception as e:  # noqa: BLE001 - attributed below, or re-raised as ours
         frames = user_frames(e)
         revisions = {r.path for r in plan.revisions}
@@ -564,7 +558,7 @@ def _failure_problem(plan, move: Move, before, after, failure) -> Problem:
             f" is at {_heads_text(after) if after else report.BASE} (checked)."
         )
     error = _error_text(failure.error)
-    if _sqlstate(failure.error) == FOREIGN_KEY_VIOLATION:
+    if sqlstate(failure.error) == FOREIGN_KEY_VIOLATION:
         problem = report.foreign_key_violation(
             plan.component, plan.selector, failure.step.revision, path, error
         )
@@ -577,7 +571,7 @@ def _failure_problem(plan, move: Move, before, after, failure) -> Problem:
 
 def _error_text(error: BaseException) -> str:
     """The database's error, or for a Python error in a revision, where in the user's file."""
-    if _sqlstate(error) is None:
+    if sqlstate(error) is None:
         frames = user_frames(error)
         if frames:
             return f"{error_line(error)} ({frames[-1].path}, line {frames[-1].line})"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import io
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,11 @@ def test_every_real_revision_renders_alone_inside_its_own_functions(
     assert len(files) >= 5
     rendered = 0
     for source in files:
+        # A package-resource script_location is found through the imported package: forget the
+        # previous sandbox's, as a fresh process would.
+        for name in [m for m in sys.modules if m == "ai" or m.startswith("ai.")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
         # The sandbox's layout: the sources (env.py, the models) and this one revision file.
         sandbox = tmp_path / source.stem
         shutil.copytree(
