@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Optional
 
 from pants.backend.python.target_types import PythonResolveField
+from pants.engine.addresses import Address
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     Dependencies,
@@ -33,8 +35,9 @@ class MigrationComponentField(StringField):
         """
     )
 
+    # Annotated like Pants' own: `pants help` reads the type of `raw_value` from them.
     @classmethod
-    def compute_value(cls, raw_value, address):
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
         if value is not None and not COMPONENT_NAME.match(value):
             raise InvalidFieldException(
@@ -95,8 +98,9 @@ class MigrationOrderField(IntField):
 
 
 class _PostgresDurationField(StringField):
+    # Annotated like Pants' own: `pants help` reads the type of `raw_value` from them.
     @classmethod
-    def compute_value(cls, raw_value, address):
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
         if value is not None and not POSTGRES_DURATION.match(value.strip()):
             raise InvalidFieldException(

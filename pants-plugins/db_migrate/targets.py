@@ -8,7 +8,7 @@ database is touched, so a typo costs milliseconds and names the closest real rev
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import List, Optional, Tuple
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
@@ -64,6 +64,22 @@ def check_target_syntax(target: str) -> None:
     raise TargetSyntaxError(
         bad_target(target, "It is neither a revision id, head, base nor a relative step")
     )
+
+
+def split_range(target: str) -> Tuple[str, ...]:
+    """`FROM:TO` (`--sql`) -> its two ends, each any target (`release:24.09.0:head` too); a
+    target without a range -> itself. Raises TargetSyntaxError for more than two ends."""
+    parts: List[str] = []
+    for piece in target.split(":"):
+        if parts and parts[-1] == "release":
+            parts[-1] = f"release:{piece}"
+        else:
+            parts.append(piece)
+    if len(parts) > 2:
+        raise TargetSyntaxError(
+            bad_target(target, "A range is FROM:TO, two targets, e.g. release:24.09.0:head")
+        )
+    return tuple(parts)
 
 
 def resolve_release(setup: ComponentSetup, target: str) -> str:

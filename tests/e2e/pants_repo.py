@@ -1,6 +1,6 @@
 """A private copy of this repository in which tests run `./pants` the way a user does.
 
-The test sandbox holds the repository's files (see the `repo-files` target in the root BUILD);
+The test sandbox holds the repository's files (see the `repo` target in the root BUILD);
 we copy them to a temporary directory, which becomes a build root of its own with its own
 pantsd, so tests never disturb (or depend on) the developer's checkout.
 """
@@ -43,7 +43,7 @@ def find_repo_files(start: Path | None = None) -> Path:
     for candidate in [here, *here.parents]:
         if all((candidate / marker).exists() for marker in REPO_MARKERS):
             return candidate
-    raise RuntimeError(f"no pants.toml above {here}: the test needs //:repo-files")
+    raise RuntimeError(f"no pants.toml above {here}: the test needs //:repo")
 
 
 @dataclass

@@ -36,11 +36,24 @@ def test_sql_prints_the_planned_range_without_touching_a_database(repo, new_data
     assert f"Running downgrade {ordered[-2]} -> {ordered[-3]}" in text
     assert f"-> {ordered[-4]}" not in text
 
-    no_range = repo.run("db-migrate", "--sql", "--direction=downgrade", "--target=base", ACCOUNTMGR)
-    assert (
-        no_range.returncode != 0
-        and "❌ Error: Cannot write the SQL of downgrade base" in no_range.stderr
+
+def test_a_failing_sql_run_writes_no_sql_at_all(repo):
+    """The header comes with the SQL: a refused range leaves stdout empty and an existing
+    `--sql-file` as it was."""
+    refused = repo.run("db-migrate", "--sql", "--direction=downgrade", "--target=base", ACCOUNTMGR)
+    assert refused.returncode != 0, refused
+    assert "❌ Error: Cannot write the SQL of downgrade base" in refused.stderr
+    assert refused.stdout == "", refused
+    repo.write("dist/kept.sql", "-- yesterday's review\n")
+    into_file = repo.run(
+        "db-migrate",
+        "--sql-file=dist/kept.sql",
+        "--direction=downgrade",
+        "--target=base",
+        ACCOUNTMGR,
     )
+    assert into_file.returncode != 0, into_file
+    assert repo.read("dist/kept.sql") == "-- yesterday's review\n"
 
 
 def test_dry_run_lists_the_plan_and_the_backup_and_changes_nothing(repo, new_database, histories):
@@ -167,3 +180,27 @@ def test_an_edited_applied_revision_is_detected(private_repo, new_database, hist
     assert histories["manager"].head not in {
         r[0] for r in db.query("SELECT revision FROM pants_db_migrate.alembic_version_checksums")
     }
+
+
+def test_dev_server_json_tells_running_from_stopped_and_names_no_component(repo):
+    """The development server is shared by every component: its report is the server's state."""
+
+    def server(*args: str) -> dict:
+        result = repo.run("db-dev-server", "--output=json", *args)
+        assert result.returncode == 0, result
+        report = json.loads(result.stdout)
+        assert report["components"] == [], report
+        assert not any(name in result.stdout for name in COMPONENTS), result.stdout
+        return report["server"]
+
+    port = int(repo.read("pants.toml").split("dev_server_port = ", 1)[1].split()[0])
+    before = server()
+    assert before["state"] in ("stopped", "not-created"), before
+    try:
+        started = server("--action=start")
+        assert started["state"] == "running" and started["address"] == f"127.0.0.1:{port}"
+        assert server()["state"] == "running"
+    finally:
+        stopped = server("--action=stop")
+    assert stopped["state"] == "stopped" and stopped["action"] == "stop", stopped
+    assert server() == dict(stopped, action="status")

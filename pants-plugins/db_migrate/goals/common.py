@@ -85,6 +85,8 @@ class Reporter:
         self.runs: list = []
         self.problems: list = []
         self.skipped: list = []
+        # Top-level report entries of one goal (db-dev-server's `server`).
+        self.extra: Dict[str, Any] = {}
 
     @property
     def json(self) -> bool:
@@ -155,6 +157,7 @@ class Reporter:
                 }
                 for component, p in self.problems
             ],
+            **self.extra,
         }
 
 

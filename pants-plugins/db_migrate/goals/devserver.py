@@ -91,14 +91,18 @@ async def _db_dev_server(
     if setup.config_problems:
         reporter.problem(setup.config_problems)
         return 1
+    # Any component's resolve runs the one shared server: the report names the server, not it.
     run = await run_component(
         setup,
         command="devserver",
         settings=settings,
         build_root=build_root,
-        reporter=reporter,
-        options={"action": subsystem.action.value},
+        options={**reporter.runner_options(), "action": subsystem.action.value},
     )
+    reporter.extra["server"] = {
+        **run.outcome.get("server", {"action": subsystem.action.value, "state": "unknown"}),
+        "error": run.outcome.get("error"),
+    }
     return run.exit_code
 
 

@@ -35,6 +35,7 @@ from db_migrate.targets import (
     TargetSyntaxError,
     check_target_syntax,
     resolve_release,
+    split_range,
     static_target_problem,
 )
 
@@ -61,8 +62,11 @@ class DbMigrateSubsystem(GoalSubsystem, ReportOptions):
         help=softwrap(
             """
             Where to go: `head` (the default for upgrades), `base`, a full or unambiguous partial
-            revision id, relative `+N`/`-N` (e.g. `--target=-1`), `REV+N`, `LABEL@head`.
-            A downgrade must name its target.
+            revision id, relative `+N`/`-N` from the database's revision (e.g. `--target=-1`),
+            `REV+N`/`REV-N`, a branch `LABEL@head` (or `LABEL@base`, `LABEL@+N`), or
+            `release:NAME` from the component's `release_pins`. With `--sql`, `FROM:TO` gives
+            the range (either side any of these, e.g. `release:24.09.0:head`). A downgrade must
+            name its target.
             """
         ),
     )
@@ -184,8 +188,8 @@ async def _migrate(
         return 2
     target = (subsystem.target or "head").strip()
     offline = subsystem.sql or bool(subsystem.sql_file)
-    parts = target.split(":", 1) if offline and ":" in target else [target]
     try:
+        parts = split_range(target) if offline else (target,)
         for part in parts:
             check_target_syntax(part)
     except TargetSyntaxError as e:

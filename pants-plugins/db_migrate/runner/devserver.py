@@ -7,6 +7,7 @@ other URL is somebody else's server: we never start anything for it.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,13 +67,34 @@ def ensure_database(settings: DevServerSettings, url: DatabaseUrl, component: st
         server.create_database(url.database)
 
 
+def state(server: LocalServer) -> str:
+    """`running`, `stopped` (data kept) or `not-created`: what `--output=json` reports."""
+    if server.is_running():
+        return "running"
+    return "stopped" if server.is_initialized() else "not-created"
+
+
 def status(settings: DevServerSettings, url: DatabaseUrl) -> str:
     server = settings.server(url)
-    if server.is_running():
+    now = state(server)
+    if now == "running":
         return f"running on {url.where}, data in {server.data_dir}"
-    if server.is_initialized():
+    if now == "stopped":
         return f"stopped (data in {server.data_dir})"
     return "not created yet (the first db-migrate creates it)"
+
+
+def describe(settings: DevServerSettings, server: LocalServer, action: str, buildroot: str) -> dict:
+    """The server's part of the JSON report: one server for every component, so none is named."""
+    data_dir = settings.data_dir
+    with contextlib.suppress(ValueError):
+        data_dir = data_dir.relative_to(buildroot)
+    return {
+        "action": action,
+        "state": state(server),
+        "address": server.address,
+        "data_dir": str(data_dir),
+    }
 
 
 def run(plan, environ, outcome) -> None:
@@ -122,3 +144,4 @@ def run(plan, environ, outcome) -> None:
             )
         ) from None
     outcome.status = "ok"
+    outcome.extra = {"server": describe(settings, server, action, plan.buildroot)}
