@@ -15,6 +15,14 @@ VERSIONS = COMPONENTS["appproxy"][0] + "/versions"
 TABLE = COMPONENTS["appproxy"][2]
 
 
+def assert_lint_clean(repo, path: str) -> None:
+    """`pants lint FILE` as a user runs it after creating a revision: every linter passes."""
+    result = repo.run("lint", path)
+    assert result.returncode == 0, result
+    for tool in ("black", "ruff"):
+        assert f"✓ {tool} succeeded." in result.stderr, result
+
+
 def revision_files(repo) -> set:
     return {p.name for p in (repo.root / VERSIONS).glob("*.py")}
 
@@ -52,6 +60,8 @@ def test_empty_revision_on_the_head_then_refusals(private_repo, histories):
     )
     assert steps[3] == f"4. Re-upgrade: pants db-migrate {SELECTOR}"
     assert "Generating" not in result.stdout  # no sandbox paths
+    # As written, the file passes the repo's own lint (ruff: no unused import; Black).
+    assert_lint_clean(private_repo, path)
 
     files = revision_files(private_repo)
     for args, title in [
@@ -80,6 +90,14 @@ def test_empty_revision_on_the_head_then_refusals(private_repo, histories):
     assert f"Resolve heads: pants db-rebase {SELECTOR}" in diverged.stderr
     assert "Traceback" not in diverged.output
     assert revision_files(private_repo) == files
+
+    # Revision files are alembic_migrations sources, and ruff and Black still see them.
+    other = f"{VERSIONS}/d1d1d1d1d1d1_other_branch.py"  # unused `op` and `sa`
+    ruff = private_repo.run("lint", "--only=ruff", other)
+    assert ruff.returncode == 1 and f"{other}:7:" in ruff.output and "F401" in ruff.output, ruff
+    private_repo.write(other, private_repo.read(other).replace("def upgrade()", "def upgrade( )"))
+    black = private_repo.run("lint", "--only=black", other)
+    assert black.returncode == 1 and "✕ black failed." in black.stderr, black
 
 
 def _dev_server_query(repo, sql: str) -> list:
@@ -133,6 +151,7 @@ def test_autogenerate_against_the_dev_server_upgrades_and_downgrades(private_rep
     new = parse_revision_file(path, body)
     assert new.down_revisions == (head,)
     assert "Review the generated file" in created.stdout
+    assert_lint_clean(private_repo, path)
 
     # The seed's workflow: upgrade, downgrade -1, upgrade.
     up = private_repo.run("db-migrate", APPPROXY)
@@ -154,3 +173,4 @@ def test_autogenerate_against_the_dev_server_upgrades_and_downgrades(private_rep
     assert "(none: an empty revision, as --empty asked)" in empty.stdout
     checkpoint = parse_revision_file(created_path(empty), private_repo.read(created_path(empty)))
     assert checkpoint.down_revisions == (new.revision,)
+    assert_lint_clean(private_repo, created_path(empty))
