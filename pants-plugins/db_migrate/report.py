@@ -1,4 +1,4 @@
-"""The text the user reads: the specification's success and error blocks.
+"""The text the user reads: the success and error blocks of docs/specification.md.
 
 Pure and dependency-free (CPython 3.9 and 3.11): Pants renders static pre-flight errors with it and
 the runner renders database errors and results with it, so both look the same.

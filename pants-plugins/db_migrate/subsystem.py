@@ -38,8 +38,8 @@ class DbMigrationsSubsystem(Subsystem):
         help=softwrap(
             """
             What the db-* goals act on when the command line names nothing, e.g.
-            `["src/ai/backend/manager::"]` (the specification's default component). Printed when
-            used. Empty: a command without a spec is an error. Never used with `--changed-since`.
+            `["src/ai/backend/manager::"]` (the default component of docs/specification.md).
+            Printed when used. Empty: a command without a spec is an error. Never used with `--changed-since`.
             """
         ),
     )

@@ -1,4 +1,4 @@
-"""Bad input, tried: each case gets the specification's error block, a non-zero exit code, no
+"""Bad input, tried: each case gets docs/specification.md's error block, a non-zero exit code, no
 traceback, and leaves the database exactly as it was."""
 
 from __future__ import annotations

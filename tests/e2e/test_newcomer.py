@@ -71,3 +71,20 @@ def test_peek_of_a_component_is_tidy(repo):
         if t["address"].startswith("//"):  # the root BUILD's targets
             assert all(s.endswith("/BUILD") for s in t.get("sources", ())), t
             assert not t.get("dependencies"), t
+
+
+def test_the_specification_the_readme_points_at_is_in_the_repository(repo):
+    readme = repo.read("README.md")
+    pointed = set(re.findall(r"`(docs/[\w./-]+\.md)", readme))
+    assert "docs/specification.md" in pointed, pointed
+    assert all((repo.root / path).is_file() for path in pointed), pointed
+    texts = [readme, *(p.read_text() for p in (repo.root / "docs").glob("*.md"))]
+    assert not [t for t in texts if "shared/seed" in t or "../" in t]
+    spec = repo.read("docs/specification.md")
+    for section in ("## Parameters", "## Pre-flight checks", "## Output", "## Errors", "## Safety"):
+        assert section in spec
+    # Its error catalogue names every error title the README's examples show.
+    for title in re.findall(r"`❌ Error: ([A-Z][a-z]+(?: [a-z]+)+)", readme):
+        assert title in spec, title
+    help_text = repo.run("help", "db-migrations")
+    assert help_text.returncode == 0 and "docs/specification.md" in help_text.stdout, help_text

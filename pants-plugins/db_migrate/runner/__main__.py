@@ -1,6 +1,6 @@
 """Entry point of the runner: `python -m db_migrate.runner PLAN.json` inside the resolved venv.
 
-Every expected failure is a `ProblemError`: rendered in the specification's format, exit code 1,
+Every expected failure is a `ProblemError`: rendered in docs/specification.md's format, exit code 1,
 no traceback. Anything else is a bug of ours: one line, and the traceback only with
 DB_MIGRATE_DEBUG=1.
 """
