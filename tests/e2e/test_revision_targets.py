@@ -21,18 +21,31 @@ VERSIONS, URL_ENV, TABLE = (
 def test_a_deleted_revision_leaves_no_stale_glob_warning(private_repo, new_database):
     db = new_database()
     env = {URL_ENV: db.url}
+    build_files = {p: p.read_text() for p in private_repo.root.glob("src/**/BUILD")}
     created = private_repo.run(
         "db-create-migration", "--message=Add worker zone", "--rev-id=c0ffee0000aa", APPPROXY
     )
     assert created.returncode == 0, created
+    # The target's glob covers the new file: no BUILD file names it.
+    assert {p: p.read_text() for p in private_repo.root.glob("src/**/BUILD")} == build_files
     path = private_repo.root / VERSIONS / "c0ffee0000aa_add_worker_zone.py"
     assert path.exists()
-    seen = private_repo.run("lint", "--only=alembic-history", APPPROXY)
+    # Every kind of command that reads the revision files sees the new one (the whole lint:
+    # history, safety, ruff and Black on the revision files; the dependency graph; the runner).
+    seen = private_repo.run("lint", APPPROXY)
     assert seen.returncode == 0 and "single head c0ffee0000aa" in seen.output, seen
+    assert "c0ffee0000aa" in private_repo.run("peek", TARGET).stdout
+    assert private_repo.run("dependencies", TARGET).returncode == 0
     assert private_repo.run("db-status", APPPROXY, env=env).returncode == 0
 
     path.unlink()  # `git clean`, with the same pantsd
-    for args in (("lint", "--only=alembic-history", APPPROXY), ("db-status", APPPROXY)):
+    for args in (
+        ("lint", APPPROXY),
+        ("db-status", APPPROXY),
+        ("peek", TARGET),
+        ("dependencies", TARGET),
+        ("tailor", "--check", APPPROXY),
+    ):
         result = private_repo.run(*args, env=env)
         assert result.returncode == 0, result
         assert "Unmatched glob" not in result.output, result
