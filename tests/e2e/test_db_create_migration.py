@@ -147,7 +147,10 @@ def test_autogenerate_against_the_dev_server_upgrades_and_downgrades(private_rep
     assert "Detected changes:\n  - add column workers.nickname" in created.stdout
     path = created_path(created)
     body = private_repo.read(path)
-    assert "op.add_column('workers'" in body and "op.drop_column('workers', 'nickname')" in body
+    # Alembic's rendering, in the repo's style (Black's quotes) by the repo's own tools.
+    assert 'op.add_column(\n        "workers",' in body or 'op.add_column("workers",' in body, body
+    assert 'op.drop_column("workers", "nickname")' in body, body
+    assert "Formatted with the repo's tools: " in created.stdout and "black" in created.stdout
     new = parse_revision_file(path, body)
     assert new.down_revisions == (head,)
     assert "Review the generated file" in created.stdout
