@@ -45,7 +45,9 @@ class DbCreateMigrationSubsystem(GoalSubsystem, ReportOptions):
     help = softwrap(
         """
         Create a new Alembic revision in the selected component's `versions/`, from its
-        `script.py.mako`, on top of its single head. Example:
+        `script.py.mako`, on top of its single head, then run the repo's fixers and formatters
+        for revision files on it (ruff and Black with `db_migrate.python_lint`), so it passes
+        `pants lint` as written. Example:
         `pants db-create-migration --message="Add user nickname" --autogenerate src/ai/backend/manager::`.
         """
     )
