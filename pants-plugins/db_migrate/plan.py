@@ -11,6 +11,10 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Optional, Tuple
 
+# The shared branch as git names it (`--base-ref` of db-migrate, db-status and db-rebase): revision
+# files on it are released.
+DEFAULT_BASE_REF = "main"
+
 
 @dataclass(frozen=True)
 class RevisionFact:

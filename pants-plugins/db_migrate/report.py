@@ -146,24 +146,110 @@ def migration_file_missing(
     )
 
 
-def cannot_connect(
-    component: str, where: str, reason: str, url_env: str, masked_url: str, dev_server: bool = False
-) -> Problem:
-    host, _, port = where.rpartition(":")
+@dataclass(frozen=True)
+class Endpoint:
+    """The database a component tried to reach, and where the user configured it."""
+
+    host: str
+    port: int
+    user: Optional[str]
+    database: str
+    origin: str  # what to edit: `MANAGER_DB_URL`, or `sqlalchemy.url in alembic.ini`
+    masked_url: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+# Why a connection failed (`cause` of `cannot_connect`), as the runner classifies it.
+REFUSED = "refused"
+UNKNOWN_HOST = "unknown_host"
+BAD_PASSWORD = "bad_password"
+NO_PASSWORD = "no_password"
+MISSING_DATABASE = "missing_database"
+MISSING_ROLE = "missing_role"
+SSL = "ssl"
+TIMEOUT = "timeout"
+OTHER = "other"
+
+
+def _account_actions(cause: str, at: Endpoint) -> Tuple[str, ...]:
+    """The server answered and refused the account, or has no such database: fix the URL."""
+    user = at.user or "the URL's user"
+    if cause == BAD_PASSWORD:
+        return (
+            f"Check the password of user '{user}' in {at.origin}",
+            "URL-encode a password holding @ : / % # ? or spaces (e.g. @ as %40)",
+            f'Try it by hand: psql "postgresql://{at.user or ""}@{at.where}/{at.database}" (asks for the password)',
+        )
+    if cause == NO_PASSWORD:
+        return (
+            f"Give the password in {at.origin} (postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB)",
+            "Or put it in ~/.pgpass (host:port:database:user:password, mode 0600)",
+        )
+    if cause == MISSING_DATABASE:
+        return (
+            f"Create it: createdb -h {at.host} -p {at.port} -U {at.user or 'postgres'} {at.database}",
+            f"Or name an existing database in {at.origin}",
+        )
+    if cause == MISSING_ROLE:
+        return (
+            f"Create the role: psql -h {at.host} -p {at.port} -U postgres"
+            f" -c \"CREATE ROLE {at.user} LOGIN PASSWORD '...'\"",
+            f"Or name an existing user in {at.origin}",
+        )
+    return ()
+
+
+def _connect_actions(cause: str, component: str, at: Endpoint, dev_server: bool) -> Tuple[str, ...]:
+    """What to do about this failure, and only this one: a wrong password needs no server start."""
+    if cause in (BAD_PASSWORD, NO_PASSWORD, MISSING_DATABASE, MISSING_ROLE):
+        return _account_actions(cause, at)
+    if cause == UNKNOWN_HOST:
+        return (
+            f"Check the host name in {at.origin}: '{at.host}' does not resolve",
+            f"Check DNS (or /etc/hosts) on this machine: getent hosts {at.host}",
+        )
+    if cause == SSL:
+        return (
+            f"Check sslmode in {at.origin}: `require`, `verify-ca` and `verify-full` need a server"
+            " with SSL on; `prefer` uses SSL only where the server offers it",
+            "For verify-ca/verify-full, name the CA certificate: sslrootcert=PATH in the URL's query",
+        )
+    if cause == TIMEOUT:
+        return (
+            f"Check {at.where} is the right address and reachable from here (firewall, VPN):"
+            f" pg_isready -h {at.host} -p {at.port} -t 10",
+            "On a slow network, wait longer: [db-migrations].connect_timeout in pants.toml (seconds)",
+        )
     start = (
         "Start the development database: pants db-dev-server --action=start"
         if dev_server
-        else f"Start the database server, or point {component} at a running one with {url_env}"
+        else f"Start the database server, or point {component} at a running one with {at.origin}"
     )
+    if cause == REFUSED:
+        return (
+            f"Check PostgreSQL is running: pg_isready -h {at.host} -p {at.port}",
+            start,
+            f"Check the host and port in {at.origin}",
+        )
+    return (
+        f"Check PostgreSQL is running: pg_isready -h {at.host} -p {at.port}",
+        f"Verify the database configuration: {at.origin}",
+        start,
+    )
+
+
+def cannot_connect(
+    component: str, at: Endpoint, cause: str, reason: str, dev_server: bool = False
+) -> Problem:
+    """The specification's block, with the actions that fit `cause` (one of the constants above)."""
     return Problem(
         title="Cannot connect to database",
-        details=(reason, f"Database URL: {masked_url}"),
-        actions=(
-            f"Check PostgreSQL is running: pg_isready -h {host} -p {port}",
-            f"Verify database configuration: {url_env}, else sqlalchemy.url in the component's ini",
-            start,
-        ),
-        related="pants db-dev-server" if dev_server else "pants db-status",
+        details=(reason, f"Database URL: {at.masked_url}"),
+        actions=_connect_actions(cause, component, at, dev_server),
+        related="pants db-dev-server" if dev_server and cause in (REFUSED, OTHER) else None,
         kind="cannot_connect",
     )
 

@@ -146,14 +146,35 @@ def test_relative_step_beyond_base(repo, mid_db):
 # -- the database ----------------------------------------------------------------------------
 
 
-def test_database_unreachable(repo):
+def advice(result) -> list:
+    """The numbered recommended actions of the error block, in order."""
+    block = result.stderr.split("Recommended actions:\n", 1)[1]
+    return re.findall(r"^\d+\. (.+)$", block.split("\n\n", 1)[0], re.M)
+
+
+def assert_no_self_recommendation(result, goal: str) -> None:
+    assert f"Related goal: pants {goal}" not in result.output, result
+    assert not [a for a in advice(result) if f"pants {goal}" in a], result
+
+
+CONNECTING_GOALS = ("db-migrate", "db-status")
+
+
+@pytest.mark.parametrize("goal", CONNECTING_GOALS)
+def test_database_unreachable(repo, goal):
     result = repo.run(
-        "db-migrate",
+        goal,
         MANAGER,
         env={"MANAGER_DB_URL": "postgresql+psycopg://u:secret-x@127.0.0.1:9/db"},
     )
     assert_refused(result, "Cannot connect to database")
     assert "Connection refused to 127.0.0.1:9" in result.stderr
+    assert advice(result) == [
+        "Check PostgreSQL is running: pg_isready -h 127.0.0.1 -p 9",
+        "Start the database server, or point manager at a running one with MANAGER_DB_URL",
+        "Check the host and port in MANAGER_DB_URL",
+    ]
+    assert_no_self_recommendation(result, goal)
     assert "secret-x" not in result.output
 
 
@@ -161,27 +182,45 @@ def test_unknown_host(repo):
     result = repo.run(
         "db-migrate",
         MANAGER,
-        env={"MANAGER_DB_URL": "postgresql+psycopg://u:p@no-such-host.invalid:5432/db"},
+        env={"MANAGER_DB_URL": "postgresql+psycopg://u:pw-x@no-such-host.invalid:5432/db"},
     )
     assert_refused(result, "Cannot connect to database")
     assert "Unknown host 'no-such-host.invalid'" in result.stderr
+    assert advice(result)[0] == (
+        "Check the host name in MANAGER_DB_URL: 'no-such-host.invalid' does not resolve"
+    )
 
 
-def test_wrong_password(repo, mid_db, pg_server):
+@pytest.mark.parametrize("goal", CONNECTING_GOALS)
+def test_wrong_password(repo, mid_db, pg_server, goal):
     db, _, _ = mid_db
     before = snapshot(db)
     url = db.url.replace(f":{pg_server.password}@", ":definitely-wrong@")
-    result = repo.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": url})
+    result = repo.run(goal, MANAGER, env={"MANAGER_DB_URL": url})
     assert_refused(result, "Cannot connect to database", db, before)
     assert "Password authentication failed for user 'postgres'" in result.stderr
+    where = f"{pg_server.host}:{pg_server.port}"
+    assert advice(result) == [
+        "Check the password of user 'postgres' in MANAGER_DB_URL",
+        "URL-encode a password holding @ : / % # ? or spaces (e.g. @ as %40)",
+        f'Try it by hand: psql "postgresql://postgres@{where}/{db.name}" (asks for the password)',
+    ]
+    assert "pg_isready" not in result.output and "Start the database" not in result.output
+    assert_no_self_recommendation(result, goal)
     assert "definitely-wrong" not in result.output and pg_server.password not in result.output
 
 
-def test_missing_database(repo, pg_server):
+@pytest.mark.parametrize("goal", CONNECTING_GOALS)
+def test_missing_database(repo, pg_server, goal):
     url = pg_server.url("no_such_database")
-    result = repo.run("db-migrate", MANAGER, env={"MANAGER_DB_URL": url})
+    result = repo.run(goal, MANAGER, env={"MANAGER_DB_URL": url})
     assert_refused(result, "Cannot connect to database")
     assert "Database 'no_such_database' does not exist" in result.stderr
+    assert advice(result) == [
+        f"Create it: createdb -h {pg_server.host} -p {pg_server.port} -U postgres no_such_database",
+        "Or name an existing database in MANAGER_DB_URL",
+    ]
+    assert_no_self_recommendation(result, goal)
     assert not pg_server.database_exists("no_such_database")
 
 

@@ -128,7 +128,7 @@ def test_revisions_applied_by_plain_alembic_are_adopted_by_a_no_op(
     path.write_text(path.read_text() + "\n# an edit after the fact\n")
     status = private_repo.run("db-status", MANAGER, env=env)
     assert status.returncode == 0, status
-    assert "State: ⚠️ Changed since applied (1 revision)" in status.stdout, status
+    assert "State: ⚠️ Changed since applied (1 released revision)" in status.stdout, status
     assert revision in status.stdout
     assert private_repo.run("db-status", "--check", MANAGER, env=env).returncode == 1
     refused = private_repo.run("db-migrate", MANAGER, env=env)
@@ -169,6 +169,146 @@ def test_a_role_that_cannot_create_the_ledger_migrates_with_a_warning(
     assert "tamper detection is off" in result.stdout, result
     assert db.versions("alembic_version_accountmgr") == (histories["accountmgr"].head,)
     assert "pants_db_migrate" not in schemas(db)
+
+
+# -- your own revision, edited while you work on it ------------------------------------------
+
+WIP = "feed00000001"
+SELECTOR = "src/ai/backend/manager/models/alembic:migrations"
+
+
+def nickname_revision(repo, parent: str, length: int, comment: str = "") -> str:
+    """The revision a developer is writing: a nickname column of `length` characters."""
+    relpath = add_revision(
+        repo,
+        "manager",
+        WIP,
+        parent,
+        "Add user nickname",
+        f"op.add_column('users', sa.Column('nickname', sa.String({length})))",
+        "op.drop_column('users', 'nickname')",
+    )
+    if comment:
+        repo.write(relpath, repo.read(relpath) + f"\n# {comment}\n")
+    return relpath
+
+
+def nickname_length(db):
+    rows = db.query(
+        "SELECT character_maximum_length FROM information_schema.columns"
+        " WHERE table_name = 'users' AND column_name = 'nickname'"
+    )
+    return rows[0][0] if rows else None
+
+
+def ledger_checksum(db, revision: str):
+    rows = db.query(
+        "SELECT checksum FROM pants_db_migrate.alembic_version_checksums WHERE revision = %s",
+        revision,
+    )
+    return rows[0][0] if rows else None
+
+
+def sha256_of(repo, relpath: str) -> str:
+    return hashlib.sha256((repo.root / relpath).read_bytes()).hexdigest()
+
+
+def test_your_own_unreleased_revision_is_edited_downgraded_and_upgraded_again(
+    private_repo, new_database, histories
+):
+    repo, head = private_repo, histories["manager"].head
+    db = new_database()
+    env = {"MANAGER_DB_URL": db.url}
+    init_main(repo)
+    git(repo, "checkout", "-q", "-b", "nickname")
+    created = repo.run(
+        "db-create-migration", f"--rev-id={WIP}", "--message=Add user nickname", MANAGER, env=env
+    )
+    assert created.returncode == 0, created
+    relpath = nickname_revision(repo, head, 32)  # the developer writes the body of that file
+    assert relpath in created.stdout, created
+    assert repo.run("db-migrate", MANAGER, env=env).returncode == 0
+    assert nickname_length(db) == 32
+
+    relpath = nickname_revision(repo, head, 64)  # ... and changes their mind
+    status = repo.run("db-status", MANAGER, env=env)
+    assert status.returncode == 0, status
+    assert "State: ⚠️ Changed since applied (1 unreleased revision: work in progress)" in (
+        status.stdout
+    ), status
+    assert f"{WIP} ({relpath})" in status.stdout and "not released" in status.stdout
+    assert f"pants db-migrate --direction=downgrade --target={head} {SELECTOR}" in status.stdout
+    assert "Never edit" not in status.output and "❌" not in status.output
+    assert repo.run("db-status", "--check", MANAGER, env=env).returncode == 1
+
+    down = repo.run("db-migrate", "--direction=downgrade", "--target=-1", MANAGER, env=env)
+    assert down.returncode == 0, down
+    assert f"⚠️ Warning: manager: {WIP} ({relpath}) changed since it ran" in down.stdout, down
+    assert "not released (in no release pin, not on main)" in down.stdout
+    assert "ran with sha256 " in down.stdout and sha256_of(repo, relpath)[:12] in down.stdout
+    assert nickname_length(db) is None and ledger_checksum(db, WIP) is None
+    up = repo.run("db-migrate", MANAGER, env=env)
+    assert up.returncode == 0, up
+    assert "Warning" not in up.stdout, up
+    assert nickname_length(db) == 64
+    assert ledger_checksum(db, WIP) == sha256_of(repo, relpath)  # refreshed by the re-upgrade
+    again = repo.run("db-status", "--check", MANAGER, env=env)
+    assert again.returncode == 0 and "State: ✅ Up-to-date" in again.stdout, again
+
+    # Merged into the shared branch, the same file is released: editing it is refused.
+    commit_all(repo, "nickname")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--ff-only", "nickname")
+    nickname_revision(repo, head, 64, comment="tidied after the merge")
+    before = snapshot(db)
+    refused = repo.run(
+        "db-migrate", "--direction=downgrade", "--target=-1", "--no-backup", MANAGER, env=env
+    )
+    assert refused.returncode == 1, refused
+    assert "❌ Error: Applied migration changed since it ran" in refused.stderr
+    assert f"{WIP} ({relpath})" in refused.stderr and "released: its file is on main" in (
+        refused.stderr
+    )
+    retry = (
+        "pants db-migrate --direction=downgrade --target=-1 --no-backup --allow-changed"
+        f" {SELECTOR}"
+    )
+    assert retry in refused.stderr, refused
+    assert f"git log -p -- {relpath}" in refused.stderr
+    assert snapshot(db) == before
+    status = repo.run("db-status", MANAGER, env=env)
+    assert status.returncode == 0, status
+    assert "State: ⚠️ Changed since applied (1 released revision)" in status.stdout, status
+    assert repo.run("db-status", "--check", MANAGER, env=env).returncode == 1
+
+
+def test_an_edited_pinned_revision_is_refused_with_the_users_own_command(
+    private_repo, new_database, histories
+):
+    repo, head = private_repo, histories["manager"].head  # the head is pinned (releases.txt)
+    db = new_database()
+    env = {"MANAGER_DB_URL": db.url}
+    assert repo.run("db-migrate", MANAGER, env=env).returncode == 0
+    revision, path = applied_file(repo, histories, -1)
+    assert revision == head
+    path.write_text(path.read_text() + "\n# a harmless comment\n")
+    before = snapshot(db)
+    args = ("--direction=downgrade", "--target=-1", "--no-backup", "--lock-timeout=30")
+    refused = repo.run("db-migrate", *args, MANAGER, env=env)
+    assert refused.returncode == 1, refused
+    assert "❌ Error: Applied migration changed since it ran" in refused.stderr
+    assert "released: in release 25.03.0" in refused.stderr, refused
+    # No git here: only the release pins can say what is released, and it says so.
+    assert "only release pins count as released" in refused.output, refused
+    assert f"pants db-migrate {' '.join(args)} --allow-changed {SELECTOR}" in refused.stderr
+    assert snapshot(db) == before
+    status = repo.run("db-status", MANAGER, env=env)
+    assert status.returncode == 0, status
+    assert "State: ⚠️ Changed since applied (1 released revision)" in status.stdout, status
+    assert repo.run("db-status", "--check", MANAGER, env=env).returncode == 1
+    allowed = repo.run("db-migrate", *args, "--allow-changed", MANAGER, env=env)
+    assert allowed.returncode == 0, allowed
+    assert db.versions("alembic_version") == histories["manager"].parent(head)
 
 
 # -- one lock per operation ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pants.vcs.changed import Changed
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
-from db_migrate.plan import RevisionFact, RunnerPlan
+from db_migrate.plan import DEFAULT_BASE_REF, RevisionFact, RunnerPlan
 from db_migrate.report import Problem
 from db_migrate.runner_process import RunnerProcess, RunnerRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -67,6 +67,24 @@ class ReportOptions:
         default=None,
         metavar="PATH",
         help="Also write the JSON report to this file (relative to the build root).",
+    )
+
+
+class BaseRefOption:
+    """`--base-ref`, shared by the goals that must tell released revisions from your own."""
+
+    base_ref = StrOption(
+        default=DEFAULT_BASE_REF,
+        metavar="REF",
+        help=softwrap(
+            """
+            The shared branch, as git names it: a revision whose file is on it (or that a release
+            pin includes) is released. db-rebase never edits a released revision, and db-migrate
+            refuses to run an applied one whose file changed; your own unreleased revisions may be
+            edited, downgraded and upgraded again. Without git (or without this ref), only the
+            release pins count.
+            """
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
 from db_migrate.goals.common import (
+    BaseRefOption,
     Reporter,
     ReportOptions,
     gather_setups,
@@ -28,6 +29,7 @@ from db_migrate.goals.common import (
     summary_line,
     with_default_specs,
 )
+from db_migrate.plan import DEFAULT_BASE_REF
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -42,7 +44,7 @@ from db_migrate.targets import (
 DIRECTIONS = ("upgrade", "downgrade")
 
 
-class DbMigrateSubsystem(GoalSubsystem, ReportOptions):
+class DbMigrateSubsystem(GoalSubsystem, ReportOptions, BaseRefOption):
     name = "db-migrate"
     help = softwrap(
         """
@@ -169,6 +171,8 @@ def user_flags(subsystem: DbMigrateSubsystem) -> list:
         flags.append("--allow-changed")
     if subsystem.allow_active_sessions:
         flags.append("--allow-active-sessions")
+    if subsystem.base_ref != DEFAULT_BASE_REF:
+        flags.append(f"--base-ref={subsystem.base_ref}")
     return flags
 
 
@@ -233,6 +237,8 @@ async def _migrate(
                 "allow_changed": subsystem.allow_changed,
                 "allow_active_sessions": subsystem.allow_active_sessions,
                 "user_flags": user_flags(subsystem),
+                "base_ref": subsystem.base_ref,
+                "release_pins": [list(pin) for pin in setup.release_pins],
             },
         )
         if run.exit_code != 0:

@@ -24,6 +24,7 @@ from pants.vcs.changed import Changed
 from db_migrate import report
 from db_migrate.component import ComponentSetup
 from db_migrate.goals.common import (
+    BaseRefOption,
     ComponentRun,
     Reporter,
     ReportOptions,
@@ -42,7 +43,7 @@ class RebaseStrategy(Enum):
     rebase = "rebase"
 
 
-class DbRebaseSubsystem(GoalSubsystem, ReportOptions):
+class DbRebaseSubsystem(GoalSubsystem, ReportOptions, BaseRefOption):
     name = "db-rebase"
     help = softwrap(
         """
@@ -63,11 +64,6 @@ class DbRebaseSubsystem(GoalSubsystem, ReportOptions):
             and say why.
             """
         ),
-    )
-    base_ref = StrOption(
-        default="main",
-        metavar="REF",
-        help="The shared branch, as git names it: revision files in it are released and never edited.",
     )
     dry_run = BoolOption(
         default=False,

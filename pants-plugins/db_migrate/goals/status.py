@@ -22,6 +22,7 @@ from pants.vcs.changed import Changed
 
 from db_migrate.component import ComponentSetup
 from db_migrate.goals.common import (
+    BaseRefOption,
     ComponentRun,
     Reporter,
     ReportOptions,
@@ -36,13 +37,15 @@ UP_TO_DATE = "up-to-date"
 EXIT_NOT_UP_TO_DATE = 1
 
 
-class DbStatusSubsystem(GoalSubsystem, ReportOptions):
+class DbStatusSubsystem(GoalSubsystem, ReportOptions, BaseRefOption):
     name = "db-status"
     help = softwrap(
         """
         Show each selected component's database revision, the heads of its scripts, and its state:
         Up-to-date, Behind (the pending revisions in order), Diverged (several heads: how to resolve),
-        No revision (fresh database) or Ahead/unknown (a revision these scripts lack).
+        No revision (fresh database), Ahead/unknown (a revision these scripts lack) or Changed
+        since applied (an applied revision's file was edited: your own unreleased work, or a
+        released revision).
         Read-only: it never changes a database and never starts the development server.
         Example: `pants db-status src/ai/backend/manager::`, or `pants db-status ::` for all.
         """
@@ -118,7 +121,8 @@ async def _db_status(
                 reporter=reporter,
                 options={
                     "history": subsystem.history,
-                    "release_pins": dict(setup.release_pins),
+                    "release_pins": [list(pin) for pin in setup.release_pins],
+                    "base_ref": subsystem.base_ref,
                 },
             )
         )

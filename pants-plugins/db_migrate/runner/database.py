@@ -166,6 +166,20 @@ class UrlSource:
     url: DatabaseUrl
     from_env: bool
     env_var: str
+    config: str = ""  # the ini whose sqlalchemy.url it is, when not from the environment
+
+    @property
+    def origin(self) -> str:
+        """What the user edits to change it."""
+        if self.from_env or not self.config:
+            return self.env_var
+        return f"sqlalchemy.url in {self.config}"
+
+    def endpoint(self) -> report.Endpoint:
+        url = self.url
+        return report.Endpoint(
+            url.host, url.port, url.user, url.database, self.origin, url.masked()
+        )
 
 
 def resolve_url(
@@ -190,7 +204,7 @@ def resolve_url(
             )
         )
     try:
-        return UrlSource(DatabaseUrl.parse(raw), from_env, env_var)
+        return UrlSource(DatabaseUrl.parse(raw), from_env, env_var, config)
     except ValueError as e:
         origin = env_var if from_env else f"sqlalchemy.url in {config}"
         raise ProblemError(
@@ -203,28 +217,65 @@ def resolve_url(
         ) from None
 
 
-def classify_connect_error(exc: BaseException, url: DatabaseUrl) -> str:
+@dataclass(frozen=True)
+class ConnectFailure:
+    """Why a connection failed: a `report` cause (which advice fits) and the spec's one line."""
+
+    cause: str
+    reason: str
+
+
+_HOST_UNKNOWN = (
+    "could not translate host name",
+    "failed to resolve host",
+    "name or service not known",
+    "temporary failure in name resolution",
+)
+
+
+def classify_connect_error(exc: BaseException, url: DatabaseUrl) -> ConnectFailure:
     """The spec's one-line reason, naming host and port, never the password."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     lowered = str(exc).lower()
     where = url.where
     if "password authentication failed" in lowered or isinstance(exc, pg_errors.InvalidPassword):
-        return f"Password authentication failed for user '{url.user}' at {where}"
+        return ConnectFailure(
+            report.BAD_PASSWORD, f"Password authentication failed for user '{url.user}' at {where}"
+        )
     if "does not exist" in lowered and "database" in lowered:
-        return f"Database '{url.database}' does not exist on {where}"
+        return ConnectFailure(
+            report.MISSING_DATABASE, f"Database '{url.database}' does not exist on {where}"
+        )
     if "does not exist" in lowered and "role" in lowered:
-        return f"Role '{url.user}' does not exist on {where}"
+        return ConnectFailure(report.MISSING_ROLE, f"Role '{url.user}' does not exist on {where}")
     if "connection refused" in lowered:
-        return f"Connection refused to {where}"
-    if "could not translate host name" in lowered or "name or service not known" in lowered:
-        return f"Unknown host '{url.host}' ({where})"
-    if "timeout expired" in lowered or "timed out" in lowered:
-        return f"Connection to {where} timed out"
+        return ConnectFailure(report.REFUSED, f"Connection refused to {where}")
+    if any(words in lowered for words in _HOST_UNKNOWN):
+        return ConnectFailure(report.UNKNOWN_HOST, f"Unknown host '{url.host}' ({where})")
+    if (
+        isinstance(exc, pg_errors.ConnectionTimeout)
+        or "timeout expired" in lowered
+        or "timed out" in lowered
+    ):
+        return ConnectFailure(report.TIMEOUT, f"Connection to {where} timed out")
     if "no password supplied" in lowered:
-        return f"{where} asks for a password and none was given for user '{url.user}'"
+        return ConnectFailure(
+            report.NO_PASSWORD,
+            f"{where} asks for a password and none was given for user '{url.user}'",
+        )
     if "ssl" in lowered:
-        return f"SSL negotiation with {where} failed: {report.mask(text, url.secrets())}"
-    return f"{report.mask(text, url.secrets())} ({where})"
+        return ConnectFailure(
+            report.SSL, f"SSL negotiation with {where} failed: {report.mask(text, url.secrets())}"
+        )
+    return ConnectFailure(report.OTHER, f"{report.mask(text, url.secrets())} ({where})")
+
+
+def connect_problem(exc: BaseException, source: UrlSource, component: str, dev_server: bool):
+    """The `Cannot connect to database` block for a failed connection to `source`."""
+    failure = classify_connect_error(exc, source.url)
+    return report.cannot_connect(
+        component, source.endpoint(), failure.cause, failure.reason, dev_server
+    )
 
 
 def connect(
@@ -246,9 +297,4 @@ def connect(
     try:
         return psycopg.connect(url.conninfo(**extra), autocommit=autocommit)
     except psycopg.Error as e:
-        reason = classify_connect_error(e, url)
-        raise ProblemError(
-            report.cannot_connect(
-                component, url.where, reason, source.env_var, url.masked(), dev_server
-            )
-        ) from None
+        raise ProblemError(connect_problem(e, source, component, dev_server)) from None

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional
 
 from db_migrate import report
 from db_migrate.report import Problem, ProblemError
-from db_migrate.runner.database import DatabaseUrl, UrlSource, classify_connect_error
+from db_migrate.runner.database import DatabaseUrl, UrlSource, connect_problem
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,8 @@ class HandOver:
             try:
                 connection = engine.connect()
             except exc.OperationalError as e:
-                reason = classify_connect_error(e.orig or e, url)
                 raise ProblemError(
-                    report.cannot_connect(
-                        self.component, url.where, reason, self.source.env_var, url.masked(), False
-                    )
+                    connect_problem(e.orig or e, self.source, self.component, False)
                 ) from None
             with connection:
                 yield connection

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from db_migrate.plan import RevisionFact
-from db_migrate.report import Problem
+from db_migrate.report import WARNING, Problem
 from db_migrate.runner.versions import split_table
 
 LEDGER_SCHEMA = "pants_db_migrate"
@@ -160,15 +160,29 @@ def reconcile(conn: psycopg.Connection, version_table: str, found: Audit, facts)
                 )
 
 
-def changed_problem(component: str, changed: Sequence[ChangedRevision], retry: str) -> Problem:
+def describe_change(c: ChangedRevision, why: str = "") -> str:
+    """`ran with sha256 …, the file is now …`: what the database ran against what is here."""
+    return (
+        f"ran with sha256 {c.recorded[:12]}…, the file is now {c.current[:12]}…"
+        f" (applied {c.applied_at}{'; ' + why if why else ''})"
+    )
+
+
+def changed_problem(
+    component: str,
+    changed: Sequence[ChangedRevision],
+    retry: str,
+    released: Mapping[str, str],
+) -> Problem:
+    """Released revisions edited after they ran; `released` says why each is released."""
     paths = " ".join(c.path for c in changed)
     return Problem(
         title="Applied migration changed since it ran",
         details=(
             f"{len(changed)} revision file(s) of {component} differ from what the database ran:",
             *(
-                f"  - {c.revision} ({c.path}): ran with sha256 {c.recorded[:12]}…, the file is now"
-                f" {c.current[:12]}… (applied {c.applied_at})"
+                f"  - {c.revision} ({c.path}): "
+                + describe_change(c, f"released: {released[c.revision]}")
                 for c in changed
             ),
         ),
@@ -179,6 +193,22 @@ def changed_problem(component: str, changed: Sequence[ChangedRevision], retry: s
         ),
         kind="changed_revision",
     )
+
+
+def work_in_progress(
+    component: str, changed: Sequence[ChangedRevision], unreleased: str, rerun: str
+) -> str:
+    """The warning for your own unreleased revisions edited since they ran: run the edit."""
+    lines = [
+        f"{WARNING} Warning: {component}: {c.revision} ({c.path}) changed since it ran, not released"
+        f" ({unreleased}): your work in progress; {describe_change(c)}"
+        for c in changed
+    ]
+    lines += [
+        "  A downgrade runs the file as it is now; upgrading again runs it and records its new checksum.",
+        f"  To run the edit: {rerun}",
+    ]
+    return "\n".join(lines)
 
 
 class Book:

@@ -19,7 +19,7 @@ from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import MigrationResult, Problem, ProblemError, Step
-from db_migrate.runner import db_errors, ledger, lock
+from db_migrate.runner import db_errors, ledger, lock, released
 from db_migrate.runner.connection import ComponentDatabase, open_component_database
 from db_migrate.runner.db_errors import root_cause, sqlstate
 from db_migrate.runner.live import LiveOutput
@@ -245,17 +245,39 @@ def _checked_heads(plan: RunnerPlan, ini: AlembicIni, conn, outcome: Outcome):
     rows = ledger.recorded(conn, ini.version_table) or {}
     found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, heads), facts)
     if found.changed:
-        problem = ledger.changed_problem(
-            plan.component, found.changed, _retry(plan, "--allow-changed")
-        )
-        if not plan.option("allow_changed", False):
-            raise ProblemError(problem)
+        _judge_changed(plan, found.changed, outcome)
+    return heads, found
+
+
+def _judge_changed(plan: RunnerPlan, changed, outcome: Outcome) -> None:
+    """Edited since applied: your own unreleased revisions are a warning (the downgrade runs the
+    file as it is now), released ones an error unless --allow-changed."""
+    known = released.releases(plan, [c.path for c in changed])
+    why = {c.revision: known.released_because(c.revision, c.path) for c in changed}
+    mine = [c for c in changed if not why[c.revision]]
+    shipped = [c for c in changed if why[c.revision]]
+    outcome.extra["changed_revisions"] = [c.revision for c in changed]
+    outcome.extra["unreleased_changed"] = [c.revision for c in mine]
+    if known.note():
+        print(f"{plan.component}: {known.note()}", flush=True)
+    if mine:
+        rerun = released.rerun_command(plan, [c.revision for c in mine])
         print(
-            f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details),
+            ledger.work_in_progress(plan.component, mine, known.unreleased_means(), rerun),
             flush=True,
         )
-        outcome.extra["changed_revisions"] = [c.revision for c in found.changed]
-    return heads, found
+    if not shipped:
+        return
+    reasons = {c.revision: why[c.revision] for c in shipped}
+    problem = ledger.changed_problem(
+        plan.component, shipped, _retry(plan, "--allow-changed"), reasons
+    )
+    if not plan.option("allow_changed", False):
+        raise ProblemError(problem)
+    print(
+        f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details),
+        flush=True,
+    )
 
 
 def _retry(plan: RunnerPlan, *extra: str) -> str:

@@ -15,16 +15,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import subprocess
 from pathlib import Path
-from typing import Any, Collection, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.history import History
-from db_migrate.plan import RunnerPlan
+from db_migrate.plan import DEFAULT_BASE_REF, RunnerPlan
 from db_migrate.report import Problem, ProblemError
 from db_migrate.revisions import Revision, RevisionFileError, parse_revision_file
+from db_migrate.runner.git_ref import files_at_ref
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.rebase_plan import (
     MERGE,
@@ -117,33 +117,6 @@ def reapply_failed(plan: RunnerPlan, changed: Sequence[WrittenFile], problem: Pr
 
 
 # ---------------------------------------------------------------------------------------------
-# git
-# ---------------------------------------------------------------------------------------------
-
-
-def files_at_ref(
-    buildroot: str, ref: str, directories: Collection[str]
-) -> Tuple[Optional[set], Optional[str]]:
-    """The paths (relative to the build root) under `directories` in git's `ref`, or why not."""
-
-    def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], cwd=buildroot, capture_output=True, text=True)
-
-    try:
-        inside = git("rev-parse", "--is-inside-work-tree")
-    except FileNotFoundError:
-        return None, "git is not installed (or not on PATH)"
-    if inside.returncode != 0:
-        return None, f"{buildroot} is not in a git repository"
-    if git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
-        return None, f"git knows no `{ref}` (the --base-ref)"
-    listing = git("ls-tree", "-r", "--name-only", ref, "--", *sorted(directories))
-    if listing.returncode != 0:
-        return None, f"git ls-tree {ref} failed: {listing.stderr.strip()}"
-    return {line.strip() for line in listing.stdout.splitlines() if line.strip()}, None
-
-
-# ---------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------
 
@@ -163,7 +136,7 @@ def _head_infos(ctx: _Context, heads: Sequence[str]) -> List[Tuple[str, str]]:
 
 def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     requested = plan.option("strategy", "auto")
-    base_ref = plan.option("base_ref") or "main"
+    base_ref = plan.option("base_ref") or DEFAULT_BASE_REF
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     graph = History(load_revisions(plan))
     ctx = _Context(plan, ini, graph.base_to_head(), graph, bool(plan.option("dry_run", False)))

@@ -41,6 +41,8 @@ class ComponentStatus:
     unknown: Tuple[str, ...] = ()  # current revisions no file defines
     why: str = ""  # for ahead/unknown and not-running: the reason, in words
     changed: Tuple[str, ...] = ()  # applied revisions whose file differs from what ran
+    released: Tuple[str, ...] = ()  # those of `changed` that are released (never edited)
+    rerun: str = ""  # for unreleased changed revisions: the commands that run the edit
 
 
 def classify(history: History, current: Sequence[str]) -> ComponentStatus:
@@ -88,10 +90,19 @@ def state_line(status: ComponentStatus) -> str:
     if status.state == AHEAD:
         return f"{report.FAILURE} Ahead/unknown: {status.why}"
     if status.state == CHANGED:
-        k = len(status.changed)
-        more = f", {n} pending" if n else ""
-        return f"{report.WARNING} Changed since applied ({k} revision{'s' if k != 1 else ''}{more})"
+        return f"{report.WARNING} Changed since applied ({_changed_counts(status)})"
     return f"{report.WARNING} Not running: {status.why}"
+
+
+def _changed_counts(status: ComponentStatus) -> str:
+    """`1 released revision`, `2 unreleased revisions: work in progress`, or both counts."""
+    k, r = len(status.changed), len(status.released)
+    more = f", {len(status.pending)} pending" if status.pending else ""
+    if r == k:
+        return f"{_plural(k, 'released revision')}{more}"
+    if r == 0:
+        return f"{_plural(k, 'unreleased revision')}: work in progress{more}"
+    return f"{_plural(k, 'revision')}: {r} released, {k - r} unreleased{more}"
 
 
 def short_state(status: ComponentStatus) -> str:
@@ -167,18 +178,27 @@ def next_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
             "Point the component at another database if this one belongs to someone else",
         )
     if status.state == CHANGED:
-        return (
-            "An applied revision's file was edited: revert the edit (a released migration is never"
-            " edited) and add a new revision instead",
-            f"See what changed: git log -p -- {' '.join(status.why.split())}",
-            f"If the edit is harmless (formatting, comments): {report.goal('db-migrate', selector, '--allow-changed')}",
-        )
+        return _changed_steps(selector, status)
     if status.state == NOT_RUNNING:
         return (
             "Start it: pants db-dev-server --action=start",
             f"Or migrate, which starts it on demand: {report.goal('db-migrate', selector)}",
         )
     return ()
+
+
+def _changed_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
+    steps = []
+    if status.rerun:
+        steps.append(f"Run the edit of your own unreleased revision: {status.rerun}")
+    if status.released:
+        steps += [
+            "A released revision's file was edited: revert the edit (a released migration is never"
+            " edited) and add a new revision instead",
+            f"See what changed: git log -p -- {' '.join(status.why.split())}",
+            f"If the edit is harmless (formatting, comments): {report.goal('db-migrate', selector, '--allow-changed')}",
+        ]
+    return tuple(steps)
 
 
 def render_history(history: History, current: Sequence[str] = ()) -> str:
@@ -211,7 +231,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     dev = DevServerSettings.from_options(plan.buildroot, plan.options)
     database = source.url.masked()
     status: Optional[ComponentStatus] = None
-    found = None
+    found = known = None
     try:
         db = peek_database(plan, ini, environ)
     except ProblemError as e:
@@ -235,7 +255,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         else:
             raise
     else:
-        status, found = _read_database(plan, ini, db, history)
+        status, found, known = _read_database(plan, ini, db, history)
 
     if plan.option("history"):
         print(render_history(history, status.current), flush=True)
@@ -244,7 +264,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         render_status(plan.component, plan.selector, plan.config, database, history, status),
         flush=True,
     )
-    release = matching_release(plan.option("release_pins") or {}, status.current)
+    release = matching_release(plan.option("release_pins") or (), status.current)
     if release:
         print(f"Release: the database matches release {release}", flush=True)
     outcome.before = status.current
@@ -255,16 +275,18 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         "unknown": list(status.unknown),
         "release": release,
         "changed_revisions": list(status.changed),
+        "unreleased_changed": [c for c in status.changed if c not in status.released],
         "unrecorded_revisions": list(found.unrecorded) if found else [],
     }
     outcome.finish(status.state, status.current)
-    _print_ledger(found)
+    _print_ledger(found, known)
     return outcome
 
 
 def _read_database(plan: RunnerPlan, ini, db, graph):
-    """(the status, the ledger's audit) from one read-only connection."""
-    from db_migrate.runner import ledger
+    """(the status, the ledger's audit, the releases of its changed files) from one read-only
+    connection."""
+    from db_migrate.runner import ledger, released
     from db_migrate.runner.versions import current_heads
 
     with db.connection as conn:
@@ -273,26 +295,38 @@ def _read_database(plan: RunnerPlan, ini, db, graph):
     status = classify(graph, current)
     facts = {r.revision: r for r in plan.revisions}
     found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, current), facts)
-    if found.changed and status.state in (UP_TO_DATE, BEHIND):
-        paths = " ".join(c.path for c in found.changed)
-        changed = tuple(c.revision for c in found.changed)
-        status = dataclasses.replace(status, state=CHANGED, changed=changed, why=paths)
-    return status, found
+    if not found.changed:
+        return status, found, None
+    known = released.releases(plan, [c.path for c in found.changed])
+    shipped = [c for c in found.changed if known.released_because(c.revision, c.path)]
+    mine = [c.revision for c in found.changed if c not in shipped]
+    if status.state in (UP_TO_DATE, BEHIND):
+        status = dataclasses.replace(
+            status,
+            state=CHANGED,
+            changed=tuple(c.revision for c in found.changed),
+            released=tuple(c.revision for c in shipped),
+            why=" ".join(c.path for c in shipped),
+            rerun=released.rerun_command(plan, mine) if mine else "",
+        )
+    return status, found, known
 
 
-def _print_ledger(found) -> None:
+def _print_ledger(found, known) -> None:
     """What the checksum ledger says beyond the state: each edit, and what was never recorded."""
+    from db_migrate.runner import ledger
+
     if found is None:
         return
     if found.changed:
         print("", flush=True)
         print("Changed since applied (the file differs from what the database ran):", flush=True)
         for c in found.changed:
-            print(
-                f"  - {c.revision} ({c.path}): ran with sha256 {c.recorded[:12]}…, now"
-                f" {c.current[:12]}… (applied {c.applied_at})",
-                flush=True,
-            )
+            why = known.released_because(c.revision, c.path)
+            mark = f"released: {why}" if why else f"not released ({known.unreleased_means()})"
+            print(f"  - {c.revision} ({c.path}): {ledger.describe_change(c, mark)}", flush=True)
+        if known.note():
+            print(f"  ({known.note()})", flush=True)
     if found.unrecorded:
         n = len(found.unrecorded)
         print(
@@ -303,7 +337,7 @@ def _print_ledger(found) -> None:
         )
 
 
-def matching_release(pins: Mapping[str, str], current: Sequence[str]) -> Optional[str]:
+def matching_release(pins: Sequence[Sequence[str]], current: Sequence[str]) -> Optional[str]:
     """The newest pinned release whose revision is exactly what the database holds (pure)."""
-    matches = [name for name, revision in pins.items() if (revision,) == tuple(current)]
+    matches = [name for name, revision in pins if (revision,) == tuple(current)]
     return matches[-1] if matches else None

@@ -100,3 +100,24 @@ def test_history_is_base_to_head_with_marks():
 def test_short_state():
     assert short_state(classify(LINE, ("a",))) == "behind (2 pending)"
     assert short_state(classify(LINE, ("c",))) == "up-to-date"
+
+
+def test_a_changed_state_says_whether_the_edit_is_released_or_your_own():
+    from db_migrate.runner.status import CHANGED, next_steps, state_line
+
+    mine = ComponentStatus(CHANGED, ("c",), ("c",), changed=("c",), rerun="DOWN, then UP")
+    assert state_line(mine) == "⚠️ Changed since applied (1 unreleased revision: work in progress)"
+    assert next_steps("s", mine) == ("Run the edit of your own unreleased revision: DOWN, then UP",)
+    shipped = ComponentStatus(
+        CHANGED, ("c",), ("c",), changed=("a", "b"), released=("a", "b"), why="v/a.py v/b.py"
+    )
+    assert state_line(shipped) == "⚠️ Changed since applied (2 released revisions)"
+    steps = next_steps("s", shipped)
+    assert "git log -p -- v/a.py v/b.py" in steps[1] and "--allow-changed s" in steps[2]
+    both = ComponentStatus(
+        CHANGED, ("b",), ("c",), (rev("c", "b"),), changed=("a", "b"), released=("a",), rerun="R"
+    )
+    assert state_line(both) == (
+        "⚠️ Changed since applied (2 revisions: 1 released, 1 unreleased, 1 pending)"
+    )
+    assert len(next_steps("s", both)) == 4
