@@ -37,7 +37,11 @@ from db_migrate.component import ComponentSetup
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem
 from db_migrate.revisions import read_revision_header
-from db_migrate.runner_process import PLAN_FILE, RunnerEnvironment, RunnerEnvironmentRequest
+from db_migrate.runner_process import (
+    PLAN_FILE,
+    HermeticRunnerEnvironment,
+    RunnerEnvironmentRequest,
+)
 from db_migrate.safety_report import ComponentSafety, select_revisions
 from db_migrate.safety_subsystem import MigrationSafety
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -72,7 +76,7 @@ class SafetyEnvironmentRequest:
 
 @dataclass(frozen=True)
 class SafetyEnvironment:
-    """The component's runner environment minus its history, plus squawk."""
+    """The component's runner environment (without URLs) minus its history, plus squawk."""
 
     digest: Digest
     argv0: str
@@ -86,7 +90,7 @@ async def safety_environment(
     request: SafetyEnvironmentRequest, tool: MigrationSafety, pex_env: PexEnvironment
 ) -> SafetyEnvironment:
     runner_env, squawk = await MultiGet(
-        Get(RunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
+        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
         Get(
             VenvPex,
             VenvPexRequest(
