@@ -46,6 +46,10 @@ from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 PLAN_FILE = "__db_migrate_plan__.json"
+# With a remote cache, Pants starts a cacheable process at once while it asks the server
+# (speculation): for ours, a sandbox and a venv (for db-verify, a PostgreSQL) for nothing when the
+# server has the result. They wait for its answer instead.
+REMOTE_CACHE_PATIENCE_MS = 30_000
 
 # What the runner may see of the user's environment besides the component's URL variable.
 PASSTHROUGH_ENV = (
@@ -250,6 +254,7 @@ async def runner_check(request: RunnerCheckRequest) -> FallibleProcessResult:
             append_only_caches=runner_env.append_only_caches,
             description=request.description,
             level=LogLevel.DEBUG,
+            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
         ),
     )
 

@@ -39,6 +39,7 @@ from db_migrate.report import Problem
 from db_migrate.revisions import read_revision_header
 from db_migrate.runner_process import (
     PLAN_FILE,
+    REMOTE_CACHE_PATIENCE_MS,
     HermeticRunnerEnvironment,
     RunnerEnvironmentRequest,
 )
@@ -168,6 +169,7 @@ async def revision_safety(request: RevisionSafetyRequest, tool: MigrationSafety)
             append_only_caches=env.append_only_caches,
             description=f"migration-safety {request.field_set.component_name} {request.revision}",
             level=LogLevel.DEBUG,
+            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
         ),
     )
     lines = result.stdout.decode(errors="replace").strip().splitlines()

@@ -25,11 +25,15 @@ from pants.engine.process import (
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
-from db_migrate.runner_process import PLAN_FILE, HermeticRunnerEnvironment, RunnerEnvironmentRequest
+from db_migrate.runner_process import (
+    PLAN_FILE,
+    REMOTE_CACHE_PATIENCE_MS,
+    HermeticRunnerEnvironment,
+    RunnerEnvironmentRequest,
+)
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 OUTCOME_FILE = "__db_verify_outcome__.json"
-REMOTE_CACHE_PATIENCE_MS = 30_000
 
 
 @dataclass(frozen=True)
