@@ -27,6 +27,7 @@ from pants.vcs.changed import Changed
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
+from db_migrate.process_death import killed_by_signal
 from db_migrate.goals.common import (
     ComponentRun,
     Reporter,
@@ -252,7 +253,16 @@ def _show(
             reporter.say(result.stdout.rstrip())
         if result.stderr.strip():
             reporter.console.print_stderr(result.stderr.rstrip())
-        elif result.exit_code != 0:
+        killed = killed_by_signal(
+            setup.component,
+            setup.selector,
+            result.exit_code,
+            result.stdout,
+            result.metadata.total_elapsed_ms,
+        )
+        if killed is not None:
+            reporter.console.print_stderr(killed.render())
+        elif result.exit_code != 0 and not result.stderr.strip():
             reporter.console.print_stderr(
                 f"{report.FAILURE} Error: {setup.component}: verification exited with {result.exit_code}"
             )
