@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from e2e.conftest import add_revision
-from e2e.pants_repo import PantsRepo
+from e2e.pants_repo import PantsRepo, cmdline
 
 MANAGER = "src/ai/backend/manager::"
 
@@ -135,44 +135,6 @@ def test_failure_mid_run_keeps_earlier_revisions_and_rolls_back_the_failing_one(
     assert constraints == []
 
 
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])  # the field after the name: ppid
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _descends_from(pid: int, ancestors: set) -> bool:
-    while pid > 1:
-        if pid in ancestors:
-            return True
-        pid = _parent(pid)
-    return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _runner_pids(repo, client: int):
-    """Pids of this run's migration runners: the venv processes reading our plan file that
-    descend from the copy's own pantsd (or from the `./pants` client). Never any other: a runner
-    of another test, another checkout or a developer (db-verify's processes read the same plan
-    file name) is not ours to kill."""
-    ours = {client, *(int(p.read_text().strip()) for p in repo.root.glob(".pids/*/pantsd/pid"))}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        cmd = _cmdline(int(entry))
-        if "__db_migrate_plan__.json" in cmd and _descends_from(int(entry), ours):
-            yield int(entry)
-
-
 def test_the_kill_9_test_kills_only_its_own_runners(tmp_path):
     """Another run's runner (a concurrent test's db-verify, say) reads a plan file of the same
     name: killing it made that run fail with a bare -9. Only this run's descendants are ours."""
@@ -180,17 +142,19 @@ def test_the_kill_9_test_kills_only_its_own_runners(tmp_path):
     sleeper = [sys.executable, "-c", "import time; time.sleep(120)", plan]
     ours = subprocess.Popen(sleeper)
     # A stranger: started through a shell that exits, so it descends from nothing of ours.
-    spawn = "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], start_new_session=True).pid)"
+    spawn = (
+        "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], start_new_session=True).pid)"
+    )
     stranger = int(subprocess.check_output([sys.executable, "-c", spawn, *sleeper], text=True))
     try:
         deadline = time.monotonic() + 60  # until both have exec'd (their cmdline is set)
         while time.monotonic() < deadline:
-            found = set(_runner_pids(PantsRepo(tmp_path), os.getpid()))
-            if ours.pid in found and plan in _cmdline(stranger):
+            found = set(PantsRepo(tmp_path).runner_pids(os.getpid()))
+            if ours.pid in found and plan in cmdline(stranger):
                 break
             time.sleep(0.2)
         assert ours.pid in found
-        assert plan in _cmdline(stranger) and stranger not in found
+        assert plan in cmdline(stranger) and stranger not in found
     finally:
         ours.kill()
         os.kill(stranger, signal.SIGKILL)
@@ -228,7 +192,7 @@ def test_kill_9_during_a_long_migration_then_rerun_completes(private_repo, new_d
         seen.append(line)
         if "Long backfill" in line and "▶" in line:
             time.sleep(1)
-            for pid in _runner_pids(private_repo, proc.pid):
+            for pid in private_repo.runner_pids(proc.pid):
                 os.kill(pid, signal.SIGKILL)
                 killed = True
             break

@@ -27,7 +27,6 @@ from pants.vcs.changed import Changed
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
-from db_migrate.process_death import killed_by_signal
 from db_migrate.goals.common import (
     ComponentRun,
     Reporter,
@@ -37,6 +36,7 @@ from db_migrate.goals.common import (
     static_problems,
     with_default_specs,
 )
+from db_migrate.process_death import killed_by_signal
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
