@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from e2e.conftest import COMPONENTS
@@ -125,7 +126,11 @@ def test_a_verification_killed_from_outside_says_what_was_killed_and_reruns(
         runners = list(private_repo.runner_pids(proc.pid))
         time.sleep(0.2)
     assert runners, proc.communicate()
-    time.sleep(3)  # into its work: a PostgreSQL up, revisions running
+    # Into its work: its throwaway PostgreSQL up (in its sandbox), revisions running.
+    sandbox = Path(os.readlink(f"/proc/{runners[0]}/cwd"))
+    while not list(sandbox.glob(".pg-*/data/postmaster.pid")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
     for pid in runners:
         os.kill(pid, signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=600)
@@ -133,7 +138,7 @@ def test_a_verification_killed_from_outside_says_what_was_killed_and_reruns(
     assert "appproxy: the verification process was killed by SIGKILL" in stderr, stderr
     assert "killed by SIGKILL (signal 9) after" in stderr and "Its last line" in stderr, stderr
     assert "exited with -9" not in stderr
-    assert "pants db-verify --force src/ai/backend/appproxy::" in stderr
+    assert "pants db-verify --force src/ai/backend/appproxy/models/alembic:migrations" in stderr
 
     again = private_repo.run("db-verify", appproxy, env=own_cache)
     assert again.returncode == 0 and ran(again) == {"appproxy"}, again

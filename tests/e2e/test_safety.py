@@ -139,11 +139,12 @@ def test_the_kill_9_test_kills_only_its_own_runners(tmp_path):
     """Another run's runner (a concurrent test's db-verify, say) reads a plan file of the same
     name: killing it made that run fail with a bare -9. Only this run's descendants are ours."""
     plan = str(tmp_path / "__db_migrate_plan__.json")
-    sleeper = [sys.executable, "-c", "import time; time.sleep(120)", plan]
+    sleeper = ["/bin/sh", "-c", "sleep 120; exit 0", "runner", plan]  # the plan file in argv
     ours = subprocess.Popen(sleeper)
     # A stranger: started through a shell that exits, so it descends from nothing of ours.
     spawn = (
-        "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], start_new_session=True).pid)"
+        "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], start_new_session=True,"
+        " stdout=subprocess.DEVNULL).pid)"
     )
     stranger = int(subprocess.check_output([sys.executable, "-c", spawn, *sleeper], text=True))
     try:
