@@ -24,7 +24,16 @@ from pants.backend.python.util_rules.python_sources import (
 )
 from pants.engine.addresses import Address, AddressInput
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, PathGlobs
+from pants.engine.fs import (
+    EMPTY_DIGEST,
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+)
 from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
@@ -32,10 +41,15 @@ from pants.source.source_root import SourceRoot, SourceRootRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from db_migrate.hermetic import INI_GLOBS, dialect_only_urls
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 PLAN_FILE = "__db_migrate_plan__.json"
+# With a remote cache, Pants starts a cacheable process at once while it asks the server
+# (speculation): for ours, a sandbox and a venv (for db-verify, a PostgreSQL) for nothing when the
+# server has the result. They wait for its answer instead.
+REMOTE_CACHE_PATIENCE_MS = 30_000
 
 # What the runner may see of the user's environment besides the component's URL variable.
 PASSTHROUGH_ENV = (
@@ -77,6 +91,12 @@ class RunnerEnvironment:
     argv0: str
     env: FrozenDict[str, str]
     append_only_caches: FrozenDict[str, str]
+
+
+@dataclass(frozen=True)
+class HermeticRunnerEnvironment(RunnerEnvironment):
+    """The same, with no credentials, host or database in any ini's URL (see `hermetic`): the
+    only environment a cached `Process` (db-verify, lint's checks) may be built from."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +170,38 @@ async def runner_environment(
     )
 
 
+async def _without_urls(digest: Digest) -> Digest:
+    """The files with every ini's `sqlalchemy.url` cut to its dialect."""
+    inis = await Get(Digest, DigestSubset(digest, PathGlobs(INI_GLOBS)))
+    if inis == EMPTY_DIGEST:
+        return digest
+    rest, contents = await MultiGet(
+        Get(Digest, DigestSubset(digest, PathGlobs(["**", *(f"!{g}" for g in INI_GLOBS)]))),
+        Get(DigestContents, Digest, inis),
+    )
+    cleaned = await Get(
+        Digest,
+        CreateDigest(
+            FileContent(c.path, dialect_only_urls(c.content.decode("utf-8")).encode())
+            for c in contents
+        ),
+    )
+    return await Get(Digest, MergeDigests([rest, cleaned]))
+
+
+@rule(desc="Remove database URLs from the migration environment", level=LogLevel.DEBUG)
+async def hermetic_runner_environment(
+    request: RunnerEnvironmentRequest,
+) -> HermeticRunnerEnvironment:
+    environment = await Get(RunnerEnvironment, RunnerEnvironmentRequest, request)
+    return HermeticRunnerEnvironment(
+        await _without_urls(environment.digest),
+        environment.argv0,
+        environment.env,
+        environment.append_only_caches,
+    )
+
+
 @rule(desc="Prepare the migration process")
 async def runner_process(request: RunnerRequest) -> RunnerProcess:
     fs = request.field_set
@@ -189,7 +241,7 @@ class RunnerCheckRequest:
 @rule(desc="Run a static check in the migration environment")
 async def runner_check(request: RunnerCheckRequest) -> FallibleProcessResult:
     runner_env, plan_digest = await MultiGet(
-        Get(RunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
+        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
         Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
     )
     digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest]))
@@ -202,6 +254,7 @@ async def runner_check(request: RunnerCheckRequest) -> FallibleProcessResult:
             append_only_caches=runner_env.append_only_caches,
             description=request.description,
             level=LogLevel.DEBUG,
+            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
         ),
     )
 

@@ -37,7 +37,12 @@ from db_migrate.component import ComponentSetup
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem
 from db_migrate.revisions import read_revision_header
-from db_migrate.runner_process import PLAN_FILE, RunnerEnvironment, RunnerEnvironmentRequest
+from db_migrate.runner_process import (
+    PLAN_FILE,
+    REMOTE_CACHE_PATIENCE_MS,
+    HermeticRunnerEnvironment,
+    RunnerEnvironmentRequest,
+)
 from db_migrate.safety_report import ComponentSafety, select_revisions
 from db_migrate.safety_subsystem import MigrationSafety
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -72,7 +77,7 @@ class SafetyEnvironmentRequest:
 
 @dataclass(frozen=True)
 class SafetyEnvironment:
-    """The component's runner environment minus its history, plus squawk."""
+    """The component's runner environment (without URLs) minus its history, plus squawk."""
 
     digest: Digest
     argv0: str
@@ -86,7 +91,7 @@ async def safety_environment(
     request: SafetyEnvironmentRequest, tool: MigrationSafety, pex_env: PexEnvironment
 ) -> SafetyEnvironment:
     runner_env, squawk = await MultiGet(
-        Get(RunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
+        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
         Get(
             VenvPex,
             VenvPexRequest(
@@ -164,6 +169,7 @@ async def revision_safety(request: RevisionSafetyRequest, tool: MigrationSafety)
             append_only_caches=env.append_only_caches,
             description=f"migration-safety {request.field_set.component_name} {request.revision}",
             level=LogLevel.DEBUG,
+            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
         ),
     )
     lines = result.stdout.decode(errors="replace").strip().splitlines()

@@ -15,16 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-from pants.engine.fs import (
-    EMPTY_DIGEST,
-    CreateDigest,
-    Digest,
-    DigestContents,
-    DigestSubset,
-    FileContent,
-    MergeDigests,
-    PathGlobs,
-)
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests
 from pants.engine.process import (
     FallibleProcessResult,
     Process,
@@ -34,13 +25,15 @@ from pants.engine.process import (
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
-from db_migrate.hermetic import without_database_urls
-from db_migrate.runner_process import PLAN_FILE, RunnerEnvironment, RunnerEnvironmentRequest
+from db_migrate.runner_process import (
+    PLAN_FILE,
+    REMOTE_CACHE_PATIENCE_MS,
+    HermeticRunnerEnvironment,
+    RunnerEnvironmentRequest,
+)
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 OUTCOME_FILE = "__db_verify_outcome__.json"
-_INI_GLOBS = ("*.ini", "**/*.ini")
-REMOTE_CACHE_PATIENCE_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -66,34 +59,14 @@ class VerifyProcessResult:
             return {}
 
 
-async def _without_urls(digest: Digest) -> Digest:
-    """The sandbox's files with every ini's `sqlalchemy.url` removed."""
-    inis = await Get(Digest, DigestSubset(digest, PathGlobs(_INI_GLOBS)))
-    if inis == EMPTY_DIGEST:
-        return digest
-    rest, contents = await MultiGet(
-        Get(Digest, DigestSubset(digest, PathGlobs(["**", *(f"!{g}" for g in _INI_GLOBS)]))),
-        Get(DigestContents, Digest, inis),
-    )
-    cleaned = await Get(
-        Digest,
-        CreateDigest(
-            FileContent(c.path, without_database_urls(c.content.decode("utf-8")).encode())
-            for c in contents
-        ),
-    )
-    return await Get(Digest, MergeDigests([rest, cleaned]))
-
-
 @rule(desc="Prepare a hermetic db-verify")
 async def verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
     fs = request.field_set
     environment, plan_digest = await MultiGet(
-        Get(RunnerEnvironment, RunnerEnvironmentRequest(fs)),
+        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(fs)),
         Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
     )
-    files = await _without_urls(environment.digest)
-    digest = await Get(Digest, MergeDigests([files, plan_digest]))
+    digest = await Get(Digest, MergeDigests([environment.digest, plan_digest]))
     plural = "s" if request.revisions != 1 else ""
     result = await Get(
         FallibleProcessResult,

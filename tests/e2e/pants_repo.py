@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Iterator, Mapping, Optional, Sequence
 
 REPO_MARKERS = ("pants", "pants.toml")
 # Also what Pants puts in a test sandbox next to the repo's files: its append-only caches (symlinks
@@ -59,6 +59,31 @@ class PantsResult:
 
     def __str__(self) -> str:
         return f"./pants {' '.join(self.args)} -> {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])  # the field after the name: ppid
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _descends_from(pid: int, ancestors: set) -> bool:
+    while pid > 1:
+        if pid in ancestors:
+            return True
+        pid = _parent(pid)
+    return False
+
+
+def cmdline(pid: int) -> str:
+    """A process's command line from /proc ('' when it is gone or has not exec'd yet)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 class PantsRepo:
@@ -129,6 +154,19 @@ class PantsRepo:
             timeout=timeout,
         )
         return PantsResult(args, proc.returncode, proc.stdout, proc.stderr)
+
+    def runner_pids(self, client: int) -> Iterator[int]:
+        """Pids of this run's migration runners: the venv processes reading our plan file that
+        descend from the copy's own pantsd (or from the `./pants` client). Never any other: a runner
+        of another test, another checkout or a developer (db-verify's processes read the same plan
+        file name) is not ours to kill."""
+        ours = {client, *(int(p.read_text().strip()) for p in self.root.glob(".pids/*/pantsd/pid"))}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            cmd = cmdline(int(entry))
+            if "__db_migrate_plan__.json" in cmd and _descends_from(int(entry), ours):
+                yield int(entry)
 
     def stop_pantsd(self) -> None:
         for pidfile in self.root.glob(".pids/*/pantsd/pid"):

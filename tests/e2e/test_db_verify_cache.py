@@ -6,8 +6,12 @@ so "cold" really is cold, whatever earlier runs on this machine left in ~/.cache
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 from e2e.conftest import COMPONENTS
@@ -99,6 +103,45 @@ def test_a_failure_is_not_cached_and_the_fix_reruns(private_repo, histories, own
     assert ran(fixed) == {"accountmgr"}
     again = private_repo.run("db-verify", accountmgr, env=own_cache)
     assert ran(again) == set() and "accountmgr" in cached(again), again
+
+
+def test_a_verification_killed_from_outside_says_what_was_killed_and_reruns(
+    private_repo, own_cache
+):
+    """The -9 flake: another test SIGKILLed every runner on the machine. Such a death is named
+    (signal, how long, the last line, who sends SIGKILL), never a bare -9, and never cached."""
+    appproxy = "src/ai/backend/appproxy::"
+    assert private_repo.run("lint", "--only=alembic-history", appproxy).returncode == 0  # pantsd
+    proc = subprocess.Popen(
+        ["./pants", "db-verify", "--force", appproxy],
+        cwd=private_repo.root,
+        env={**private_repo.base_env(), **own_cache},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 600
+    runners: list = []
+    while not runners and time.monotonic() < deadline and proc.poll() is None:
+        runners = list(private_repo.runner_pids(proc.pid))
+        time.sleep(0.2)
+    assert runners, proc.communicate()
+    # Into its work: its throwaway PostgreSQL up (in its sandbox), revisions running.
+    sandbox = Path(os.readlink(f"/proc/{runners[0]}/cwd"))
+    while not list(sandbox.glob(".pg-*/data/postmaster.pid")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    for pid in runners:
+        os.kill(pid, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 1, (stdout, stderr)
+    assert "appproxy: the verification process was killed by SIGKILL" in stderr, stderr
+    assert "killed by SIGKILL (signal 9) after" in stderr and "Its last line" in stderr, stderr
+    assert "exited with -9" not in stderr
+    assert "pants db-verify --force src/ai/backend/appproxy/models/alembic:migrations" in stderr
+
+    again = private_repo.run("db-verify", appproxy, env=own_cache)
+    assert again.returncode == 0 and ran(again) == {"appproxy"}, again
 
 
 # -- only what changed: --changed-since in a real git repository --------------------------------

@@ -21,7 +21,8 @@ from e2e.pants_repo import PantsRepo, find_repo_files
 
 NAMES = ("accountmgr", "appproxy", "manager")
 PLANTED_ENV = "planted-env-secret-91c2"
-PLANTED_INI = "planted-ini-secret-7f3a"
+PLANTED_INI = "planted-ini-secret-7f3a"  # clone A's ini password
+PLANTED_INI_B = "planted-ini-secret-b-20e5"  # clone B's: another developer's
 DEV_PASSWORD = "develove"
 
 
@@ -31,10 +32,12 @@ def server(tmp_path: Path) -> Iterator[BuildGrid]:
         yield bg
 
 
-def _clone(directory: Path, server: BuildGrid) -> PantsRepo:
+def _clone(directory: Path, server: BuildGrid, password: str) -> PantsRepo:
+    """A clone whose appproxy ini has a password of its own (and every ini a dev port of its
+    own): two developers' inis differ only in their URLs, which no cache key may hold."""
     copy = _isolated_copy(directory / "repo")
     ini = copy.root / "alembic-appproxy.ini"
-    ini.write_text(ini.read_text().replace(DEV_PASSWORD, PLANTED_INI))
+    ini.write_text(ini.read_text().replace(DEV_PASSWORD, password))
     server.configure(copy.root / "pants.toml")
     return copy
 
@@ -56,32 +59,57 @@ def _reports(stdout: str) -> dict:
 KEPT = re.compile(r"Preserving local process execution dir `?(/\S+?)`? for (.*)")
 
 
+OURS = ("Verify ", "Compile the revision files", "migration-safety ")
+SECRETS = (DEV_PASSWORD, PLANTED_INI, PLANTED_INI_B, PLANTED_ENV)
+
+
+def _files_containing(root: Path, needle: bytes, limit: int = 0) -> list:
+    """The files under root holding needle (with a limit: of those up to `limit` bytes)."""
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not p.is_symlink()
+        and (not limit or p.stat().st_size <= limit)
+        and needle in p.read_bytes()
+    ]
+
+
 def _ran_processes(result) -> list:
-    """Descriptions of the processes that ran locally (`--keep-sandboxes=always` names each);
-    the kept sandboxes are deleted."""
+    """Descriptions of the processes that ran locally (`--keep-sandboxes=always` names each).
+
+    Each sandbox of ours is what its cache key is made of: none may hold a password (or a URL
+    at all: the dev port differs per clone). Files over 4 MB (the lockfile's wheels in the
+    venv pex) are not read. The kept sandboxes are deleted."""
     found = KEPT.findall(result.stderr)
-    for sandbox, _ in found:
+    for sandbox, description in found:
+        if description.startswith(OURS):
+            for secret in SECRETS:
+                leaked = _files_containing(Path(sandbox), secret.encode(), 4 << 20)
+                assert leaked == [], (description, secret, leaked)
         shutil.rmtree(sandbox, ignore_errors=True)
     return [description for _, description in found]
 
 
-def _files_containing(root: Path, needle: bytes) -> list:
-    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+def _ours(descriptions: list, prefix: str) -> list:
+    return [d for d in descriptions if d.startswith(prefix)]
 
 
 def test_a_second_clone_gets_every_result_from_the_remote_cache(tmp_path, server):
     a_dir, b_dir = tmp_path / "a", tmp_path / "b"
-    a, b = _clone(a_dir, server), _clone(b_dir, server)
+    a, b = _clone(a_dir, server, PLANTED_INI), _clone(b_dir, server, PLANTED_INI_B)
     try:
         keep = "--keep-sandboxes=always"
         verify_a = a.run(keep, "db-verify", "::", env=_env(a_dir))
         assert verify_a.returncode == 0, verify_a
         assert verify_a.stdout.count("throwaway PostgreSQL 18") == 3, verify_a
-        assert len([d for d in _ran_processes(verify_a) if "Verify " in d]) == 3, verify_a
+        assert len(_ours(_ran_processes(verify_a), "Verify ")) == 3, verify_a
         lint_a = a.run(keep, "lint", "::", env=_env(a_dir))
         assert lint_a.returncode == 0, lint_a
-        compiled = [d for d in _ran_processes(lint_a) if "Compile the revision files" in d]
+        ran_a = _ran_processes(lint_a)
+        compiled = _ours(ran_a, "Compile the revision files")
         assert len(compiled) == 3, lint_a
+        assert len(_ours(ran_a, "migration-safety ")) >= 3, lint_a  # one per revision
 
         verify_b = b.run(keep, "--stats-log", "db-verify", "::", env=_env(b_dir))
         assert verify_b.returncode == 0, verify_b
@@ -93,10 +121,11 @@ def test_a_second_clone_gets_every_result_from_the_remote_cache(tmp_path, server
         assert not [d for d in _ran_processes(verify_b) if "Verify " in d], verify_b
         assert _reports(verify_b.stdout) == _reports(verify_a.stdout)
 
-        # lint's processes (ours and ruff's, Black's) keep Pants' default speculation: a local
-        # run may start while the server answers, so count the remote hits instead.
-        lint_b = b.run("--stats-log", "lint", "::", env=_env(b_dir))
+        # B's inis differ from A's in their URLs only: every check of ours comes from the
+        # server (ours wait for its answer; ruff's and Black's may race it, so count hits too).
+        lint_b = b.run(keep, "--stats-log", "lint", "::", env=_env(b_dir))
         assert lint_b.returncode == 0, lint_b
+        assert [d for d in _ran_processes(lint_b) if d.startswith(OURS)] == [], lint_b
         hits = re.search(r"remote_cache_requests_cached: (\d+)", lint_b.output)
         assert hits and int(hits.group(1)) >= len(compiled) + 2, lint_b
         for name in NAMES:
@@ -104,13 +133,17 @@ def test_a_second_clone_gets_every_result_from_the_remote_cache(tmp_path, server
             assert line and line.group(0) in lint_b.output, lint_b
 
         # Nothing the server holds carries a password, a URL of ours or a host path.
-        for secret in (DEV_PASSWORD, PLANTED_INI, PLANTED_ENV, str(a.root), str(b.root)):
+        for secret in (*SECRETS, str(a.root), str(b.root)):
             assert _files_containing(server.cas, secret.encode()) == [], secret
         assert len(list(server.cas.rglob("*"))) > 10  # it did store results
-        # Locally, the URL variable never reached Pants' store; the ini's password is there only
-        # as the ini itself (Pants snapshots every workspace file it reads), never in a result.
+        # Locally, the URL variable never reached Pants' store, and its process cache and trees
+        # hold no password. The ini's password is in its blob store only as the ini itself (Pants
+        # snapshots every workspace file it reads); no sandbox above held it.
         for local in (a_dir / "lmdb_store", b_dir / "lmdb_store"):
             assert _files_containing(local, PLANTED_ENV.encode()) == []
+            for secret in SECRETS:
+                for store in ("cache", "directories"):
+                    assert _files_containing(local / store, secret.encode()) == [], secret
 
         # The server gone: Pants warns and runs locally, and the run still succeeds.
         server.stop()

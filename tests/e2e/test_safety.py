@@ -6,10 +6,12 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from e2e.conftest import add_revision
+from e2e.pants_repo import PantsRepo, cmdline
 
 MANAGER = "src/ai/backend/manager::"
 
@@ -133,18 +135,31 @@ def test_failure_mid_run_keeps_earlier_revisions_and_rolls_back_the_failing_one(
     assert constraints == []
 
 
-def _runner_pids():
-    """Pids of migration runners (the venv process reading our plan file), from /proc."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "__db_migrate_plan__.json" in cmd:
-            yield int(entry)
+def test_the_kill_9_test_kills_only_its_own_runners(tmp_path):
+    """Another run's runner (a concurrent test's db-verify, say) reads a plan file of the same
+    name: killing it made that run fail with a bare -9. Only this run's descendants are ours."""
+    plan = str(tmp_path / "__db_migrate_plan__.json")
+    sleeper = ["/bin/sh", "-c", "sleep 120; exit 0", "runner", plan]  # the plan file in argv
+    ours = subprocess.Popen(sleeper)
+    # A stranger: started through a shell that exits, so it descends from nothing of ours.
+    spawn = (
+        "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], start_new_session=True,"
+        " stdout=subprocess.DEVNULL).pid)"
+    )
+    stranger = int(subprocess.check_output([sys.executable, "-c", spawn, *sleeper], text=True))
+    try:
+        deadline = time.monotonic() + 60  # until both have exec'd (their cmdline is set)
+        while time.monotonic() < deadline:
+            found = set(PantsRepo(tmp_path).runner_pids(os.getpid()))
+            if ours.pid in found and plan in cmdline(stranger):
+                break
+            time.sleep(0.2)
+        assert ours.pid in found
+        assert plan in cmdline(stranger) and stranger not in found
+    finally:
+        ours.kill()
+        os.kill(stranger, signal.SIGKILL)
+        ours.wait()
 
 
 def test_kill_9_during_a_long_migration_then_rerun_completes(private_repo, new_database, histories):
@@ -178,7 +193,7 @@ def test_kill_9_during_a_long_migration_then_rerun_completes(private_repo, new_d
         seen.append(line)
         if "Long backfill" in line and "▶" in line:
             time.sleep(1)
-            for pid in _runner_pids():
+            for pid in private_repo.runner_pids(proc.pid):
                 os.kill(pid, signal.SIGKILL)
                 killed = True
             break

@@ -36,6 +36,7 @@ from db_migrate.goals.common import (
     static_problems,
     with_default_specs,
 )
+from db_migrate.process_death import killed_by_signal
 from db_migrate.report import Problem
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -252,7 +253,16 @@ def _show(
             reporter.say(result.stdout.rstrip())
         if result.stderr.strip():
             reporter.console.print_stderr(result.stderr.rstrip())
-        elif result.exit_code != 0:
+        killed = killed_by_signal(
+            setup.component,
+            setup.selector,
+            result.exit_code,
+            result.stdout,
+            result.metadata.total_elapsed_ms,
+        )
+        if killed is not None:
+            reporter.console.print_stderr(killed.render())
+        elif result.exit_code != 0 and not result.stderr.strip():
             reporter.console.print_stderr(
                 f"{report.FAILURE} Error: {setup.component}: verification exited with {result.exit_code}"
             )
