@@ -257,8 +257,12 @@ def main() -> int:
     port = free_port()
     for ini in repo.root.glob("alembic*.ini"):
         ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
-    with open(repo.root / "pants.toml", "a") as f:
-        f.write(f"\n[db-migrations]\ndev_server_port = {port}\n")
+    toml = repo.root / "pants.toml"
+    text, setting = toml.read_text(), f"dev_server_port = {port}\n"
+    if "[db-migrations]\n" in text:  # the section exists (default_specs): add to it
+        toml.write_text(text.replace("[db-migrations]\n", "[db-migrations]\n" + setting, 1))
+    else:
+        toml.write_text(text + "\n[db-migrations]\n" + setting)
     cold: List[dict] = []
     daemon = None
     try:
