@@ -120,6 +120,7 @@ async def _db_status(
                     "history": subsystem.history,
                     "release_pins": dict(setup.release_pins),
                 },
+                lean=True,  # reads the plan and the version table, never a revision file
             )
         )
     if len(setups) > 1:
