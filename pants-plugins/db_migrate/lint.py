@@ -52,7 +52,9 @@ class SyntaxCheck:
     results: Tuple[FallibleProcessResult, ...]
 
 
-def file_groups(files: Sequence[str], per_group: int = FILES_PER_CHECK) -> Tuple[Tuple[str, ...], ...]:
+def file_groups(
+    files: Sequence[str], per_group: int = FILES_PER_CHECK
+) -> Tuple[Tuple[str, ...], ...]:
     """The files in groups of about `per_group`, each file's group fixed by its path (a hash):
     adding or editing one revision changes one group's files, so only that group is checked
     again and the others come from the cache."""
@@ -158,7 +160,9 @@ def _syntax_problems(setup: ComponentSetup, check: SyntaxCheck) -> list:
         for error in json.loads(result.stdout.decode().strip().splitlines()[-1])["errors"]
     ]
     order = {path: i for i, path in enumerate(setup.files)}
-    errors.sort(key=lambda e: order.get(e["path"], len(order)))  # the files' order, as one check gave
+    errors.sort(
+        key=lambda e: order.get(e["path"], len(order))
+    )  # the files' order, as one check gave
     return [
         report.revision_file_problem(e["path"], e["line"], e["message"])
         for e in errors

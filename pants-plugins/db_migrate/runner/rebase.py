@@ -249,9 +249,7 @@ def _print_merge_plan(plan: RunnerPlan, heads: Sequence[str], message: str) -> N
     )
 
 
-def _render_merge(
-    ctx: _Context, heads: Sequence[str], message: str
-) -> Tuple[str, str, Revision]:
+def _render_merge(ctx: _Context, heads: Sequence[str], message: str) -> Tuple[str, str, Revision]:
     """(path, text, revision) of the merge revision Alembic renders in the sandbox, checked to
     parse and to leave one head before anything is written to the workspace."""
     from alembic import command
