@@ -160,9 +160,8 @@ def _syntax_problems(setup: ComponentSetup, check: SyntaxCheck) -> list:
         for error in json.loads(result.stdout.decode().strip().splitlines()[-1])["errors"]
     ]
     order = {path: i for i, path in enumerate(setup.files)}
-    errors.sort(
-        key=lambda e: order.get(e["path"], len(order))
-    )  # the files' order, as one check gave
+    # In the files' order, as a single check of every file reported them.
+    errors.sort(key=lambda e: order.get(e["path"], len(order)))
     return [
         report.revision_file_problem(e["path"], e["line"], e["message"])
         for e in errors
