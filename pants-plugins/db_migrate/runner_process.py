@@ -116,6 +116,33 @@ async def _runner_address(settings: DbMigrationsSubsystem) -> Address:
     )
 
 
+async def _environment(
+    pex_env: PexEnvironment,
+    pex_request: PexRequest,
+    sources: PythonSourceFiles,
+    runner_root: SourceRoot,
+    extra: Digest,
+) -> RunnerEnvironment:
+    complete_env = pex_env.in_sandbox(working_directory=None)
+    venv_pex, python = await MultiGet(
+        Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
+        Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
+    )
+    digest = await Get(
+        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, extra])
+    )
+    # The runner's source root first, so a repo module can never shadow it.
+    roots = sorted(sources.source_roots, key=lambda root: root != runner_root.path)
+    env = {
+        **complete_env.environment_dict(python=python),
+        "PEX_EXTRA_SYS_PATH": os.pathsep.join(_in_chroot(root) for root in roots),
+    }
+    caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
+    return RunnerEnvironment(
+        digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches)
+    )
+
+
 @rule(desc="Build the migration environment")
 async def runner_environment(
     request: RunnerEnvironmentRequest,
@@ -151,33 +178,6 @@ async def runner_environment(
         Get(Digest, PathGlobs([request.field_set.alembic_config.value])),
     )
     return await _environment(pex_env, pex_request, sources, runner_root, ini)
-
-
-async def _environment(
-    pex_env: PexEnvironment,
-    pex_request: PexRequest,
-    sources: PythonSourceFiles,
-    runner_root: SourceRoot,
-    extra: Digest,
-) -> RunnerEnvironment:
-    complete_env = pex_env.in_sandbox(working_directory=None)
-    venv_pex, python = await MultiGet(
-        Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
-        Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
-    )
-    digest = await Get(
-        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, extra])
-    )
-    # The runner's source root first, so a repo module can never shadow it.
-    roots = sorted(sources.source_roots, key=lambda root: root != runner_root.path)
-    env = {
-        **complete_env.environment_dict(python=python),
-        "PEX_EXTRA_SYS_PATH": os.pathsep.join(_in_chroot(root) for root in roots),
-    }
-    caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
-    return RunnerEnvironment(
-        digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches)
-    )
 
 
 @dataclass(frozen=True)
