@@ -361,13 +361,7 @@ async def _release_pins(
     return tuple(resolved), ()
 
 
-@rule(desc="Check a migration component's files")
-async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
-    ini_result, hydrated = await MultiGet(
-        Get(IniResult, IniRequest(fs)),
-        Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
-    )
-    ini, config_problems = ini_result.ini, ini_result.problems
+async def _env_py_problems(fs: AlembicMigrationsFieldSet) -> Tuple[Problem, ...]:
     target_dir = fs.address.spec_path
     env_py = await Get(
         Paths,
@@ -376,71 +370,94 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
             glob_match_error_behavior=GlobMatchErrorBehavior.ignore,
         ),
     )
-    extra = []
-    if not env_py.files:
-        extra.append(
-            _config_problem(
-                fs.component_name,
-                fs.alembic_config.value,
-                "Alembic environment not found",
-                f"{target_dir}/env.py does not exist: Alembic cannot run {fs.component_name}'s migrations",
-                f"Create it: alembic init, or copy another component's env.py into {target_dir}",
-            )
-        )
-    entries = await Get(DigestEntries, Digest, hydrated.snapshot.digest)
-    # Alembic's load order (sorted file names) breaks ties in its plans: keep it.
-    files = sorted(
-        (
-            e
-            for e in entries
-            if isinstance(e, FileEntry) and is_revision_file(posixpath.basename(e.path))
+    if env_py.files:
+        return ()
+    return (
+        _config_problem(
+            fs.component_name,
+            fs.alembic_config.value,
+            "Alembic environment not found",
+            f"{target_dir}/env.py does not exist: Alembic cannot run {fs.component_name}'s migrations",
+            f"Create it: alembic init, or copy another component's env.py into {target_dir}",
         ),
-        key=lambda e: e.path,
     )
-    if not files:
-        versions_dir = posixpath.join(target_dir, "versions")
-        extra.append(
-            _config_problem(
-                fs.component_name,
-                fs.alembic_config.value,
-                "No revision files",
-                f"{fs.component_name} has no revision files matching {', '.join(fs.sources.globs)} in {target_dir}"
-                f" (expected in {versions_dir}/)",
-                f"Create the folder {versions_dir}/ and a first revision: pants db-create-migration --message=... {fs.address.spec}",
-                "Or fix the `sources` field of the alembic_migrations target",
-            )
+
+
+def _no_revision_files(fs: AlembicMigrationsFieldSet) -> Problem:
+    target_dir = fs.address.spec_path
+    versions_dir = posixpath.join(target_dir, "versions")
+    return _config_problem(
+        fs.component_name,
+        fs.alembic_config.value,
+        "No revision files",
+        f"{fs.component_name} has no revision files matching {', '.join(fs.sources.globs)} in {target_dir}"
+        f" (expected in {versions_dir}/)",
+        f"Create the folder {versions_dir}/ and a first revision: pants db-create-migration --message=... {fs.address.spec}",
+        "Or fix the `sources` field of the alembic_migrations target",
+    )
+
+
+async def _revision_entries(digest: Digest) -> Tuple[FileEntry, ...]:
+    """The revision files of the snapshot, in Alembic's load order (sorted file names), which
+    breaks ties in its plans."""
+    entries = await Get(DigestEntries, Digest, digest)
+    return tuple(
+        sorted(
+            (
+                e
+                for e in entries
+                if isinstance(e, FileEntry) and is_revision_file(posixpath.basename(e.path))
+            ),
+            key=lambda e: e.path,
         )
+    )
+
+
+async def _parse_new_files(
+    component: str, digest: Digest, files: Tuple[FileEntry, ...]
+) -> Tuple[ParsedRevisionFile, ...]:
+    """Every file parsed, reading only those the memo has not seen (all of them on a cold run,
+    the edited one after an edit)."""
     missing = [e for e in files if REVISION_FILES.get(e) is None]
     if missing:
-        digest = hydrated.snapshot.digest
         if len(missing) < len(files):
             digest = await Get(Digest, DigestSubset(digest, PathGlobs([e.path for e in missing])))
         fingerprints = {e.path: e.file_digest.fingerprint for e in missing}
         shown = ", ".join(e.path for e in missing[:3]) + (", ..." if len(missing) > 3 else "")
-        logger.debug(
-            "parsing %d revision file(s) of %s: %s", len(missing), fs.component_name, shown
-        )
+        logger.debug("parsing %d revision file(s) of %s: %s", len(missing), component, shown)
         for content in await Get(DigestContents, Digest, digest):
             if content.path in fingerprints:
                 REVISION_FILES.parse(content.path, fingerprints[content.path], content.content)
-    parsed = [REVISION_FILES.get(e) for e in files]
+    return tuple(REVISION_FILES.get(e) for e in files)
+
+
+@rule(desc="Check a migration component's files")
+async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
+    ini_result, hydrated = await MultiGet(
+        Get(IniResult, IniRequest(fs)),
+        Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
+    )
+    extra = await _env_py_problems(fs)
+    files = await _revision_entries(hydrated.snapshot.digest)
+    if not files:
+        extra += (_no_revision_files(fs),)
+    parsed = await _parse_new_files(fs.component_name, hydrated.snapshot.digest, files)
     revisions = tuple(p.revision for p in parsed if p.revision is not None)
     errors = tuple((p.path, p.error) for p in parsed if p.error is not None)
     history, heads = (
         _history(revisions, errors, fs.component_name, fs.address.spec) if files else ((), ())
     )
     pins, pin_problems = await _release_pins(fs, revisions) if fs.release_pins.value else ((), ())
-    history = history + pin_problems
     return ComponentSetup(
         field_set=fs,
-        ini=ini,
+        ini=ini_result.ini,
         revisions=revisions,
         files=tuple(e.path for e in files),
         checksums=tuple(
             (p.revision.revision, p.checksum) for p in parsed if p.revision is not None
         ),
-        config_problems=tuple(config_problems) + tuple(extra),
-        history_problems=history,
+        config_problems=tuple(ini_result.problems) + extra,
+        history_problems=history + pin_problems,
         heads=tuple(heads),
         release_pins=pins,
         script_dir=ini_result.script_dir,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import FrozenSet, Iterable
+from typing import Dict, FrozenSet, Optional, Tuple
 
 from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwners,
@@ -22,7 +22,15 @@ from pants.backend.python.dependency_inference.module_mapper import (
 )
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonResolveField
-from pants.engine.fs import Digest, DigestContents, PathGlobs, Paths
+from pants.engine.fs import (
+    Digest,
+    DigestContents,
+    DigestEntries,
+    DigestSubset,
+    FileEntry,
+    PathGlobs,
+    Paths,
+)
 from pants.engine.internals.graph import Owners, OwnersRequest
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
@@ -50,17 +58,62 @@ _IMPORT = re.compile(
 )
 
 
-def imported_modules(texts: Iterable[bytes]) -> FrozenSet[str]:
-    """Every absolute module an import statement of these files names (a superset is harmless:
+def _modules_of(text: bytes) -> FrozenSet[str]:
+    """Every absolute module an import statement of this file names (a superset is harmless:
     a module nothing in the repo provides infers nothing)."""
     modules = set()
-    for text in texts:
-        for from_module, names in _IMPORT.findall(text.decode("utf-8", "replace")):
-            if from_module:
-                modules.add(from_module)
-            else:
-                modules.update(part.split()[0] for part in names.split(","))
+    for from_module, names in _IMPORT.findall(text.decode("utf-8", "replace")):
+        if from_module:
+            modules.add(from_module)
+        else:
+            modules.update(part.split()[0] for part in names.split(","))
     return frozenset(modules)
+
+
+class ImportsMemo:
+    """What each revision file imports, by (path, content digest), for the life of pantsd.
+
+    After an edit the inference runs again for the whole target; this keeps it to reading the
+    edited file, not the whole history. A pure function of path and content: never stale.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._modules: Dict[Tuple[str, str], FrozenSet[str]] = {}
+        self._shared: Dict[FrozenSet[str], FrozenSet[str]] = {}
+        self._limit = limit
+
+    def get(self, entry: FileEntry) -> Optional[FrozenSet[str]]:
+        return self._modules.get((entry.path, entry.file_digest.fingerprint))
+
+    def put(self, path: str, fingerprint: str, text: bytes) -> FrozenSet[str]:
+        if len(self._modules) >= self._limit:
+            self._modules.clear()
+        modules = _modules_of(text)
+        # Most files import the same few modules: share one set between them.
+        modules = self._shared.setdefault(modules, modules)
+        self._modules[(path, fingerprint)] = modules
+        return modules
+
+
+REVISION_IMPORTS = ImportsMemo()
+
+
+async def _revision_imports(digest: Digest) -> FrozenSet[str]:
+    """The modules the snapshot's files import, reading only the files the memo lacks."""
+    entries = [e for e in await Get(DigestEntries, Digest, digest) if isinstance(e, FileEntry)]
+    known = [REVISION_IMPORTS.get(e) for e in entries]
+    missing = [e for e, modules in zip(entries, known) if modules is None]
+    found = set().union(*(modules for modules in known if modules is not None))
+    if missing:
+        if len(missing) < len(entries):
+            digest = await Get(Digest, DigestSubset(digest, PathGlobs([e.path for e in missing])))
+        fingerprints = {e.path: e.file_digest.fingerprint for e in missing}
+        for content in await Get(DigestContents, Digest, digest):
+            if content.path in fingerprints:
+                found |= REVISION_IMPORTS.put(
+                    content.path, fingerprints[content.path], content.content
+                )
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -107,11 +160,11 @@ async def infer_alembic_migrations_dependencies(
         Get(Owners, OwnersRequest(tuple(paths))),
         Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
     )
-    contents = await Get(DigestContents, Digest, hydrated.snapshot.digest)
+    modules = await _revision_imports(hydrated.snapshot.digest)
     resolve = fs.resolve.normalized_value(python_setup)
     module_owners = await MultiGet(
         Get(PythonModuleOwners, PythonModuleOwnersRequest(module, resolve=resolve, locality=here))
-        for module in sorted(imported_modules(c.content for c in contents))
+        for module in sorted(modules)
     )
     imported = {address for found in module_owners for address in found.unambiguous}
     return InferredDependencies(

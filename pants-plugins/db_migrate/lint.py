@@ -6,13 +6,17 @@ files and broken Alembic configs here, from the same cached rules `db-migrate` u
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence, Tuple
 
 from pants.core.goals.lint import LintResult, LintTargetsRequest
 from pants.core.util_rules.partitions import PartitionerType
+from pants.engine.fs import CreateDigest, Digest, DigestEntries, FileEntry
 from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import HydratedSources, HydrateSourcesRequest
 from pants.option.option_types import SkipOption
 from pants.option.subsystem import Subsystem
 from pants.util.logging import LogLevel
@@ -40,6 +44,62 @@ class AlembicHistoryLintRequest(LintTargetsRequest):
     partitioner_type = PartitionerType.DEFAULT_SINGLE_PARTITION
 
 
+FILES_PER_CHECK = 1000
+
+
+@dataclass(frozen=True)
+class SyntaxCheck:
+    results: Tuple[FallibleProcessResult, ...]
+
+
+def file_groups(
+    files: Sequence[str], per_group: int = FILES_PER_CHECK
+) -> Tuple[Tuple[str, ...], ...]:
+    """The files in groups of about `per_group`, each file's group fixed by its path (a hash):
+    adding or editing one revision changes one group's files, so only that group is checked
+    again and the others come from the cache."""
+    count = max(1, -(-len(files) // per_group))
+    groups: Tuple[list, ...] = tuple([] for _ in range(count))
+    for path in files:
+        groups[int(hashlib.sha1(path.encode()).hexdigest()[:8], 16) % count].append(path)
+    return tuple(tuple(group) for group in groups if group)
+
+
+@rule(desc="Compile the revision files", level=LogLevel.DEBUG)
+async def syntax_check(setup: ComponentSetup) -> SyntaxCheck:
+    fs = setup.field_set
+    hydrated = await Get(HydratedSources, HydrateSourcesRequest(fs.sources))
+    entries = await Get(DigestEntries, Digest, hydrated.snapshot.digest)
+    by_path = {e.path: e for e in entries if isinstance(e, FileEntry)}
+    groups = file_groups(setup.files)
+    # From the entries (path and content digest), not `DigestSubset`: matching a thousand paths
+    # as globs against the whole snapshot costs seconds at 5,000 files.
+    digests = await MultiGet(
+        Get(Digest, CreateDigest([by_path[path] for path in group])) for group in groups
+    )
+    results = await MultiGet(
+        Get(
+            FallibleProcessResult,
+            RunnerCheckRequest(
+                fs,
+                RunnerPlan(
+                    command="syntax",
+                    component=setup.component,
+                    selector=setup.selector,
+                    config=fs.alembic_config.value,
+                    url_env=fs.url_env,
+                    buildroot="",
+                    options={"paths": list(group)},
+                ).to_json(),
+                f"Compile {pluralize(len(group), 'revision file')} of {setup.component}",
+                files=digest,
+            ),
+        )
+        for group, digest in zip(groups, digests)
+    )
+    return SyntaxCheck(tuple(results))
+
+
 @rule(desc="Check Alembic histories", level=LogLevel.DEBUG)
 async def lint_alembic_history(
     request: AlembicHistoryLintRequest.Batch[AlembicMigrationsFieldSet, Any]
@@ -48,25 +108,7 @@ async def lint_alembic_history(
         Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in request.elements
     )
     # Full syntax of every file, compiled by the interpreter the migrations run on (cached per content).
-    checks = await MultiGet(
-        Get(
-            FallibleProcessResult,
-            RunnerCheckRequest(
-                setup.field_set,
-                RunnerPlan(
-                    command="syntax",
-                    component=setup.component,
-                    selector=setup.selector,
-                    config=setup.field_set.alembic_config.value,
-                    url_env=setup.field_set.url_env,
-                    buildroot="",
-                    options={"paths": list(setup.files)},
-                ).to_json(),
-                f"Compile the revision files of {setup.component}",
-            ),
-        )
-        for setup in setups
-    )
+    checks = await MultiGet(Get(SyntaxCheck, ComponentSetup, setup) for setup in setups)
     lines = []
     failed = 0
     for setup, check in sorted(zip(setups, checks), key=lambda pair: pair[0].component):
@@ -96,14 +138,15 @@ async def lint_alembic_history(
     )
 
 
-def _syntax_problems(setup: ComponentSetup, check: FallibleProcessResult) -> list:
+def _syntax_problems(setup: ComponentSetup, check: SyntaxCheck) -> list:
     already = {line.split(":")[0] for p in setup.problems for line in p.details}
-    if check.exit_code != 0:
+    failed = next((result for result in check.results if result.exit_code != 0), None)
+    if failed is not None:
         return [
             Problem(
                 title=f"Cannot check the revision files of {setup.component}",
                 details=tuple(
-                    (check.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[
+                    (failed.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[
                         :3
                     ]
                 ),
@@ -111,7 +154,14 @@ def _syntax_problems(setup: ComponentSetup, check: FallibleProcessResult) -> lis
                 kind="syntax_check_failed",
             )
         ]
-    errors = json.loads(check.stdout.decode().strip().splitlines()[-1])["errors"]
+    errors = [
+        error
+        for result in check.results
+        for error in json.loads(result.stdout.decode().strip().splitlines()[-1])["errors"]
+    ]
+    order = {path: i for i, path in enumerate(setup.files)}
+    # In the files' order, as a single check of every file reported them.
+    errors.sort(key=lambda e: order.get(e["path"], len(order)))
     return [
         report.revision_file_problem(e["path"], e["line"], e["message"])
         for e in errors

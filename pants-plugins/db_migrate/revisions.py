@@ -507,11 +507,27 @@ def _dedupe(ids: Iterable[str]) -> tuple[str, ...]:
 
 
 def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
-    """Every reason Alembic would fail to build (or would mis-build) a map of these revisions."""
-    problems: list[GraphProblem] = []
+    """Every reason Alembic would fail to build (or would mis-build) a map of these revisions.
+
+    In this order: duplicate ids, illegal characters in ids, reused branch labels, references to
+    revisions no file defines, cycles (only searched for when a cheap check says there is one).
+    """
     by_id: dict[str, list[Revision]] = {}
     for rev in revisions:
         by_id.setdefault(rev.revision, []).append(rev)
+    labels, label_problems = _branch_labels(revisions, by_id)
+    first = {rev_id: defined[0] for rev_id, defined in by_id.items()}
+    return (
+        *_duplicate_ids(by_id),
+        *_illegal_ids(revisions),
+        *label_problems,
+        *_missing_references(revisions, by_id, labels),
+        *_cycle_problems(first, labels),
+    )
+
+
+def _duplicate_ids(by_id: dict[str, list[Revision]]) -> list[GraphProblem]:
+    problems = []
     for rev_id, defined in by_id.items():
         if len(defined) > 1:
             paths = tuple(r.path for r in defined)
@@ -523,21 +539,34 @@ def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
                     paths,
                 )
             )
+    return problems
+
+
+def _illegal_ids(revisions: Sequence[Revision]) -> list[GraphProblem]:
+    """Ids Alembic refuses (`@`, `-`, `+`, `:` mean something in its target syntax)."""
+    problems = []
     for rev in revisions:
         if not _ILLEGAL_ID.search(rev.revision):
             continue
         illegal = sorted(set(rev.revision).intersection(_ILLEGAL_ID_CHARS))
-        if illegal:
-            problems.append(
-                GraphProblem(
-                    "invalid-revision-id",
-                    f"Character(s) '{', '.join(illegal)}' not allowed in revision identifier "
-                    f"'{rev.revision}' ({rev.path})",
-                    (rev.revision,),
-                    (rev.path,),
-                )
+        problems.append(
+            GraphProblem(
+                "invalid-revision-id",
+                f"Character(s) '{', '.join(illegal)}' not allowed in revision identifier "
+                f"'{rev.revision}' ({rev.path})",
+                (rev.revision,),
+                (rev.path,),
             )
+        )
+    return problems
+
+
+def _branch_labels(
+    revisions: Sequence[Revision], by_id: dict[str, list[Revision]]
+) -> tuple[dict[str, Revision], list[GraphProblem]]:
+    """(each label's first owner, every label reused by another revision or equal to an id)."""
     labels: dict[str, Revision] = {}
+    problems = []
     for rev in revisions:
         for label in rev.branch_labels:
             owner = by_id[label][0] if label in by_id else labels.get(label)
@@ -553,6 +582,14 @@ def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
                 )
             else:
                 labels[label] = rev
+    return labels, problems
+
+
+def _missing_references(
+    revisions: Sequence[Revision], by_id: dict[str, list[Revision]], labels: dict[str, Revision]
+) -> list[GraphProblem]:
+    """A `down_revision` naming no revision id, a `depends_on` naming neither an id nor a label."""
+    problems = []
     ids_and_labels = {**labels, **by_id}
     for rev in revisions:
         for field, refs, known in (
@@ -560,22 +597,27 @@ def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
             ("depends_on", rev.depends_on, ids_and_labels),
         ):
             for ref in refs:
-                if ref not in known:
-                    hint = (
-                        " (that is a branch label; down_revision must name a revision id)"
-                        if ref in labels
-                        else ""
+                if ref in known:
+                    continue
+                hint = (
+                    " (that is a branch label; down_revision must name a revision id)"
+                    if ref in labels
+                    else ""
+                )
+                problems.append(
+                    GraphProblem(
+                        "missing-revision",
+                        f"Revision {rev.revision} ({rev.path}) has {field} '{ref}', but no migration "
+                        f"file defines revision '{ref}'{hint}",
+                        (rev.revision, ref),
+                        (rev.path,),
                     )
-                    problems.append(
-                        GraphProblem(
-                            "missing-revision",
-                            f"Revision {rev.revision} ({rev.path}) has {field} '{ref}', but no migration "
-                            f"file defines revision '{ref}'{hint}",
-                            (rev.revision, ref),
-                            (rev.path,),
-                        )
-                    )
-    first = {rev_id: defined[0] for rev_id, defined in by_id.items()}
+                )
+    return problems
+
+
+def _cycle_problems(first: dict[str, Revision], labels: dict[str, Revision]) -> list[GraphProblem]:
+    """Cycles through `down_revision`, then those only `depends_on` closes (each named once)."""
 
     def edges(rev: Revision, with_dependencies: bool) -> list[str]:
         refs = list(rev.down_revisions)
@@ -585,30 +627,33 @@ def find_problems(revisions: Sequence[Revision]) -> tuple[GraphProblem, ...]:
             ]
         return [r for r in refs if r in first]
 
-    if _acyclic(list(first), lambda r: edges(first[r], True)):
-        return tuple(problems)
-    versioned_cycles = _cycles(list(first), lambda r: edges(first[r], False))
+    ids = list(first)
+    if _acyclic(ids, lambda r: edges(first[r], True)):
+        return []
+    versioned_cycles = _cycles(ids, lambda r: edges(first[r], False))
+    problems = []
     for kind, cycles in (
         ("cycle", versioned_cycles),
-        ("dependency-cycle", _cycles(list(first), lambda r: edges(first[r], True))),
+        ("dependency-cycle", _cycles(ids, lambda r: edges(first[r], True))),
     ):
         for cycle in cycles:
             if kind == "dependency-cycle" and any(set(c) <= set(cycle) for c in versioned_cycles):
                 continue
-            what = (
-                ("Self-loop" if len(cycle) == 1 else "Cycle")
-                if kind == "cycle"
-                else ("Dependency self-loop" if len(cycle) == 1 else "Dependency cycle")
-            )
             problems.append(
                 GraphProblem(
                     kind,
-                    f"{what} is detected in revisions ({', '.join(cycle)})",
+                    f"{_cycle_word(kind, cycle)} is detected in revisions ({', '.join(cycle)})",
                     cycle,
                     tuple(first[r].path for r in cycle),
                 )
             )
-    return tuple(problems)
+    return problems
+
+
+def _cycle_word(kind: str, cycle: tuple[str, ...]) -> str:
+    if kind == "cycle":
+        return "Self-loop" if len(cycle) == 1 else "Cycle"
+    return "Dependency self-loop" if len(cycle) == 1 else "Dependency cycle"
 
 
 def _acyclic(ids: list[str], down: Callable[[str], list[str]]) -> bool:

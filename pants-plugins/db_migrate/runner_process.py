@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Mapping, Tuple
+from typing import Mapping, Optional, Tuple
 
 from pants.backend.python.target_types import EntryPoint
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
@@ -74,13 +74,33 @@ PASSTHROUGH_ENV = (
 class RunnerRequest:
     field_set: AlembicMigrationsFieldSet
     plan_json: str  # a RunnerPlan (`RunnerPlan.to_json`): plain facts, no secrets
-    result_file: str
     extra_env_vars: Tuple[str, ...] = ()
+    # Only the runner and the ini, not the component's sources: for commands that read the plan
+    # and the database and never load Alembic's environment or a revision file (db-status).
+    lean: bool = False
 
 
 @dataclass(frozen=True)
 class RunnerProcess:
-    process: InteractiveProcess
+    """The prepared runner; `interactive(result_file)` is the process to run.
+
+    The result file (a new temporary file each run) stays out of the request, so with pantsd an
+    unchanged plan reuses the prepared sandbox digest instead of building it again.
+    """
+
+    argv: Tuple[str, ...]
+    env: FrozenDict[str, str]
+    input_digest: Digest
+    append_only_caches: FrozenDict[str, str]
+
+    def interactive(self, result_file: str) -> InteractiveProcess:
+        return InteractiveProcess(
+            argv=self.argv,
+            env={**self.env, "DB_MIGRATE_RESULT_FILE": result_file},
+            input_digest=self.input_digest,
+            run_in_workspace=False,
+            append_only_caches=self.append_only_caches,
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +133,33 @@ async def _runner_address(settings: DbMigrationsSubsystem) -> Address:
         Address,
         AddressInput,
         AddressInput.parse(settings.runner, description_of_origin="[db-migrations].runner"),
+    )
+
+
+async def _environment(
+    pex_env: PexEnvironment,
+    pex_request: PexRequest,
+    sources: PythonSourceFiles,
+    runner_root: SourceRoot,
+    extra: Digest,
+) -> RunnerEnvironment:
+    complete_env = pex_env.in_sandbox(working_directory=None)
+    venv_pex, python = await MultiGet(
+        Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
+        Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
+    )
+    digest = await Get(
+        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, extra])
+    )
+    # The runner's source root first, so a repo module can never shadow it.
+    roots = sorted(sources.source_roots, key=lambda root: root != runner_root.path)
+    env = {
+        **complete_env.environment_dict(python=python),
+        "PEX_EXTRA_SYS_PATH": os.pathsep.join(_in_chroot(root) for root in roots),
+    }
+    caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
+    return RunnerEnvironment(
+        digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches)
     )
 
 
@@ -150,24 +197,41 @@ async def runner_environment(
         # The ini, whether or not a target owns it (Alembic reads it by path).
         Get(Digest, PathGlobs([request.field_set.alembic_config.value])),
     )
-    complete_env = pex_env.in_sandbox(working_directory=None)
-    venv_pex, python = await MultiGet(
-        Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
-        Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
+    return await _environment(pex_env, pex_request, sources, runner_root, ini)
+
+
+@dataclass(frozen=True)
+class LeanRunnerEnvironmentRequest:
+    """The runner alone: its own venv (its resolve, its requirements) and its sources."""
+
+
+@rule(desc="Build the runner's own environment")
+async def lean_runner_environment(
+    _: LeanRunnerEnvironmentRequest, pex_env: PexEnvironment, settings: DbMigrationsSubsystem
+) -> RunnerEnvironment:
+    """What commands that load no user code need (db-status, the syntax check): no component
+    sources, so the sandbox stays the same size however long a history grows, and one venv
+    serves every component."""
+    runner = await _runner_address(settings)
+    transitive, runner_root = await MultiGet(
+        Get(TransitiveTargets, TransitiveTargetsRequest([runner])),
+        Get(SourceRoot, SourceRootRequest, SourceRootRequest.for_address(runner)),
     )
-    digest = await Get(
-        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, ini])
+    pex_request, sources = await MultiGet(
+        Get(
+            PexRequest,
+            PexFromTargetsRequest(
+                [runner],
+                output_filename="db-migrate-runner.pex",
+                internal_only=True,
+                include_source_files=False,
+                main=EntryPoint("db_migrate.runner.__main__"),
+                additional_args=("--no-strip-pex-env",),
+            ),
+        ),
+        Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure)),
     )
-    # The runner's source root first, so a repo module can never shadow it.
-    roots = sorted(sources.source_roots, key=lambda root: root != runner_root.path)
-    env = {
-        **complete_env.environment_dict(python=python),
-        "PEX_EXTRA_SYS_PATH": os.pathsep.join(_in_chroot(root) for root in roots),
-    }
-    caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
-    return RunnerEnvironment(
-        digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches)
-    )
+    return await _environment(pex_env, pex_request, sources, runner_root, EMPTY_DIGEST)
 
 
 async def _without_urls(digest: Digest) -> Digest:
@@ -205,28 +269,32 @@ async def hermetic_runner_environment(
 @rule(desc="Prepare the migration process")
 async def runner_process(request: RunnerRequest) -> RunnerProcess:
     fs = request.field_set
-    runner_env, plan_digest, user_env = await MultiGet(
-        Get(RunnerEnvironment, RunnerEnvironmentRequest(fs)),
+    environment = (
+        Get(RunnerEnvironment, LeanRunnerEnvironmentRequest())
+        if request.lean
+        else Get(RunnerEnvironment, RunnerEnvironmentRequest(fs))
+    )
+    runner_env, plan_digest, user_env, ini = await MultiGet(
+        environment,
         Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
         Get(
             EnvironmentVars,
             EnvironmentVarsRequest([*PASSTHROUGH_ENV, fs.url_env, *request.extra_env_vars]),
         ),
+        # The lean environment holds no component's ini (the full one already has it).
+        Get(Digest, PathGlobs([fs.alembic_config.value] if request.lean else [])),
     )
-    digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest]))
+    digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest, ini]))
     env: Mapping[str, str] = {
         **{k: v for k, v in user_env.items() if v is not None},
         **runner_env.env,
-        "DB_MIGRATE_RESULT_FILE": request.result_file,
     }
-    process = InteractiveProcess(
+    return RunnerProcess(
         argv=(runner_env.argv0, _in_chroot(PLAN_FILE)),
-        env=env,
+        env=FrozenDict(env),
         input_digest=digest,
-        run_in_workspace=False,
         append_only_caches=runner_env.append_only_caches,
     )
-    return RunnerProcess(process)
 
 
 @dataclass(frozen=True)
@@ -236,15 +304,25 @@ class RunnerCheckRequest:
     field_set: AlembicMigrationsFieldSet
     plan_json: str
     description: str
+    # Given: the runner alone plus these files (a check that reads them and imports none of the
+    # component's code), so each check's sandbox and cache key hold only its own files.
+    files: Optional[Digest] = None
 
 
 @rule(desc="Run a static check in the migration environment")
 async def runner_check(request: RunnerCheckRequest) -> FallibleProcessResult:
+    environment = (
+        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(request.field_set))
+        if request.files is None
+        else Get(RunnerEnvironment, LeanRunnerEnvironmentRequest())
+    )
     runner_env, plan_digest = await MultiGet(
-        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
+        environment,
         Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
     )
-    digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest]))
+    digest = await Get(
+        Digest, MergeDigests([runner_env.digest, plan_digest, request.files or EMPTY_DIGEST])
+    )
     return await Get(
         FallibleProcessResult,
         Process(

@@ -277,18 +277,23 @@ async def run_component(
     build_root: BuildRoot,
     options: Dict[str, Any],
     reporter: Reporter | None = None,
+    lean: bool = False,
 ) -> ComponentRun:
-    """Run one runner command interactively and read back what it did."""
+    """Run one runner command interactively and read back what it did.
+
+    `lean`: the command loads no user code (no env.py, no revision file), so its sandbox holds
+    only the runner and the ini (`LeanRunnerEnvironmentRequest`).
+    """
     if reporter is not None:
         options = {**reporter.runner_options(), **options}
-    plan = build_plan(setup, command, settings, build_root, options)
+    plan_json = build_plan(setup, command, settings, build_root, options).to_json()
     fd, result_file = tempfile.mkstemp(prefix=f"db-migrate-{setup.component}-", suffix=".json")
     os.close(fd)
     try:
-        runner = await Get(
-            RunnerProcess, RunnerRequest(setup.field_set, plan.to_json(), result_file)
+        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, plan_json, lean=lean))
+        result = await Effect(
+            InteractiveProcessResult, InteractiveProcess, runner.interactive(result_file)
         )
-        result = await Effect(InteractiveProcessResult, InteractiveProcess, runner.process)
         outcome = read_outcome(result_file)
     finally:
         os.unlink(result_file)

@@ -176,6 +176,32 @@ def user_flags(subsystem: DbMigrateSubsystem) -> list:
     return flags
 
 
+def _option_problem(subsystem: DbMigrateSubsystem, direction: str, parts) -> Problem | None:
+    """What is wrong with --direction and --target before any file is read."""
+    if direction not in DIRECTIONS:
+        return bad_direction(subsystem.direction)
+    if direction == "downgrade" and not subsystem.target:
+        return missing_downgrade_target()
+    try:
+        for part in parts:
+            check_target_syntax(part)
+    except TargetSyntaxError as e:
+        return e.problem
+    return None
+
+
+def _report_static_problems(reporter: Reporter, setups, parts) -> bool:
+    """Every component's broken files or unresolvable target, all reported; True if any."""
+    broken = False
+    for setup in setups:
+        found = static_problems(setup, refuse_multiple_heads=True)
+        if not found:
+            found = tuple(p for p in (static_target_problem(setup, part) for part in parts) if p)
+        reporter.problem(found, setup.component)
+        broken = broken or bool(found)
+    return broken
+
+
 async def _migrate(
     reporter: Reporter,
     subsystem: DbMigrateSubsystem,
@@ -184,20 +210,12 @@ async def _migrate(
     build_root: BuildRoot,
 ) -> int:
     direction = subsystem.direction.strip().lower()
-    if direction not in DIRECTIONS:
-        reporter.problem([bad_direction(subsystem.direction)])
-        return 2
-    if direction == "downgrade" and not subsystem.target:
-        reporter.problem([missing_downgrade_target()])
-        return 2
     target = (subsystem.target or "head").strip()
     offline = subsystem.sql or bool(subsystem.sql_file)
-    try:
-        parts = split_range(target) if offline else (target,)
-        for part in parts:
-            check_target_syntax(part)
-    except TargetSyntaxError as e:
-        reporter.problem([e.problem])
+    parts = split_range(target) if offline else (target,)
+    problem = _option_problem(subsystem, direction, parts)
+    if problem is not None:
+        reporter.problem([problem])
         return 2
 
     selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-migrate"))
@@ -206,20 +224,19 @@ async def _migrate(
         return 2
 
     setups = await gather_setups(selection.field_sets)
-    broken = False
-    for setup in setups:
-        found = static_problems(setup, refuse_multiple_heads=True)
-        if not found:
-            found = tuple(p for p in (static_target_problem(setup, part) for part in parts) if p)
-        reporter.problem(found, setup.component)
-        broken = broken or bool(found)
-    if broken:
+    if _report_static_problems(reporter, setups, parts):
         return 1
 
     setups = run_order(reporter, setups, direction)
     if offline:
         return await _write_sql(reporter, subsystem, settings, build_root, setups, direction, parts)
+    return await _run_in_order(reporter, subsystem, settings, build_root, setups, direction, target)
 
+
+async def _run_in_order(
+    reporter, subsystem, settings, build_root, setups, direction: str, target: str
+) -> int:
+    """One runner per component in order, stopping at the first failure (the rest are skipped)."""
     for setup in setups:
         run = await run_component(
             setup,

@@ -124,6 +124,7 @@ async def _db_status(
                     "release_pins": [list(pin) for pin in setup.release_pins],
                     "base_ref": subsystem.base_ref,
                 },
+                lean=True,  # reads the plan and the version table, never a revision file
             )
         )
     if len(setups) > 1:

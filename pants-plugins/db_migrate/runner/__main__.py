@@ -7,6 +7,7 @@ DB_MIGRATE_DEBUG=1.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -19,32 +20,24 @@ from db_migrate.runner.usercode import error_line, user_code_problem
 EXIT_FAILED = 1
 
 
-def _commands():
-    from db_migrate.runner import (
-        create,
-        devserver,
-        migrate,
-        offline,
-        rebase,
-        restore,
-        safety,
-        status,
-        syntax,
-        verify,
-    )
+# Each command's module (its `run`), imported only when that command runs: db-status need not
+# pay for importing what db-migrate, db-verify or the safety lint use.
+_COMMANDS = {
+    "migrate": "migrate",
+    "sql": "offline",
+    "syntax": "syntax",
+    "devserver": "devserver",
+    "status": "status",
+    "create": "create",
+    "rebase": "rebase",
+    "restore": "restore",
+    "migration-safety": "safety",
+    "verify": "verify",
+}
 
-    return {
-        "migrate": migrate.run,
-        "sql": offline.run,
-        "syntax": syntax.run,
-        "devserver": devserver.run,
-        "status": status.run,
-        "create": create.run,
-        "rebase": rebase.run,
-        "restore": restore.run,
-        "migration-safety": safety.run,
-        "verify": verify.run,
-    }
+
+def _command(name: str):
+    return importlib.import_module(f"db_migrate.runner.{_COMMANDS[name]}").run
 
 
 # The goal a user runs to get each runner command again.
@@ -90,7 +83,7 @@ def main(argv: list) -> int:
         sys.stdout.flush()
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
-        result = _commands()[plan.command](plan, os.environ, outcome)
+        result = _command(plan.command)(plan, os.environ, outcome)
         if isinstance(result, int) and not isinstance(result, bool):
             code = result  # a command that reported its own failures (e.g. verify's children)
     except ProblemError as e:

@@ -183,24 +183,52 @@ def _merge(
     plan = ctx.plan
     message = (plan.option("message") or "").strip() or merge_message(_head_infos(ctx, heads))
     if ctx.dry_run:
-        print("", flush=True)
-        print(
-            "\n".join(
-                [
-                    "Dry run: nothing written. The plan:",
-                    f"- Write a merge revision: down_revision = ({', '.join(heads)}), upgrade and downgrade `pass`",
-                    f"- Message: {message}",
-                    f"- In: {Path(plan.option('script_dir') or '.') / 'versions'}/",
-                    "- No existing file is edited; the database is not touched",
-                ]
-            ),
-            flush=True,
-        )
+        _print_merge_plan(plan, heads, message)
         return outcome.finish("dry-run", tuple(heads))
+    relpath, text, merged = _render_merge(ctx, heads, message)
+    written = write_new(plan.buildroot, relpath, text, in_sandbox=False)
+    lines = [
+        f"{report.SUCCESS} Heads resolved: merge",
+        "",
+        f"Component: {plan.component}",
+        f"Merge revision: {merged.revision}: {merged.message}",
+        f"Joins: {', '.join(merged.down_revisions)}",
+        "",
+        "Files written:",
+        f"  - {written.path} (new)",
+        "",
+        f"New head: {merged.revision}",
+        *_next_steps(plan, [written]),
+    ]
+    print("", flush=True)
+    print("\n".join(lines), flush=True)
+    outcome.extra.update(files=[{"path": written.path, "created": True}], head=merged.revision)
+    return outcome.finish("merged", (merged.revision,))
 
+
+def _print_merge_plan(plan: RunnerPlan, heads: Sequence[str], message: str) -> None:
+    print("", flush=True)
+    print(
+        "\n".join(
+            [
+                "Dry run: nothing written. The plan:",
+                f"- Write a merge revision: down_revision = ({', '.join(heads)}), upgrade and downgrade `pass`",
+                f"- Message: {message}",
+                f"- In: {Path(plan.option('script_dir') or '.') / 'versions'}/",
+                "- No existing file is edited; the database is not touched",
+            ]
+        ),
+        flush=True,
+    )
+
+
+def _render_merge(ctx: _Context, heads: Sequence[str], message: str) -> Tuple[str, str, Revision]:
+    """(path, text, revision) of the merge revision Alembic renders in the sandbox, checked to
+    parse and to leave one head before anything is written to the workspace."""
     from alembic import command
     from alembic import util as alembic_util
 
+    plan = ctx.plan
     try:
         script = command.merge(_quiet_config(plan), revisions=list(heads), message=message)
     except alembic_util.CommandError as e:
@@ -225,25 +253,7 @@ def _merge(
         raise ProblemError(
             cannot_edit(plan, relpath, f"the merge leaves heads {', '.join(after.heads)}")
         )
-    written = write_new(plan.buildroot, relpath, text, in_sandbox=False)
-
-    lines = [
-        f"{report.SUCCESS} Heads resolved: merge",
-        "",
-        f"Component: {plan.component}",
-        f"Merge revision: {merged.revision}: {merged.message}",
-        f"Joins: {', '.join(merged.down_revisions)}",
-        "",
-        "Files written:",
-        f"  - {written.path} (new)",
-        "",
-        f"New head: {merged.revision}",
-        *_next_steps(plan, [written]),
-    ]
-    print("", flush=True)
-    print("\n".join(lines), flush=True)
-    outcome.extra.update(files=[{"path": written.path, "created": True}], head=merged.revision)
-    return outcome.finish("merged", (merged.revision,))
+    return relpath, text, merged
 
 
 def _next_steps(plan: RunnerPlan, files: Sequence[WrittenFile]) -> List[str]:
