@@ -336,6 +336,27 @@ def lock_holder(db):
     return rows[0][0] if rows else None
 
 
+RACER_WAIT = """op.execute(
+        \"\"\"
+        DO $$
+        BEGIN
+          IF to_regclass('version_log') IS NOT NULL THEN
+            FOR i IN 1..6000 LOOP
+              EXIT WHEN EXISTS (
+                SELECT 1 FROM pg_stat_activity
+                WHERE query LIKE 'SELECT pg_try_advisory_lock%%'
+                  AND pid <> pg_backend_pid()
+                  AND pid NOT IN (SELECT pid FROM pg_locks
+                                  WHERE locktype = 'advisory' AND granted)
+              );
+              PERFORM pg_sleep(0.1);
+            END LOOP;
+          END IF;
+        END $$
+        \"\"\"
+    )"""
+
+
 def test_a_rebase_holds_one_lock_from_its_downgrade_to_its_re_upgrade(
     private_repo, new_database, histories
 ):
@@ -350,10 +371,9 @@ def test_a_rebase_holds_one_lock_from_its_downgrade_to_its_re_upgrade(
         "f00d00000001",
         head,
         "Mine",
-        # Slow only once the log exists: during the rebase's re-upgrade, long enough for a second
-        # Pants run to start and reach the lock.
-        "op.execute(\"SELECT pg_sleep(CASE WHEN to_regclass('version_log') IS NULL THEN 0"
-        ' ELSE 60 END)")',
+        # Only once the log exists (during the rebase's re-upgrade): hold the lock until a second
+        # session waits for it, however long that Pants run takes to start on a busy machine.
+        RACER_WAIT,
     )
     commit_all(repo, "mine")
     assert repo.run("db-migrate", APPPROXY, env=env).returncode == 0
