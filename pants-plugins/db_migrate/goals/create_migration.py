@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Optional
 
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
@@ -156,15 +157,10 @@ async def _db_create_migration(
         return 1
 
     rev_id = (subsystem.rev_id or "").strip() or None
-    if rev_id is not None:
-        why = None
-        if not REV_ID.match(rev_id):
-            why = "A revision id is made of letters, digits and `_`"
-        elif any(r.revision == rev_id for r in setup.revisions):
-            why = f"{setup.component} already has a revision {rev_id}"
-        if why:
-            reporter.problem([bad_rev_id(rev_id, why)])
-            return 2
+    why = _rev_id_refused(rev_id, setup)
+    if why:
+        reporter.problem([bad_rev_id(rev_id, why)])
+        return 2
 
     run = await run_component(
         setup,
@@ -184,6 +180,17 @@ async def _db_create_migration(
     await _format_new_revision(reporter, workspace, setup, run.outcome, build_root)
     await report_new_revision(reporter.say, setup, run.outcome, build_root.path)
     return run.exit_code
+
+
+def _rev_id_refused(rev_id: Optional[str], setup: ComponentSetup) -> Optional[str]:
+    """Why a `--rev-id` cannot name the new revision (None: it can, or none was given)."""
+    if rev_id is None:
+        return None
+    if not REV_ID.match(rev_id):
+        return "A revision id is made of letters, digits and `_`"
+    if any(r.revision == rev_id for r in setup.revisions):
+        return f"{setup.component} already has a revision {rev_id}"
+    return None
 
 
 async def _format_new_revision(
