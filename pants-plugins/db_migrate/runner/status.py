@@ -235,25 +235,14 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     try:
         db = peek_database(plan, ini, environ)
     except ProblemError as e:
-        if not dev.serves(source):
-            if plan.option("history"):
+        answer = _without_database(e, source, history) if dev.serves(source) else None
+        if answer is None:
+            if plan.option("history") and not dev.serves(source):
                 print(render_history(history), flush=True)
                 print("", flush=True)
             raise
-        heads = tuple(history.heads)
-        reason = e.problem.details[0] if e.problem.details else ""
-        if e.problem.kind == "cannot_connect" and reason.startswith("Connection refused"):
-            database += " (development server)"
-            why = f"the development PostgreSQL on {source.url.where} is not running (db-status never starts it)"
-            status = ComponentStatus(NOT_RUNNING, (), heads, why=why)
-        elif e.problem.kind == "cannot_connect" and reason.startswith("Database '"):
-            # The dev server runs, and this component's database is not created yet: nothing applied.
-            database += " (development server; database not created yet, db-migrate creates it)"
-            status = ComponentStatus(NO_REVISION, (), heads, history.upgrade_plan("heads", ()))
-            if len(heads) > 1:
-                status = ComponentStatus(DIVERGED, (), heads, status.pending)
-        else:
-            raise
+        status, where = answer
+        database += where
     else:
         status, found, known = _read_database(plan, ini, db, history)
 
@@ -281,6 +270,23 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     outcome.finish(status.state, status.current)
     _print_ledger(found, known)
     return outcome
+
+
+def _without_database(e: ProblemError, source, history):
+    """(the status, what to add to the database's name) of a development server that is down or
+    lacks this component's database; None for any other connection problem (it is raised)."""
+    heads = tuple(history.heads)
+    reason = e.problem.details[0] if e.problem.details else ""
+    if e.problem.kind == "cannot_connect" and reason.startswith("Connection refused"):
+        why = f"the development PostgreSQL on {source.url.where} is not running (db-status never starts it)"
+        return ComponentStatus(NOT_RUNNING, (), heads, why=why), " (development server)"
+    if e.problem.kind == "cannot_connect" and reason.startswith("Database '"):
+        # The dev server runs, and this component's database is not created yet: nothing applied.
+        status = ComponentStatus(NO_REVISION, (), heads, history.upgrade_plan("heads", ()))
+        if len(heads) > 1:
+            status = ComponentStatus(DIVERGED, (), heads, status.pending)
+        return status, " (development server; database not created yet, db-migrate creates it)"
+    return None
 
 
 def _read_database(plan: RunnerPlan, ini, db, graph):
