@@ -124,7 +124,9 @@ def _cpu_seconds(proc: psutil.Process) -> float:
     return times.user + times.system
 
 
-def catch_up(pid: int, started: float, quiet_for: float = 2.0) -> Tuple[float, float]:
+def catch_up(
+    pid: int, started: float, quiet_for: float = 2.0, give_up: float = 900.0
+) -> Tuple[float, float]:
     """(seconds from `started` until pantsd went quiet, the CPU seconds it spent meanwhile).
 
     pantsd's file watcher handles each file event on its own, scanning the whole engine graph
@@ -134,7 +136,7 @@ def catch_up(pid: int, started: float, quiet_for: float = 2.0) -> Tuple[float, f
     proc = psutil.Process(pid)
     begin = last = _cpu_seconds(proc)
     quiet_since = time.perf_counter()
-    while time.perf_counter() - quiet_since < quiet_for:
+    while time.perf_counter() - quiet_since < quiet_for and time.perf_counter() - started < give_up:
         time.sleep(0.25)
         now = _cpu_seconds(proc)
         if now - last > 0.02:
