@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from e2e.conftest import COMPONENTS
+from e2e.conftest import add_revision as write_revision
 from e2e.test_db_verify import BROKEN_DOWNGRADE, FULL_DOWNGRADE, add_model_column, add_revision
 
 NAMES = ("accountmgr", "appproxy", "manager")
@@ -106,11 +107,16 @@ def test_a_failure_is_not_cached_and_the_fix_reruns(private_repo, histories, own
 
 
 def test_a_verification_killed_from_outside_says_what_was_killed_and_reruns(
-    private_repo, own_cache
+    private_repo, histories, own_cache
 ):
     """The -9 flake: another test SIGKILLed every runner on the machine. Such a death is named
     (signal, how long, the last line, who sends SIGKILL), never a bare -9, and never cached."""
     appproxy = "src/ai/backend/appproxy::"
+    # appproxy's round trip ends within a second of its PostgreSQL coming up: a revision that
+    # waits keeps the runner alive where the kill lands.
+    slow = "SELECT pg_sleep(4)"
+    head = histories["appproxy"].head
+    write_revision(private_repo, "appproxy", "c0ffee5100e0", head, "wait", f"op.execute({slow!r})")
     assert private_repo.run("lint", "--only=alembic-history", appproxy).returncode == 0  # pantsd
     proc = subprocess.Popen(
         ["./pants", "db-verify", "--force", appproxy],
@@ -121,18 +127,16 @@ def test_a_verification_killed_from_outside_says_what_was_killed_and_reruns(
         text=True,
     )
     deadline = time.monotonic() + 600
-    runners: list = []
-    while not runners and time.monotonic() < deadline and proc.poll() is None:
-        runners = list(private_repo.runner_pids(proc.pid))
+    sandbox = None
+    while sandbox is None and time.monotonic() < deadline and proc.poll() is None:
+        sandbox = _sandbox_of(private_repo.runner_pids(proc.pid))
         time.sleep(0.2)
-    assert runners, proc.communicate()
+    assert sandbox, proc.communicate()
     # Into its work: its throwaway PostgreSQL up (in its sandbox), revisions running.
-    sandbox = Path(os.readlink(f"/proc/{runners[0]}/cwd"))
     while not list(sandbox.glob(".pg-*/data/postmaster.pid")) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1)
-    for pid in runners:
-        os.kill(pid, signal.SIGKILL)
+    assert _kill_all(private_repo.runner_pids(proc.pid)), "the runner ended before it was killed"
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 1, (stdout, stderr)
     assert "appproxy: the verification process was killed by SIGKILL" in stderr, stderr
@@ -142,6 +146,29 @@ def test_a_verification_killed_from_outside_says_what_was_killed_and_reruns(
 
     again = private_repo.run("db-verify", appproxy, env=own_cache)
     assert again.returncode == 0 and ran(again) == {"appproxy"}, again
+
+
+def _sandbox_of(pids) -> Path | None:
+    """The working directory of the first runner still alive: its sandbox."""
+    for pid in pids:
+        try:
+            return Path(os.readlink(f"/proc/{pid}/cwd"))
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def _kill_all(pids) -> int:
+    """SIGKILL each pid still alive, counting the kills: the listing is a snapshot, and a pid in
+    it may already have ended (a short-lived fork shares the runner's command line)."""
+    killed = 0
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except ProcessLookupError:
+            continue
+    return killed
 
 
 # -- only what changed: --changed-since in a real git repository --------------------------------
