@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,24 +19,54 @@ PANTS_VERSION = "2.17.1"
 BUNDLE_GLOB = f"pants-{PANTS_VERSION}-pex-2.1.137-plugins-*"
 
 
-def run_pants(
-    cache: Path, *args: str, root: Path | None = None, **env: str
-) -> subprocess.CompletedProcess:
-    root = root or find_repo_files()
-    full_env = {
+def _env(cache: Path, env: dict) -> dict:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PANTS_", "PEX_", "_PANTS"))},
         "PANTS_BOOTSTRAP_CACHE_DIR": str(cache),
         "PANTS_PANTSD": "false",  # never leave a daemon behind in the test sandbox
         **env,
     }
+
+
+def run_pants(
+    cache: Path, *args: str, root: Path | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    root = root or find_repo_files()
     return subprocess.run(
         [str(root / "pants"), *args],
         cwd=root,
-        env=full_env,
+        env=_env(cache, env),
         capture_output=True,
         text=True,
         timeout=900,
     )
+
+
+def pants_environ(cache: Path, *args: str, **env: str) -> tuple[dict, subprocess.CompletedProcess]:
+    """Run `./pants` and read the environment Pants itself runs with (the script execs it), from
+    /proc while it runs: what the script exported, not what the test passed."""
+    root = find_repo_files()
+    proc = subprocess.Popen(
+        [str(root / "pants"), *args],
+        cwd=root,
+        env=_env(cache, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: dict = {}
+    while proc.poll() is None and not seen:
+        try:
+            raw = Path(f"/proc/{proc.pid}/environ").read_bytes()
+            cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        except OSError:
+            break
+        if b"-m\0pants" in cmdline:
+            seen = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+        time.sleep(0.05)
+    stdout, stderr = proc.communicate(timeout=900)
+    assert seen, f"never saw Pants run: {stderr[-3000:]}"
+    return seen, subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def test_no_python39_is_a_clear_error(tmp_path: Path) -> None:
@@ -104,8 +135,10 @@ def test_racing_first_runs_over_a_half_built_cache(tmp_path: Path) -> None:
 def test_plugins_come_with_the_venv(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     fresh_clone = {"PANTS_LOCAL_STORE_DIR": str(tmp_path / "store")}  # nothing cached locally
-    result = run_pants(cache, "--no-pantsd", "-ldebug", "--version", **fresh_clone)
+    environ, result = pants_environ(cache, "--no-pantsd", "-ldebug", "--version", **fresh_clone)
     assert result.returncode == 0, result.stderr[-3000:]
+    # Fewer glibc arenas for the engine's threads (docs/benchmarks.md: ~200 MB of peak memory).
+    assert environ.get("MALLOC_ARENA_MAX") == "2"
     assert result.stdout.strip() == PANTS_VERSION
     assert "Resolving plugins" not in result.stderr, result.stderr[-3000:]
 
@@ -117,10 +150,17 @@ def test_plugins_come_with_the_venv(tmp_path: Path) -> None:
     # A caller's own PANTS_PLUGINS is left alone: Pants resolves that list, as it did before the
     # venv carried the plugins (so the assertion above can see a resolve when there is one).
     alembic = f"alembic=={pinned(toml, 'alembic')}"
-    own = run_pants(
-        cache, "--no-pantsd", "-ldebug", "--version", PANTS_PLUGINS=f'["{alembic}"]', **fresh_clone
+    environ, own = pants_environ(
+        cache,
+        "--no-pantsd",
+        "-ldebug",
+        "--version",
+        PANTS_PLUGINS=f'["{alembic}"]',
+        MALLOC_ARENA_MAX="0",
+        **fresh_clone,
     )
     assert own.returncode == 0, own.stderr[-3000:]
+    assert environ.get("MALLOC_ARENA_MAX") == "0"  # a caller's own setting, too
     assert f"Resolving plugins: {alembic}" in own.stderr
 
 
