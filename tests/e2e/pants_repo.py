@@ -192,3 +192,42 @@ class PantsRepo:
         path = self.root / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+        self.settle()
+
+    def settle(self, quiet_for: float = 0.5, give_up: float = 30.0) -> None:
+        """Wait until this copy's pantsd has gone quiet after a file change.
+
+        pantsd's file watcher handles inotify events on a thread of its own, after the write has
+        returned; a goal started in that gap reads the file as it was (Pants 2.17 has no barrier
+        for it), which on a loaded CI machine made an edited revision look unchanged. Without a
+        running pantsd there is nothing to wait for: the next run reads the disk.
+        """
+        pids = [_pid_in(p) for p in self.root.glob(".pids/*/pantsd/pid")]
+        pids = [pid for pid in pids if pid and _cpu_ticks(pid) is not None]
+        if not pids:
+            return
+        started = quiet_since = time.monotonic()
+        last = sum(_cpu_ticks(pid) or 0 for pid in pids)
+        while time.monotonic() - quiet_since < quiet_for and time.monotonic() - started < give_up:
+            time.sleep(0.1)
+            now = sum(_cpu_ticks(pid) or 0 for pid in pids)
+            if now - last > 1:  # more than one clock tick (10 ms) of work in 100 ms
+                quiet_since = time.monotonic()
+            last = now
+
+
+def _pid_in(pidfile: Path) -> Optional[int]:
+    try:
+        return int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _cpu_ticks(pid: int) -> Optional[int]:
+    """User plus system CPU time of `pid` in clock ticks, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
