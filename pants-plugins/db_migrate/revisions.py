@@ -75,13 +75,22 @@ def parse_revision_file(path: str, source: str | bytes) -> Revision:
     function, bad encoding, ...) is reported with its line: for `pants lint`, which runs this in the
     migrations' own interpreter, and for files the runner writes.
     """
+    compile_revision_file(path, source)
+    return read_revision_header(path, source)
+
+
+def compile_revision_file(path: str, source: str | bytes) -> None:
+    """Compile the whole file as `import` would, raising what Python raises as a `RevisionFileError`.
+
+    `pants lint`'s syntax check needs only this: the header of every file is already read (and its
+    problems reported) by the plugin, so reading it again there would be work thrown away.
+    """
     try:
         compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as e:
         raise RevisionFileError(path, e.lineno, f"{type(e).__name__}: {e.msg}") from None
     except ValueError as e:  # null bytes on Python 3.9
         raise RevisionFileError(path, None, f"cannot compile: {e}") from None
-    return read_revision_header(path, source)
 
 
 def read_revision_header(path: str, source: str | bytes) -> Revision:

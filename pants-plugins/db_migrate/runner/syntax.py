@@ -1,7 +1,8 @@
 """Compile every revision file with the interpreter the migrations run on (`pants lint`).
 
-The static pre-flight of `db-migrate` reads only revision headers; this is the full check of
-each file, done in the repo's own Python so syntax newer than Pants' interpreter is judged right.
+The static pre-flight of `db-migrate` reads only revision headers (and reports their problems);
+this is the full check of each file's body, done in the repo's own Python so syntax newer than
+Pants' interpreter is judged right.
 Prints one JSON object: {"errors": [{"path", "line", "message"}]}.
 """
 
@@ -10,14 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from db_migrate.revisions import RevisionFileError, parse_revision_file
+from db_migrate.revisions import RevisionFileError, compile_revision_file
 
 
 def run(plan, environ, outcome) -> None:
     errors = []
     for path in plan.option("paths", ()):
         try:
-            parse_revision_file(path, Path(path).read_bytes())
+            compile_revision_file(path, Path(path).read_bytes())
         except RevisionFileError as e:
             errors.append({"path": e.path, "line": e.line or 0, "message": e.message})
         except OSError as e:
