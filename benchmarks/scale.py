@@ -111,12 +111,8 @@ def measured(
 
 
 def pantsd_pid(repo: PantsRepo) -> int | None:
-    for pidfile in repo.root.glob(".pids/*/pantsd/pid"):
-        try:
-            return int(pidfile.read_text().strip())
-        except ValueError:
-            return None
-    return None
+    pids = repo.pantsd_pids()
+    return pids[0] if pids else None
 
 
 def _cpu_seconds(proc: psutil.Process) -> float:

@@ -72,8 +72,8 @@ def parse_revision_file(path: str, source: str | bytes) -> Revision:
     """The header as `read_revision_header` reads it, after compiling the whole file as `import` does.
 
     Every error Python raises before running the file (syntax, indentation, `return` outside a
-    function, bad encoding, ...) is reported with its line: for `pants lint`, which runs this in the
-    migrations' own interpreter, and for files the runner writes.
+    function, bad encoding, ...) is reported with its line: for files the runner writes. (`pants
+    lint` compiles with `compile_revision_file` alone: the plugin has read the headers already.)
     """
     compile_revision_file(path, source)
     return read_revision_header(path, source)

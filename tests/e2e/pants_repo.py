@@ -61,12 +61,23 @@ class PantsResult:
         return f"./pants {' '.join(self.args)} -> {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
-def _parent(pid: int) -> int:
+def _stat_fields(pid: int) -> Optional[list]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ...), None when gone."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])  # the field after the name: ppid
-    except (OSError, ValueError, IndexError):
-        return 0
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _parent(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else 0
+
+
+def _cpu_ticks(pid: int) -> Optional[int]:
+    """User plus system CPU time of `pid` in clock ticks, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if fields else None
 
 
 def _descends_from(pid: int, ancestors: set) -> bool:
@@ -160,7 +171,7 @@ class PantsRepo:
         descend from the copy's own pantsd (or from the `./pants` client). Never any other: a runner
         of another test, another checkout or a developer (db-verify's processes read the same plan
         file name) is not ours to kill."""
-        ours = {client, *(int(p.read_text().strip()) for p in self.root.glob(".pids/*/pantsd/pid"))}
+        ours = {client, *self.pantsd_pids()}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -168,12 +179,19 @@ class PantsRepo:
             if "__db_migrate_plan__.json" in cmd and _descends_from(int(entry), ours):
                 yield int(entry)
 
-    def stop_pantsd(self) -> None:
+    def pantsd_pids(self) -> list:
+        """The pids this copy's pantsd processes recorded (a pidfile being written is skipped)."""
+        pids = []
         for pidfile in self.root.glob(".pids/*/pantsd/pid"):
+            with contextlib.suppress(OSError, ValueError):
+                pids.append(int(pidfile.read_text().strip()))
+        return pids
+
+    def stop_pantsd(self) -> None:
+        for pid in self.pantsd_pids():
             try:
-                pid = int(pidfile.read_text().strip())
                 os.kill(pid, signal.SIGTERM)
-            except (ValueError, ProcessLookupError, PermissionError):
+            except (ProcessLookupError, PermissionError):
                 continue
             for _ in range(50):
                 try:
@@ -202,8 +220,7 @@ class PantsRepo:
         for it), which on a loaded CI machine made an edited revision look unchanged. Without a
         running pantsd there is nothing to wait for: the next run reads the disk.
         """
-        pids = [_pid_in(p) for p in self.root.glob(".pids/*/pantsd/pid")]
-        pids = [pid for pid in pids if pid and _cpu_ticks(pid) is not None]
+        pids = [pid for pid in self.pantsd_pids() if _cpu_ticks(pid) is not None]
         if not pids:
             return
         started = quiet_since = time.monotonic()
@@ -214,20 +231,3 @@ class PantsRepo:
             if now - last > 1:  # more than one clock tick (10 ms) of work in 100 ms
                 quiet_since = time.monotonic()
             last = now
-
-
-def _pid_in(pidfile: Path) -> Optional[int]:
-    try:
-        return int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _cpu_ticks(pid: int) -> Optional[int]:
-    """User plus system CPU time of `pid` in clock ticks, or None when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
