@@ -69,6 +69,18 @@ class ProblemError(Exception):
         self.problem = problem
 
 
+LISTED = 10  # revisions named one by one in a message; the JSON report has every one
+
+
+def first_few(lines: Sequence[str], more: str, limit: int = LISTED) -> Tuple[str, ...]:
+    """The first `limit` lines, then `more` with `{n}` the count of the rest: after a mass edit
+    (a formatter run over versions/, a database plain Alembic migrated for years) thousands of
+    lines would bury the state and the next step."""
+    if len(lines) <= limit:
+        return tuple(lines)
+    return (*lines[:limit], more.format(n=len(lines) - limit))
+
+
 def goal(name: str, selector: str, *flags: str) -> str:
     return " ".join(["pants", name, *flags, selector])
 

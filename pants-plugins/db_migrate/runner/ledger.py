@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from db_migrate.plan import RevisionFact
-from db_migrate.report import WARNING, Problem
+from db_migrate.report import WARNING, Problem, first_few
 from db_migrate.runner.versions import split_table
 
 LEDGER_SCHEMA = "pants_db_migrate"
@@ -160,6 +160,17 @@ def reconcile(conn: psycopg.Connection, version_table: str, found: Audit, facts)
                 )
 
 
+MORE_CHANGED = "  ... and {n} more (--output=json lists every changed revision)"
+
+
+def git_paths(paths: Sequence[str]) -> str:
+    """The paths for `git log -p -- ...`: each file while few, else the folder they share (a
+    command line naming thousands of files is one nobody can run)."""
+    if len(paths) <= 3:
+        return " ".join(paths)
+    return os.path.commonpath(paths) or "."
+
+
 def describe_change(c: ChangedRevision, why: str = "") -> str:
     """`ran with sha256 …, the file is now …`: what the database ran against what is here."""
     return (
@@ -175,20 +186,19 @@ def changed_problem(
     released: Mapping[str, str],
 ) -> Problem:
     """Released revisions edited after they ran; `released` says why each is released."""
-    paths = " ".join(c.path for c in changed)
+    entries = [
+        f"  - {c.revision} ({c.path}): " + describe_change(c, f"released: {released[c.revision]}")
+        for c in changed
+    ]
     return Problem(
         title="Applied migration changed since it ran",
         details=(
             f"{len(changed)} revision file(s) of {component} differ from what the database ran:",
-            *(
-                f"  - {c.revision} ({c.path}): "
-                + describe_change(c, f"released: {released[c.revision]}")
-                for c in changed
-            ),
+            *first_few(entries, MORE_CHANGED),
         ),
         actions=(
             "Never edit a released migration: revert the edit and add a new revision instead",
-            f"See what changed: git log -p -- {paths}",
+            f"See what changed: git log -p -- {git_paths([c.path for c in changed])}",
             f"If the edit is harmless (formatting, comments): {retry}",
         ),
         kind="changed_revision",
@@ -199,11 +209,12 @@ def work_in_progress(
     component: str, changed: Sequence[ChangedRevision], unreleased: str, rerun: str
 ) -> str:
     """The warning for your own unreleased revisions edited since they ran: run the edit."""
-    lines = [
+    warnings = [
         f"{WARNING} Warning: {component}: {c.revision} ({c.path}) changed since it ran, not released"
         f" ({unreleased}): your work in progress; {describe_change(c)}"
         for c in changed
     ]
+    lines = list(first_few(warnings, MORE_CHANGED))
     lines += [
         "  A downgrade runs the file as it is now; upgrading again runs it and records its new checksum.",
         f"  To run the edit: {rerun}",

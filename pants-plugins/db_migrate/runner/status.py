@@ -188,6 +188,8 @@ def next_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
 
 
 def _changed_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
+    from db_migrate.runner import ledger
+
     steps = []
     if status.rerun:
         steps.append(f"Run the edit of your own unreleased revision: {status.rerun}")
@@ -195,7 +197,7 @@ def _changed_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
         steps += [
             "A released revision's file was edited: revert the edit (a released migration is never"
             " edited) and add a new revision instead",
-            f"See what changed: git log -p -- {' '.join(status.why.split())}",
+            f"See what changed: git log -p -- {ledger.git_paths(status.why.split())}",
             f"If the edit is harmless (formatting, comments): {report.goal('db-migrate', selector, '--allow-changed')}",
         ]
     return tuple(steps)
@@ -327,20 +329,28 @@ def _print_ledger(found, known) -> None:
     if found.changed:
         print("", flush=True)
         print("Changed since applied (the file differs from what the database ran):", flush=True)
+        lines = []
         for c in found.changed:
             why = known.released_because(c.revision, c.path)
             mark = f"released: {why}" if why else f"not released ({known.unreleased_means()})"
-            print(f"  - {c.revision} ({c.path}): {ledger.describe_change(c, mark)}", flush=True)
+            lines.append(f"  - {c.revision} ({c.path}): {ledger.describe_change(c, mark)}")
+        print("\n".join(report.first_few(lines, ledger.MORE_CHANGED)), flush=True)
         if known.note():
             print(f"  ({known.note()})", flush=True)
     if found.unrecorded:
-        n = len(found.unrecorded)
-        print(
-            f"Unrecorded: {n} applied revision{'s have' if n != 1 else ' has'} no checksum yet"
-            " (applied outside pants db-migrate; the next db-migrate records the files as they are"
-            " now): " + ", ".join(found.unrecorded),
-            flush=True,
-        )
+        print(unrecorded_line(found.unrecorded), flush=True)
+
+
+def unrecorded_line(unrecorded: Sequence[str]) -> str:
+    """The revisions applied without a checksum, named only while a reader can take them in: a
+    database migrated by plain Alembic before adopting us has its whole history unrecorded."""
+    n = len(unrecorded)
+    named = ", ".join(report.first_few(unrecorded, "and {n} more (--output=json lists them all)"))
+    return (
+        f"Unrecorded: {n} applied revision{'s have' if n != 1 else ' has'} no checksum yet"
+        " (applied outside pants db-migrate; the next db-migrate records the files as they are"
+        f" now): {named}"
+    )
 
 
 def matching_release(pins: Sequence[Sequence[str]], current: Sequence[str]) -> Optional[str]:

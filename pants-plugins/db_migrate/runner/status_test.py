@@ -14,6 +14,7 @@ from db_migrate.runner.status import (
     render_history,
     render_status,
     short_state,
+    unrecorded_line,
 )
 
 
@@ -121,3 +122,15 @@ def test_a_changed_state_says_whether_the_edit_is_released_or_your_own():
         "⚠️ Changed since applied (2 revisions: 1 released, 1 unreleased, 1 pending)"
     )
     assert len(next_steps("s", both)) == 4
+
+
+def test_unrecorded_revisions_are_counted_and_only_a_few_named():
+    few = unrecorded_line(["a1", "b2"])
+    assert few.startswith("Unrecorded: 2 applied revisions have no checksum yet")
+    assert few.endswith(": a1, b2")
+    adopted = [f"{i:012x}" for i in range(484)]  # a database plain Alembic migrated for years
+    line = unrecorded_line(adopted)
+    assert line.startswith("Unrecorded: 484 applied revisions")
+    assert sum(rev in line for rev in adopted) == 10
+    assert line.endswith(", and 474 more (--output=json lists them all)")
+    assert unrecorded_line(["c3"]).startswith("Unrecorded: 1 applied revision has no checksum")

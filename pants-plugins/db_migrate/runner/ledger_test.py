@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from db_migrate.runner.ledger import ChangedRevision, changed_problem, git_paths, work_in_progress
+
+VERSIONS = "src/ai/backend/manager/models/alembic/versions"
+
+
+def reformatted(count: int) -> list:
+    """What a formatter run over versions/ leaves: every applied file differs from what ran."""
+    return [
+        ChangedRevision(
+            f"{i:012x}", f"{VERSIONS}/{i:012x}_step.py", "a" * 64, "b" * 64, "2026-12-03 10:00 UTC"
+        )
+        for i in range(count)
+    ]
+
+
+def test_a_released_edit_names_every_file_while_few():
+    problem = changed_problem(
+        "manager", reformatted(2), "RETRY", {f"{i:012x}": "x" for i in range(2)}
+    )
+    assert problem.details[0] == "2 revision file(s) of manager differ from what the database ran:"
+    assert len(problem.details) == 3
+    assert f"git log -p -- {VERSIONS}/000000000000_step.py {VERSIONS}/000000000001_step.py" in (
+        problem.actions[1]
+    )
+
+
+def test_a_mass_edit_is_counted_not_listed_and_its_git_command_can_run():
+    changed = reformatted(5000)
+    problem = changed_problem("manager", changed, "RETRY", {c.revision: "x" for c in changed})
+    assert problem.details[0].startswith("5000 revision file(s) of manager differ")
+    assert len(problem.details) == 1 + 10 + 1
+    assert problem.details[-1] == "  ... and 4990 more (--output=json lists every changed revision)"
+    assert problem.actions[1] == f"See what changed: git log -p -- {VERSIONS}"
+
+    warning = work_in_progress("manager", changed, "in no release pin", "RERUN").splitlines()
+    assert sum("changed since it ran" in line for line in warning) == 10
+    assert "... and 4990 more" in warning[10]
+    assert warning[-1] == "  To run the edit: RERUN"
+
+
+def test_git_paths_of_files_in_two_folders_is_their_common_folder():
+    assert git_paths(["a/v/1.py"]) == "a/v/1.py"
+    assert git_paths(["a/v/1.py", "a/w/2.py", "a/v/3.py", "a/v/4.py"]) == "a"
