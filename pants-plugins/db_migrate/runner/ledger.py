@@ -105,6 +105,36 @@ def applied_revisions(revisions: Sequence[RevisionFact], heads: Iterable[str]) -
     return seen
 
 
+def ancestor_counts(revisions: Sequence[RevisionFact], ids: Iterable[str]) -> Dict[str, int]:
+    """`len(applied_revisions(revisions, [r]))` for each of `ids`, in one pass (pure).
+
+    Each revision's ancestry is a bitmask (one bit per revision), the OR of its parents' masks:
+    after a mass edit of 5,000 revisions this costs milliseconds, where a walk per revision cost
+    seconds.
+    """
+    parents = {r.revision: (*r.down_revisions, *r.depends_on) for r in revisions}
+    bits: Dict[str, int] = {}
+    masks: Dict[str, int] = {}
+    for start in ids:
+        stack, entered = [start], set()
+        while stack:
+            revision = stack[-1]
+            if revision in masks:
+                stack.pop()
+                continue
+            todo = [p for p in parents.get(revision, ()) if p not in masks and p not in entered]
+            entered.add(revision)
+            if todo:
+                stack.extend(todo)
+                continue
+            mask = bits.setdefault(revision, 1 << len(bits))
+            for parent in parents.get(revision, ()):
+                mask |= masks.get(parent, 0)
+            masks[revision] = mask
+            stack.pop()
+    return {r: bin(masks[r]).count("1") for r in ids}
+
+
 @dataclass(frozen=True)
 class ChangedRevision:
     revision: str

@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from db_migrate.runner.ledger import ChangedRevision, changed_problem, git_paths, work_in_progress
+import random
+
+from db_migrate.plan import RevisionFact
+from db_migrate.runner.ledger import (
+    ChangedRevision,
+    ancestor_counts,
+    applied_revisions,
+    changed_problem,
+    git_paths,
+    work_in_progress,
+)
 
 VERSIONS = "src/ai/backend/manager/models/alembic/versions"
 
@@ -43,3 +53,32 @@ def test_a_mass_edit_is_counted_not_listed_and_its_git_command_can_run():
 def test_git_paths_of_files_in_two_folders_is_their_common_folder():
     assert git_paths(["a/v/1.py"]) == "a/v/1.py"
     assert git_paths(["a/v/1.py", "a/w/2.py", "a/v/3.py", "a/v/4.py"]) == "a"
+
+
+def branchy(count: int, seed: int) -> list:
+    """A random DAG: merges, forks, `depends_on` across branches, and a parent no file defines."""
+    rng = random.Random(seed)
+    facts = [RevisionFact("r0", ("gone",), "root", "v/r0.py")]
+    for i in range(1, count):
+        earlier = [f.revision for f in facts[max(0, i - 8) :]]
+        down = tuple(rng.sample(earlier, k=min(len(earlier), rng.choice((1, 1, 1, 2)))))
+        depends = tuple(rng.sample(earlier, k=1)) if rng.random() < 0.1 else ()
+        facts.append(RevisionFact(f"r{i}", down, f"Do {i}", f"v/r{i}.py", depends_on=depends))
+    rng.shuffle(facts)  # in no particular order, like files on disk
+    return facts
+
+
+def test_ancestor_counts_are_the_sizes_of_each_revisions_ancestry():
+    for seed in range(20):
+        facts = branchy(60, seed)
+        ids = [f.revision for f in random.Random(seed).sample(facts, 25)] + ["unknown"]
+        counts = ancestor_counts(facts, ids)
+        assert counts == {r: len(applied_revisions(facts, [r])) for r in ids}
+
+
+def test_ancestor_counts_of_a_long_chain_need_no_recursion():
+    chain = [RevisionFact("c0", (), "", "")] + [
+        RevisionFact(f"c{i}", (f"c{i - 1}",), "", "") for i in range(1, 5000)
+    ]
+    counts = ancestor_counts(chain, [f.revision for f in chain])
+    assert counts["c0"] == 1 and counts["c4999"] == 5000

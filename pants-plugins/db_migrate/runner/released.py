@@ -16,7 +16,7 @@ from typing import Collection, Dict, Optional, Sequence, Tuple
 from db_migrate import report
 from db_migrate.plan import DEFAULT_BASE_REF, RevisionFact, RunnerPlan
 from db_migrate.runner.git_ref import files_at_ref
-from db_migrate.runner.ledger import applied_revisions
+from db_migrate.runner.ledger import ancestor_counts, applied_revisions
 
 
 def first_release(
@@ -72,7 +72,7 @@ def releases(plan: RunnerPlan, paths: Collection[str]) -> Releases:
 
 def below(revisions: Sequence[RevisionFact], ids: Collection[str]) -> str:
     """The `--target` of a downgrade that reverts every one of `ids`: the parent of the oldest."""
-    depth = {r: len(applied_revisions(revisions, [r])) for r in ids}
+    depth = ancestor_counts(revisions, ids)
     oldest = min(ids, key=lambda r: (depth[r], r))
     parents = next((f.down_revisions for f in revisions if f.revision == oldest), ())
     return parents[0] if parents else "base"

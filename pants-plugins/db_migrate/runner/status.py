@@ -259,6 +259,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     if release:
         print(f"Release: the database matches release {release}", flush=True)
     outcome.before = status.current
+    mine = set(status.changed) - set(status.released)
     outcome.extra = {
         "state": status.state,
         "heads": list(status.heads),
@@ -266,7 +267,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
         "unknown": list(status.unknown),
         "release": release,
         "changed_revisions": list(status.changed),
-        "unreleased_changed": [c for c in status.changed if c not in status.released],
+        "unreleased_changed": [c for c in status.changed if c in mine],
         "unrecorded_revisions": list(found.unrecorded) if found else [],
     }
     outcome.finish(status.state, status.current)
@@ -307,7 +308,8 @@ def _read_database(plan: RunnerPlan, ini, db, graph):
         return status, found, None
     known = released.releases(plan, [c.path for c in found.changed])
     shipped = [c for c in found.changed if known.released_because(c.revision, c.path)]
-    mine = [c.revision for c in found.changed if c not in shipped]
+    shipped_ids = {c.revision for c in shipped}
+    mine = [c.revision for c in found.changed if c.revision not in shipped_ids]
     if status.state in (UP_TO_DATE, BEHIND):
         status = dataclasses.replace(
             status,
