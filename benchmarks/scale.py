@@ -15,7 +15,8 @@ the manager's `versions/` in a scratch copy of the repo. Measured in the same ru
 
 Targets (issue 11): cold at most `--version` + 15 s at 10,000 revisions, per-revision cost flat
 from the smallest to the largest size, peak RSS at most 1 GiB; pantsd warm and after an edit at
-most 1 s.
+most 1 s. A regression guard of ours: cold `db-status` after a formatter ran over every migrated
+file (tamper detection finds them all changed) at most 5 s over the plain cold `db-status`.
 
     benchmarks/run scale [--sizes 1000,5000,10000] [--pantsd-histories 5] [--pantsd-size 5000]
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
@@ -189,6 +191,39 @@ def cold_row(
     }
 
 
+def tamper_row(repo: PantsRepo, server, env: Mapping[str, str], count: int) -> dict:
+    """Cold `db-status` after a formatter ran over every file of a migrated history: each
+    revision's sha256 is in the checksum ledger (as `db-migrate` records it), then every file gets
+    a line more, so tamper detection finds thousands of applied revisions changed. Measured
+    against the plain cold `db-status` of the same size: the extra must stay linear (it was
+    quadratic: 5.5 s at 5,000 revisions with pantsd warm, and 5,000 lines of output)."""
+    from db_migrate.runner import ledger
+
+    ids = place_history(repo, count, salt=f"tamper-{count}-{time.time_ns()}")
+    set_database_behind(server, ids)
+    files = sorted((repo.root / MANAGER / "versions").glob("*.py"))
+    with server.connect("backend") as conn:
+        assert ledger.ensure(conn, "alembic_version") is None
+        schema, table = ledger.ledger_table("alembic_version")
+        with conn.cursor() as cur:
+            cur.executemany(
+                f'INSERT INTO "{schema}"."{table}" (revision, checksum, path) VALUES (%s, %s, %s)',
+                [
+                    (f.name.split("_")[0], hashlib.sha256(f.read_bytes()).hexdigest(), str(f))
+                    for f in files
+                ],
+            )
+    for f in files:
+        f.write_text(f.read_text() + "# reformatted\n")
+    elapsed, _, out = measured(
+        ["./pants", "--no-pantsd", "db-status", SPEC], cwd=repo.root, env=env
+    )
+    assert "Changed since applied (" in out and "more (--output=json" in out, out[-2000:]
+    with server.connect("backend") as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return {"revisions": count, "tampered": elapsed, "lines": len(out.splitlines())}
+
+
 def pantsd_rows(
     repo: PantsRepo, server, env: Mapping[str, str], count: int, histories: int
 ) -> dict:
@@ -236,7 +271,9 @@ def pantsd_rows(
     }
 
 
-def print_tables(cold: List[dict], daemon: dict | None, pantsd_size: int) -> bool:
+def print_tables(
+    cold: List[dict], tampered: List[dict], daemon: dict | None, pantsd_size: int
+) -> bool:
     ok = True
     first = cold[0]
     print("\nCold (--no-pantsd, files Pants has never seen):")
@@ -268,6 +305,21 @@ def print_tables(cold: List[dict], daemon: dict | None, pantsd_size: int) -> boo
             f" {'flat' if flat else 'NOT FLAT'}; peak {last[what + '_rss'] / GIB:.2f} GiB (target ≤ 1.0)"
             f" {'ok' if light else 'MISSED'}"
         )
+    if tampered:
+        print("\nCold db-status after a formatter ran over every migrated file (tamper detection):")
+        for row, plain in zip(tampered, cold):
+            extra = row["tampered"] - plain["status"]
+            print(
+                f"  {row['revisions']:>6,} revisions: {row['tampered']:.1f} s, {extra:+.1f} s over the"
+                f" plain cold db-status ({extra / row['revisions'] * 1000:+.2f} ms per revision),"
+                f" {row['lines']} lines of output"
+            )
+        extra = tampered[-1]["tampered"] - cold[-1]["status"]
+        linear = extra <= 5  # the quadratic comparison cost about 60 s at 10,000
+        print(
+            f"  regression guard (ours, ≤ 5 s extra at the largest size): {'ok' if linear else 'SLOW'}"
+        )
+        ok = ok and linear
     if daemon is not None:
         print(f"\nWith pantsd, {len(daemon['runs'])} different {pantsd_size:,}-revision histories:")
         for i, (elapsed, rss, pid, (settled, cpu)) in enumerate(daemon["runs"], 1):
@@ -314,6 +366,7 @@ def main() -> int:
     else:
         toml.write_text(text + "\n[db-migrations]\n" + setting)
     cold: List[dict] = []
+    tampered: List[dict] = []
     daemon = None
     try:
         with throwaway_server() as server:
@@ -334,6 +387,7 @@ def main() -> int:
                 )
                 print(f"cold, {count:,} revisions ...", flush=True)
                 cold.append(cold_row(repo, server, env, python, count, version_s))
+                tampered.append(tamper_row(repo, server, env, count))
             if args.pantsd_histories:
                 print(
                     f"pantsd, {args.pantsd_histories} x {args.pantsd_size:,} revisions ...",
@@ -343,7 +397,7 @@ def main() -> int:
     finally:
         repo.stop_pantsd()
         shutil.rmtree(work, ignore_errors=True)
-    ok = print_tables(cold, daemon, args.pantsd_size)
+    ok = print_tables(cold, tampered, daemon, args.pantsd_size)
     print("\nresult:", "targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
 
