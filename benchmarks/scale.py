@@ -16,7 +16,7 @@ the manager's `versions/` in a scratch copy of the repo. Measured in the same ru
 Targets (issue 11): cold at most `--version` + 15 s at 10,000 revisions, per-revision cost flat
 from the smallest to the largest size, peak RSS at most 1 GiB; pantsd warm and after an edit at
 most 1 s. A regression guard of ours: cold `db-status` after a formatter ran over every migrated
-file (tamper detection finds them all changed) at most 5 s over the plain cold `db-status`.
+file (tamper detection finds them all changed) at most 10 s over the plain cold `db-status`.
 
     benchmarks/run scale [--sizes 1000,5000,10000] [--pantsd-histories 5] [--pantsd-size 5000]
 """
@@ -315,9 +315,9 @@ def print_tables(
                 f" {row['lines']} lines of output"
             )
         extra = tampered[-1]["tampered"] - cold[-1]["status"]
-        linear = extra <= 5  # the quadratic comparison cost about 60 s at 10,000
+        linear = extra <= 10  # the quadratic comparison cost about 60 s at 10,000; noise is ±3 s
         print(
-            f"  regression guard (ours, ≤ 5 s extra at the largest size): {'ok' if linear else 'SLOW'}"
+            f"  regression guard (ours, ≤ 10 s extra at the largest size): {'ok' if linear else 'SLOW'}"
         )
         ok = ok and linear
     if daemon is not None:
