@@ -280,9 +280,7 @@ def models_differ(plan: RunnerPlan, record: Record, found: Sequence[ModelDiffere
     lines, involved = _blamed(record, found)
     head = record.order[-1] if record.order else "head"
     first = involved[0] if involved else head
-    shown = lines[:MAX_LISTED]
-    if len(lines) > MAX_LISTED:
-        shown.append(f"  ... and {len(lines) - MAX_LISTED} more")
+    shown = report.first_few(lines, "  ... and {n} more", MAX_LISTED)
     return Problem(
         title=f"Models differ from the migrated schema ({first})",
         details=(
