@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
+import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 
 from db_migrate.targets import TargetSyntaxError, split_range
 
