@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 
 from db_migrate.history import History, TargetError
-from db_migrate.revisions import InvalidRevisionGraph, Revision
+import random
+
+from db_migrate.revisions import InvalidRevisionGraph, Revision, base_to_head_order
 
 
 def rev(
@@ -110,3 +112,25 @@ def test_empty_history() -> None:
     history = History([])
     assert (history.heads, history.bases, history.newest_first()) == ((), (), ())
     assert history.upgrade_plan("heads") == ()
+
+
+def parents_first(ordered) -> bool:
+    """Every revision comes after each revision it names (`down_revision` and `depends_on`)."""
+    seen: set = set()
+    for r in ordered:
+        if any(ref not in seen for ref in (*r.down_revisions, *r.depends_on)):
+            return False
+        seen.add(r.revision)
+    return True
+
+
+def test_base_to_head_order_puts_parents_first_like_alembic() -> None:
+    rng = random.Random(7)
+    for _ in range(20):
+        shuffled = HISTORY[:]
+        rng.shuffle(shuffled)  # files come in any order
+        ordered = base_to_head_order(shuffled)
+        assert sorted(ids(ordered)) == sorted(ids(HISTORY)) and parents_first(ordered)
+        assert parents_first(History(shuffled).base_to_head())  # what Alembic's order promises too
+    chain = [rev("a1aa"), rev("b2bb", "a1aa"), rev("c3cc", "b2bb")]
+    assert ids(base_to_head_order(chain[::-1])) == ids(History(chain).base_to_head())

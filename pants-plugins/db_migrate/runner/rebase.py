@@ -23,7 +23,12 @@ from db_migrate.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.history import History
 from db_migrate.plan import DEFAULT_BASE_REF, RunnerPlan
 from db_migrate.report import Problem, ProblemError
-from db_migrate.revisions import Revision, RevisionFileError, parse_revision_file
+from db_migrate.revisions import (
+    Revision,
+    RevisionFileError,
+    base_to_head_order,
+    parse_revision_file,
+)
 from db_migrate.runner.git_ref import files_at_ref
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.rebase_plan import (
@@ -139,7 +144,9 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     base_ref = plan.option("base_ref") or DEFAULT_BASE_REF
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     graph = History(load_revisions(plan))
-    ctx = _Context(plan, ini, graph.base_to_head(), graph, bool(plan.option("dry_run", False)))
+    # Any order with parents first does here; Alembic's own costs seconds at thousands.
+    ordered = base_to_head_order(graph.revisions)
+    ctx = _Context(plan, ini, ordered, graph, bool(plan.option("dry_run", False)))
     heads = tuple(graph.heads)
     if len(heads) < 2:
         print(
