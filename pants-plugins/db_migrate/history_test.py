@@ -5,11 +5,11 @@ Runs in the Pants resolve (CPython 3.9, the Alembic the plugin imports inside Pa
 
 from __future__ import annotations
 
+import random
+
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 
 from db_migrate.history import History, TargetError
-import random
-
 from db_migrate.revisions import InvalidRevisionGraph, Revision, base_to_head_order
 
 
