@@ -1,7 +1,8 @@
 """`db-status` inside the resolved environment: where a database stands against the scripts.
 
-Read-only: one autocommit connection that only SELECTs Alembic's version table, no lock, no
-Alembic import. A development server that is down is reported as such and never started.
+Read-only: one autocommit connection that only SELECTs Alembic's version table and the checksum
+ledger, no lock, no revision file loaded (the plan carries every header; Alembic's `RevisionMap`
+is built from them). A development server that is down is reported as such and never started.
 The classification (`classify`) and the text (`render_status`, `render_history`) are pure.
 """
 
