@@ -187,8 +187,18 @@ class PantsRepo:
                 pids.append(int(pidfile.read_text().strip()))
         return pids
 
+    def titled_pantsd_pids(self) -> list:
+        """Pids of processes titled `pantsd [ROOT]` for this copy: a pantsd whose pidfile was
+        being written or replaced when the test ended (one outlived its test by half an hour)."""
+        title = f"pantsd [{self.root}]"
+        return [
+            int(entry)
+            for entry in os.listdir("/proc")
+            if entry.isdigit() and cmdline(int(entry)).strip() == title
+        ]
+
     def stop_pantsd(self) -> None:
-        for pid in self.pantsd_pids():
+        for pid in dict.fromkeys([*self.pantsd_pids(), *self.titled_pantsd_pids()]):
             try:
                 os.kill(pid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
