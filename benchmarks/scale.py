@@ -315,9 +315,8 @@ def print_tables(
                 f" {row['lines']} lines of output"
             )
         extra = tampered[-1]["tampered"] - cold[-1]["status"]
-        linear = (
-            extra <= 10
-        )  # quadratic before: 5.5 s at 5,000, about 20 s at 10,000; noise is ±3 s
+        # Quadratic before: 5.5 s at 5,000, about 20 s at 10,000; cold runs here differ by ±3 s.
+        linear = extra <= 10
         print(
             f"  regression guard (ours, ≤ 10 s extra at the largest size): {'ok' if linear else 'SLOW'}"
         )
