@@ -209,7 +209,11 @@ def tamper_row(repo: PantsRepo, server, env: Mapping[str, str], count: int) -> d
             cur.executemany(
                 f'INSERT INTO "{schema}"."{table}" (revision, checksum, path) VALUES (%s, %s, %s)',
                 [
-                    (f.name.split("_")[0], hashlib.sha256(f.read_bytes()).hexdigest(), str(f))
+                    (
+                        f.name.split("_")[0],
+                        hashlib.sha256(f.read_bytes()).hexdigest(),
+                        str(f.relative_to(repo.root)),
+                    )
                     for f in files
                 ],
             )

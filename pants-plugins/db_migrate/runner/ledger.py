@@ -22,6 +22,7 @@ from psycopg import sql
 
 from db_migrate.plan import RevisionFact
 from db_migrate.report import WARNING, Problem, first_few
+from db_migrate.revisions import base_to_head_order
 from db_migrate.runner.versions import split_table
 
 LEDGER_SCHEMA = "pants_db_migrate"
@@ -108,31 +109,22 @@ def applied_revisions(revisions: Sequence[RevisionFact], heads: Iterable[str]) -
 def ancestor_counts(revisions: Sequence[RevisionFact], ids: Iterable[str]) -> Dict[str, int]:
     """`len(applied_revisions(revisions, [r]))` for each of `ids`, in one pass (pure).
 
-    Each revision's ancestry is a bitmask (one bit per revision), the OR of its parents' masks:
-    after a mass edit of 5,000 revisions this costs milliseconds, where a walk per revision cost
-    seconds.
+    Parents first (`base_to_head_order`), each revision's ancestry is a bitmask, its own bit OR
+    its parents' masks (a parent no file defines counts as itself, as in `applied_revisions`):
+    after a mass edit of 5,000 revisions this costs milliseconds, a walk per revision seconds.
     """
-    parents = {r.revision: (*r.down_revisions, *r.depends_on) for r in revisions}
     bits: Dict[str, int] = {}
+
+    def bit(revision: str) -> int:
+        return bits.setdefault(revision, 1 << len(bits))
+
     masks: Dict[str, int] = {}
-    for start in ids:
-        stack, entered = [start], set()
-        while stack:
-            revision = stack[-1]
-            if revision in masks:
-                stack.pop()
-                continue
-            todo = [p for p in parents.get(revision, ()) if p not in masks and p not in entered]
-            entered.add(revision)
-            if todo:
-                stack.extend(todo)
-                continue
-            mask = bits.setdefault(revision, 1 << len(bits))
-            for parent in parents.get(revision, ()):
-                mask |= masks.get(parent, 0)
-            masks[revision] = mask
-            stack.pop()
-    return {r: bin(masks[r]).count("1") for r in ids}
+    for fact in base_to_head_order(revisions):
+        mask = bit(fact.revision)
+        for parent in (*fact.down_revisions, *fact.depends_on):
+            mask |= masks.get(parent) or bit(parent)
+        masks[fact.revision] = mask
+    return {r: bin(masks.get(r) or bit(r)).count("1") for r in ids}
 
 
 @dataclass(frozen=True)
