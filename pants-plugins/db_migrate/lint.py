@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Sequence, Tuple
+from typing import Any, Iterable, Sequence, Tuple
 
 from pants.core.goals.lint import LintResult, LintTargetsRequest
 from pants.core.util_rules.partitions import PartitionerType
@@ -26,7 +27,11 @@ from db_migrate import report
 from db_migrate.component import ComponentSetup
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem
-from db_migrate.runner_process import RunnerCheckRequest
+from db_migrate.runner_process import (
+    LeanRunnerEnvironmentRequest,
+    RunnerCheckRequest,
+    RunnerEnvironment,
+)
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 
@@ -52,6 +57,49 @@ class SyntaxCheck:
     results: Tuple[FallibleProcessResult, ...]
 
 
+class CompiledFiles:
+    """Revision files that compiled cleanly, by (runner environment, path, content digest), kept
+    for the life of pantsd.
+
+    The engine re-runs a component's syntax check when any of its files changes; without this,
+    an edit of one revision compiled its whole group (about 1,000 files) again. Compiling is a
+    pure function of the interpreter (the runner environment's digest) and the file, so the memo
+    can never be stale. Only clean files are kept: a broken one is compiled (and its error
+    reported) on every run.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._clean: OrderedDict[Tuple[str, str, str], None] = OrderedDict()
+        self._limit = limit
+
+    def unchecked(self, runner: Digest, entries: Iterable[FileEntry]) -> Tuple[FileEntry, ...]:
+        key = runner.fingerprint
+        return tuple(
+            e for e in entries if (key, e.path, e.file_digest.fingerprint) not in self._clean
+        )
+
+    def add(self, runner: Digest, entries: Iterable[FileEntry]) -> None:
+        for e in entries:
+            self._clean[(runner.fingerprint, e.path, e.file_digest.fingerprint)] = None
+        while len(self._clean) > self._limit:
+            self._clean.popitem(last=False)
+
+
+COMPILED = CompiledFiles()
+
+
+def clean_paths(group: Sequence[str], result: FallibleProcessResult) -> Tuple[str, ...]:
+    """The files of a finished check that compiled without error (none if the check itself failed)."""
+    if result.exit_code != 0:
+        return ()
+    broken = {e["path"] for e in _reported_errors(result)}
+    return tuple(path for path in group if path not in broken)
+
+
+def _reported_errors(result: FallibleProcessResult) -> list:
+    return json.loads(result.stdout.decode().strip().splitlines()[-1])["errors"]
+
+
 def file_groups(
     files: Sequence[str], per_group: int = FILES_PER_CHECK
 ) -> Tuple[Tuple[str, ...], ...]:
@@ -68,10 +116,15 @@ def file_groups(
 @rule(desc="Compile the revision files", level=LogLevel.DEBUG)
 async def syntax_check(setup: ComponentSetup) -> SyntaxCheck:
     fs = setup.field_set
-    hydrated = await Get(HydratedSources, HydrateSourcesRequest(fs.sources))
+    hydrated, runner = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
+        Get(RunnerEnvironment, LeanRunnerEnvironmentRequest()),
+    )
     entries = await Get(DigestEntries, Digest, hydrated.snapshot.digest)
     by_path = {e.path: e for e in entries if isinstance(e, FileEntry)}
-    groups = file_groups(setup.files)
+    # With pantsd, after an edit only the edited files are left to compile.
+    todo = COMPILED.unchecked(runner.digest, (by_path[path] for path in setup.files))
+    groups = file_groups([e.path for e in todo])
     # From the entries (path and content digest), not `DigestSubset`: matching a thousand paths
     # as globs against the whole snapshot costs seconds at 5,000 files.
     digests = await MultiGet(
@@ -97,6 +150,8 @@ async def syntax_check(setup: ComponentSetup) -> SyntaxCheck:
         )
         for group, digest in zip(groups, digests)
     )
+    for group, result in zip(groups, results):
+        COMPILED.add(runner.digest, (by_path[path] for path in clean_paths(group, result)))
     return SyntaxCheck(tuple(results))
 
 
@@ -154,11 +209,7 @@ def _syntax_problems(setup: ComponentSetup, check: SyntaxCheck) -> list:
                 kind="syntax_check_failed",
             )
         ]
-    errors = [
-        error
-        for result in check.results
-        for error in json.loads(result.stdout.decode().strip().splitlines()[-1])["errors"]
-    ]
+    errors = [error for result in check.results for error in _reported_errors(result)]
     order = {path: i for i, path in enumerate(setup.files)}
     # In the files' order, as a single check of every file reported them.
     errors.sort(key=lambda e: order.get(e["path"], len(order)))
