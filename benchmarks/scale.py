@@ -278,6 +278,17 @@ def pantsd_rows(
 def print_tables(
     cold: List[dict], tampered: List[dict], daemon: dict | None, pantsd_size: int
 ) -> bool:
+    """Every table of the run (a part left out, e.g. `--sizes ""`, prints nothing); True when
+    every target shown is met."""
+    ok = _print_cold(cold) if cold else True
+    if tampered:
+        ok = _print_tampered(tampered, cold) and ok
+    if daemon is not None:
+        ok = _print_daemon(daemon, pantsd_size) and ok
+    return ok
+
+
+def _print_cold(cold: List[dict]) -> bool:
     ok = True
     first = cold[0]
     print("\nCold (--no-pantsd, files Pants has never seen):")
@@ -309,42 +320,46 @@ def print_tables(
             f" {'flat' if flat else 'NOT FLAT'}; peak {last[what + '_rss'] / GIB:.2f} GiB (target ≤ 1.0)"
             f" {'ok' if light else 'MISSED'}"
         )
-    if tampered:
-        print("\nCold db-status after a formatter ran over every migrated file (tamper detection):")
-        for row, plain in zip(tampered, cold):
-            extra = row["tampered"] - plain["status"]
-            print(
-                f"  {row['revisions']:>6,} revisions: {row['tampered']:.1f} s, {extra:+.1f} s over the"
-                f" plain cold db-status ({extra / row['revisions'] * 1000:+.2f} ms per revision),"
-                f" {row['lines']} lines of output"
-            )
-        extra = tampered[-1]["tampered"] - cold[-1]["status"]
-        # Quadratic before: 5.5 s at 5,000, about 20 s at 10,000; cold runs here differ by ±3 s.
-        linear = extra <= 10
-        print(
-            f"  regression guard (ours, ≤ 10 s extra at the largest size): {'ok' if linear else 'SLOW'}"
-        )
-        ok = ok and linear
-    if daemon is not None:
-        print(f"\nWith pantsd, {len(daemon['runs'])} different {pantsd_size:,}-revision histories:")
-        for i, (elapsed, rss, pid, (settled, cpu)) in enumerate(daemon["runs"], 1):
-            print(
-                f"  history {i}: pantsd's watcher busy {settled:5.1f} s (CPU {cpu:5.1f} s), then"
-                f" lint {elapsed:5.1f} s, pantsd PSS {rss / GIB:.2f} GiB (pid {pid})"
-            )
-        peak = max(rss for _, rss, _, _ in daemon["runs"])
-        kept = daemon["same_pid"] and peak < PANTSD_LIMIT
-        print(
-            f"  pantsd kept its pid and stayed under {PANTSD_LIMIT / GIB:.0f} GiB: {'yes' if kept else 'NO'}"
-        )
-        fast = max(daemon[k] for k in ("warm_status", "warm_lint", "edit_status", "edit_lint"))
-        print(
-            f"  warm re-run: db-status {daemon['warm_status']:.2f} s, lint {daemon['warm_lint']:.2f} s;"
-            f" after editing one file: db-status {daemon['edit_status']:.2f} s,"
-            f" lint {daemon['edit_lint']:.2f} s (target ≤ 1 s) {'ok' if fast <= 1 else 'MISSED'}"
-        )
-        ok = ok and kept and fast <= 1
     return ok
+
+
+def _print_tampered(tampered: List[dict], cold: List[dict]) -> bool:
+    print("\nCold db-status after a formatter ran over every migrated file (tamper detection):")
+    for row, plain in zip(tampered, cold):
+        extra = row["tampered"] - plain["status"]
+        print(
+            f"  {row['revisions']:>6,} revisions: {row['tampered']:.1f} s, {extra:+.1f} s over the"
+            f" plain cold db-status ({extra / row['revisions'] * 1000:+.2f} ms per revision),"
+            f" {row['lines']} lines of output"
+        )
+    extra = tampered[-1]["tampered"] - cold[-1]["status"]
+    # Quadratic before: 5.5 s at 5,000, about 20 s at 10,000; cold runs here differ by ±3 s.
+    linear = extra <= 10
+    print(
+        f"  regression guard (ours, ≤ 10 s extra at the largest size): {'ok' if linear else 'SLOW'}"
+    )
+    return linear
+
+
+def _print_daemon(daemon: dict, pantsd_size: int) -> bool:
+    print(f"\nWith pantsd, {len(daemon['runs'])} different {pantsd_size:,}-revision histories:")
+    for i, (elapsed, rss, pid, (settled, cpu)) in enumerate(daemon["runs"], 1):
+        print(
+            f"  history {i}: pantsd's watcher busy {settled:5.1f} s (CPU {cpu:5.1f} s), then"
+            f" lint {elapsed:5.1f} s, pantsd PSS {rss / GIB:.2f} GiB (pid {pid})"
+        )
+    peak = max(rss for _, rss, _, _ in daemon["runs"])
+    kept = daemon["same_pid"] and peak < PANTSD_LIMIT
+    print(
+        f"  pantsd kept its pid and stayed under {PANTSD_LIMIT / GIB:.0f} GiB: {'yes' if kept else 'NO'}"
+    )
+    fast = max(daemon[k] for k in ("warm_status", "warm_lint", "edit_status", "edit_lint"))
+    print(
+        f"  warm re-run: db-status {daemon['warm_status']:.2f} s, lint {daemon['warm_lint']:.2f} s;"
+        f" after editing one file: db-status {daemon['edit_status']:.2f} s,"
+        f" lint {daemon['edit_lint']:.2f} s (target ≤ 1 s) {'ok' if fast <= 1 else 'MISSED'}"
+    )
+    return kept and fast <= 1
 
 
 def main() -> int:
