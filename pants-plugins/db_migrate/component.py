@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -30,6 +29,7 @@ from pants.source.source_root import AllSourceRoots
 
 from db_migrate import report
 from db_migrate.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
+from db_migrate.file_memo import FileMemo
 from db_migrate.release_pins import (
     ReleasePinsError,
     in_release_order,
@@ -68,9 +68,8 @@ class RevisionFileMemo:
     Parsing is a pure function of path and content, so the memo can never be stale.
     """
 
-    def __init__(self, limit: int = 200_000) -> None:
-        self._parsed: OrderedDict[Tuple[str, str], ParsedRevisionFile] = OrderedDict()
-        self._limit = limit
+    def __init__(self) -> None:
+        self._parsed: FileMemo[ParsedRevisionFile] = FileMemo()
 
     def get(self, entry: FileEntry) -> Optional[ParsedRevisionFile]:
         return self._parsed.get((entry.path, entry.file_digest.fingerprint))
@@ -80,10 +79,7 @@ class RevisionFileMemo:
             parsed = ParsedRevisionFile(path, read_revision_header(path, content), fingerprint)
         except RevisionFileError as e:
             parsed = ParsedRevisionFile(path, None, fingerprint, (e.line or 0, e.message))
-        self._parsed[(path, fingerprint)] = parsed
-        while len(self._parsed) > self._limit:
-            self._parsed.popitem(last=False)
-        return parsed
+        return self._parsed.put((path, fingerprint), parsed)
 
 
 REVISION_FILES = RevisionFileMemo()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Optional, Tuple
+from typing import Dict, FrozenSet, Optional
 
 from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwners,
@@ -43,6 +43,7 @@ from pants.engine.target import (
 from pants.engine.unions import UnionRule
 from pants.option.global_options import GlobMatchErrorBehavior
 
+from db_migrate.file_memo import FileMemo
 from db_migrate.target_types import (
     AlembicConfigField,
     AlembicMigrationsDependenciesField,
@@ -77,22 +78,17 @@ class ImportsMemo:
     edited file, not the whole history. A pure function of path and content: never stale.
     """
 
-    def __init__(self, limit: int = 200_000) -> None:
-        self._modules: Dict[Tuple[str, str], FrozenSet[str]] = {}
+    def __init__(self) -> None:
+        self._modules: FileMemo[FrozenSet[str]] = FileMemo()
         self._shared: Dict[FrozenSet[str], FrozenSet[str]] = {}
-        self._limit = limit
 
     def get(self, entry: FileEntry) -> Optional[FrozenSet[str]]:
         return self._modules.get((entry.path, entry.file_digest.fingerprint))
 
     def put(self, path: str, fingerprint: str, text: bytes) -> FrozenSet[str]:
-        if len(self._modules) >= self._limit:
-            self._modules.clear()
         modules = _modules_of(text)
         # Most files import the same few modules: share one set between them.
-        modules = self._shared.setdefault(modules, modules)
-        self._modules[(path, fingerprint)] = modules
-        return modules
+        return self._modules.put((path, fingerprint), self._shared.setdefault(modules, modules))
 
 
 REVISION_IMPORTS = ImportsMemo()

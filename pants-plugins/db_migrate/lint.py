@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence, Tuple
 
@@ -25,6 +24,7 @@ from pants.util.strutil import pluralize
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
+from db_migrate.file_memo import FileMemo
 from db_migrate.plan import RunnerPlan
 from db_migrate.report import Problem
 from db_migrate.runner_process import (
@@ -69,20 +69,17 @@ class CompiledFiles:
     """
 
     def __init__(self, limit: int = 200_000) -> None:
-        self._clean: OrderedDict[Tuple[str, str, str], None] = OrderedDict()
-        self._limit = limit
+        self._clean: FileMemo[bool] = FileMemo(limit)
 
     def unchecked(self, runner: Digest, entries: Iterable[FileEntry]) -> Tuple[FileEntry, ...]:
         key = runner.fingerprint
         return tuple(
-            e for e in entries if (key, e.path, e.file_digest.fingerprint) not in self._clean
+            e for e in entries if not self._clean.get((key, e.path, e.file_digest.fingerprint))
         )
 
     def add(self, runner: Digest, entries: Iterable[FileEntry]) -> None:
         for e in entries:
-            self._clean[(runner.fingerprint, e.path, e.file_digest.fingerprint)] = None
-        while len(self._clean) > self._limit:
-            self._clean.popitem(last=False)
+            self._clean.put((runner.fingerprint, e.path, e.file_digest.fingerprint), True)
 
 
 COMPILED = CompiledFiles()
