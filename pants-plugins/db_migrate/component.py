@@ -85,6 +85,29 @@ class RevisionFileMemo:
 REVISION_FILES = RevisionFileMemo()
 
 
+class RevisionMaps:
+    """Alembic's maps of the latest few graphs, by `graph_shape`, for the life of pantsd.
+
+    db-status classifies in pantsd on every run, and building the map of 5,000 revisions costs
+    more than the rest of its work there. The map holds only ids and links, so a run after an
+    edit of a docstring or a body reuses it too.
+    """
+
+    def __init__(self, limit: int = 8) -> None:
+        self._maps: FileMemo = FileMemo(limit)
+
+    def history(self, revisions: Tuple[Revision, ...]):
+        from db_migrate.history import History, graph_shape
+
+        shape = graph_shape(revisions)
+        history = History(revisions, self._maps.get(shape))
+        self._maps.put(shape, history.map)
+        return history
+
+
+REVISION_MAPS = RevisionMaps()
+
+
 @dataclass(frozen=True)
 class ComponentSetup:
     """A component as its files describe it: config, revisions, and what is wrong with them."""
@@ -114,9 +137,7 @@ class ComponentSetup:
 
     def history(self):
         """Alembic's map of the revisions (imported on first use: most goals need only the heads)."""
-        from db_migrate.history import History
-
-        return History(self.revisions)
+        return REVISION_MAPS.history(self.revisions)
 
     def head_infos(self) -> Tuple[report.HeadInfo, ...]:
         by_id = {r.revision: r for r in self.revisions}

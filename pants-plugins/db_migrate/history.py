@@ -51,19 +51,30 @@ class TargetError(Exception):
         return self.message
 
 
+def graph_shape(revisions: Iterable[Revision]) -> Tuple[Tuple, ...]:
+    """What Alembic's map is built from: ids and links, not messages or paths (an edit of a
+    docstring or a body keeps the shape)."""
+    return tuple((r.revision, r.down_revisions, r.depends_on, r.branch_labels) for r in revisions)
+
+
 class History:
     """The revisions of one component (in Alembic's load order) and Alembic's map of them.
 
     Raises `InvalidRevisionGraph` when `find_problems` finds anything; several heads are no problem.
     """
 
-    def __init__(self, revisions: Iterable[Revision]) -> None:
+    def __init__(
+        self, revisions: Iterable[Revision], revision_map: RevisionMap | None = None
+    ) -> None:
+        """`revision_map`: Alembic's map of the same `graph_shape`, built before (pantsd keeps it)."""
         self.revisions: Tuple[Revision, ...] = tuple(revisions)
         problems = find_problems(self.revisions)
         if problems:
             raise InvalidRevisionGraph(problems)
         self._by_id: Dict[str, Revision] = {r.revision: r for r in self.revisions}
-        self.map = RevisionMap(self._alembic_revisions)
+        self.map = (
+            revision_map if revision_map is not None else RevisionMap(self._alembic_revisions)
+        )
 
     def _alembic_revisions(self):
         return [

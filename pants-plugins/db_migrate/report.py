@@ -6,6 +6,7 @@ the runner renders database errors and results with it, so both look the same.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence, Tuple
@@ -79,6 +80,14 @@ def first_few(lines: Sequence[str], more: str, limit: int = LISTED) -> Tuple[str
     if len(lines) <= limit:
         return tuple(lines)
     return (*lines[:limit], more.format(n=len(lines) - limit))
+
+
+def git_paths(paths: Sequence[str]) -> str:
+    """The paths for `git log -p -- ...`: each file while few, else the folder they share (a
+    command line naming thousands of files is one nobody can run)."""
+    if len(paths) <= 3:
+        return " ".join(paths)
+    return posixpath.commonpath(paths) or "."
 
 
 def goal(name: str, selector: str, *flags: str) -> str:

@@ -1,15 +1,15 @@
 """`pants db-status`: where each selected component's database stands against its scripts.
 
 Read-only. Static pre-flight first (a component whose files are broken is reported, the others
-still get their status), then one runner per component that reads the version table and
-classifies: up-to-date, behind, diverged, no revision, ahead/unknown (or not running, for a
+still get their status), then one runner per component that reads the version table (and the
+checksum ledger); the goal classifies what it read against the history pantsd keeps: up-to-date, behind, diverged, no revision, ahead/unknown (or not running, for a
 development server that is down: db-status never starts one). `--check` turns anything but
 up-to-date into a non-zero exit, for CI and deploy gates.
 """
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
@@ -30,10 +30,18 @@ from db_migrate.goals.common import (
     with_default_specs,
 )
 from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.status_report import (
+    FACTS,
+    UP_TO_DATE,
+    DatabaseFacts,
+    matching_release,
+    outcome_fields,
+    status_of,
+    status_text,
+)
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
-UP_TO_DATE = "up-to-date"
 EXIT_NOT_UP_TO_DATE = 1
 
 
@@ -88,6 +96,26 @@ def status_summary(console: Console, runs: Sequence[ComponentRun], broken: Seque
     return f"{sigil} db-status: {fresh}/{total} components up-to-date: " + ", ".join(parts)
 
 
+def reported_status(setup: ComponentSetup, outcome: Dict[str, Any], *, show_history: bool) -> str:
+    """What the runner read, classified against the component's history (kept by pantsd): the
+    text to print, and the runner's outcome completed as the JSON report's entry."""
+    facts = DatabaseFacts.from_dict(outcome.pop(FACTS))
+    history = setup.history()
+    status = status_of(history, facts)
+    release = matching_release(setup.release_pins, status.current)
+    outcome.update(outcome_fields(facts, status, release))
+    return status_text(
+        setup.component,
+        setup.selector,
+        setup.field_set.alembic_config.value,
+        history,
+        facts,
+        status,
+        show_history=show_history,
+        release=release,
+    )
+
+
 async def _db_status(
     reporter: Reporter,
     subsystem: DbStatusSubsystem,
@@ -112,21 +140,22 @@ async def _db_status(
             reporter.problem(setup.problems, setup.component)
             broken.append(setup.component)
             continue
-        runs.append(
-            await run_component(
-                setup,
-                command="status",
-                settings=settings,
-                build_root=build_root,
-                reporter=reporter,
-                options={
-                    "history": subsystem.history,
-                    "release_pins": [list(pin) for pin in setup.release_pins],
-                    "base_ref": subsystem.base_ref,
-                },
-                lean=True,  # reads the plan and the version table, never a revision file
-            )
+        run = await run_component(
+            setup,
+            command="status",
+            settings=settings,
+            build_root=build_root,
+            reporter=reporter,
+            options={
+                "history": subsystem.history,
+                "release_pins": [list(pin) for pin in setup.release_pins],
+                "base_ref": subsystem.base_ref,
+            },
+            lean=True,  # reads the plan and the version table, never a revision file
         )
+        if run.exit_code == 0 and FACTS in run.outcome:
+            reporter.say(reported_status(setup, run.outcome, show_history=subsystem.history))
+        runs.append(run)
     if len(setups) > 1:
         reporter.say("")
         reporter.say(status_summary(reporter.console, runs, broken))

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from db_migrate.plan import RevisionFact
-from db_migrate.report import WARNING, Problem, first_few
+from db_migrate.report import WARNING, Problem, first_few, git_paths
 from db_migrate.revisions import base_to_head_order
 from db_migrate.runner.versions import split_table
 
@@ -183,14 +183,6 @@ def reconcile(conn: psycopg.Connection, version_table: str, found: Audit, facts)
 
 
 MORE_CHANGED = "  ... and {n} more (--output=json lists every changed revision)"
-
-
-def git_paths(paths: Sequence[str]) -> str:
-    """The paths for `git log -p -- ...`: each file while few, else the folder they share (a
-    command line naming thousands of files is one nobody can run)."""
-    if len(paths) <= 3:
-        return " ".join(paths)
-    return os.path.commonpath(paths) or "."
 
 
 def describe_change(c: ChangedRevision, why: str = "") -> str:

@@ -3,12 +3,12 @@ from __future__ import annotations
 import random
 
 from db_migrate.plan import RevisionFact
+from db_migrate.report import git_paths
 from db_migrate.runner.ledger import (
     ChangedRevision,
     ancestor_counts,
     applied_revisions,
     changed_problem,
-    git_paths,
     work_in_progress,
 )
 

@@ -1,20 +1,32 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from db_migrate.history import History
 from db_migrate.revisions import Revision
-from db_migrate.runner.status import (
+from db_migrate.runner.status import unrecorded_line
+from db_migrate.status_report import (
     AHEAD,
     BEHIND,
+    CHANGED,
     DIVERGED,
     NO_REVISION,
+    NOT_CREATED,
     NOT_RUNNING,
+    READ,
     UP_TO_DATE,
     ComponentStatus,
+    DatabaseFacts,
     classify,
+    outcome_fields,
     render_history,
     render_status,
     short_state,
-    unrecorded_line,
+    status_of,
+    status_text,
 )
 
 
@@ -104,7 +116,7 @@ def test_short_state():
 
 
 def test_a_changed_state_says_whether_the_edit_is_released_or_your_own():
-    from db_migrate.runner.status import CHANGED, next_steps, state_line
+    from db_migrate.status_report import next_steps, state_line
 
     mine = ComponentStatus(CHANGED, ("c",), ("c",), changed=("c",), rerun="DOWN, then UP")
     assert state_line(mine) == "⚠️ Changed since applied (1 unreleased revision: work in progress)"
@@ -134,3 +146,66 @@ def test_unrecorded_revisions_are_counted_and_only_a_few_named():
     assert sum(rev in line for rev in adopted) == 10
     assert line.endswith(", and 474 more (--output=json lists them all)")
     assert unrecorded_line(["c3"]).startswith("Unrecorded: 1 applied revision has no checksum")
+
+
+def test_facts_cross_from_the_runner_as_json_unchanged():
+    facts = DatabaseFacts(
+        READ, "postgresql://u:***@h/db", ("b",), changed=("a",), ledger_lines=("", "x")
+    )
+    assert DatabaseFacts.from_dict(json.loads(json.dumps(facts.to_dict()))) == facts
+
+
+def test_a_server_that_is_down_or_lacks_the_database_is_a_state_not_an_error():
+    down = status_of(LINE, DatabaseFacts(NOT_RUNNING, "db", why="it is down"))
+    assert (down.state, down.heads, down.why) == (NOT_RUNNING, ("c",), "it is down")
+    fresh = status_of(LINE, DatabaseFacts(NOT_CREATED, "db"))
+    assert (fresh.state, ids(fresh)) == (NO_REVISION, ["a", "b", "c"])
+    assert status_of(FORKED, DatabaseFacts(NOT_CREATED, "db")).state == DIVERGED
+
+
+def test_edited_applied_files_change_only_an_up_to_date_or_behind_state():
+    edited = {"changed": ("a",), "released": ("a",), "released_paths": "v/a.py", "rerun": ""}
+    for current in (("c",), ("b",)):
+        status = status_of(LINE, DatabaseFacts(READ, "db", current, **edited))
+        assert (status.state, status.changed, status.why) == (CHANGED, ("a",), "v/a.py")
+    ahead = status_of(LINE, DatabaseFacts(READ, "db", ("zzz",), **edited))
+    assert (ahead.state, ahead.changed) == (AHEAD, ())
+    diverged = status_of(FORKED, DatabaseFacts(READ, "db", ("b",), **edited))
+    assert (diverged.state, diverged.changed) == (DIVERGED, ())
+
+
+def test_the_text_is_history_status_release_then_ledger_and_the_outcome_matches():
+    facts = DatabaseFacts(READ, "db", ("a",), ledger_lines=("LEDGER",), unrecorded=("a",))
+    status = status_of(LINE, facts)
+    text = status_text(
+        "c1", "sel", "alembic.ini", LINE, facts, status, show_history=True, release="24.09"
+    )
+    lines = text.splitlines()
+    assert lines[0].startswith("History (3 revisions") and "Database: db" in lines
+    assert lines[-2:] == ["Release: the database matches release 24.09", "LEDGER"]
+    assert text.index("History") < text.index("State: ") < text.index("Release:")
+    plain = status_text(
+        "c1", "sel", "alembic.ini", LINE, facts, status, show_history=False, release=None
+    )
+    assert not plain.startswith("History") and "Release:" not in plain
+    fields = outcome_fields(facts, status, "24.09")
+    assert fields["status"] == fields["state"] == BEHIND
+    assert (fields["before"], fields["after"], fields["pending"]) == (["a"], ["a"], ["b", "c"])
+    assert (fields["release"], fields["unrecorded_revisions"]) == ("24.09", ["a"])
+
+
+def test_the_runner_of_db_status_imports_no_alembic():
+    """What `run` imports when it reads a database (its Alembic import and map cost more than the
+    rest of its run at 5,000 revisions: the goal classifies in pantsd instead)."""
+    modules = ["status", "connection", "database", "devserver", "ledger", "released", "versions"]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module('db_migrate.runner.' + name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "[]", out.stdout
