@@ -1,10 +1,11 @@
 """`pants db-status`: where each selected component's database stands against its scripts.
 
 Read-only. Static pre-flight first (a component whose files are broken is reported, the others
-still get their status), then one runner per component that reads the version table (and the
-checksum ledger); the goal classifies what it read against the history pantsd keeps: up-to-date, behind, diverged, no revision, ahead/unknown (or not running, for a
-development server that is down: db-status never starts one). `--check` turns anything but
-up-to-date into a non-zero exit, for CI and deploy gates.
+still get their status), then one runner per component that reads the version table and the
+checksum ledger. The goal classifies what it read against the history pantsd keeps: up-to-date,
+behind, diverged, no revision, ahead/unknown (or not running, for a development server that is
+down: db-status never starts one). `--check` turns anything but up-to-date into a non-zero exit,
+for CI and deploy gates.
 """
 
 from __future__ import annotations
