@@ -86,22 +86,23 @@ REVISION_FILES = RevisionFileMemo()
 
 
 class RevisionMaps:
-    """Alembic's maps of the latest few graphs, by `graph_shape`, for the life of pantsd.
+    """Alembic's maps (and plans) of the latest few graphs, by `graph_shape`, for the life of
+    pantsd.
 
-    db-status classifies in pantsd on every run, and building the map of 5,000 revisions costs
-    more than the rest of its work there. The map holds only ids and links, so a run after an
-    edit of a docstring or a body reuses it too.
+    db-status classifies in pantsd on every run, and building the map of 5,000 revisions, or
+    planning on it, costs more than the rest of its work there. Both depend only on ids and
+    links, so a run after an edit of a docstring or a body reuses them too.
     """
 
     def __init__(self, limit: int = 8) -> None:
-        self._maps: FileMemo = FileMemo(limit)
+        self._graphs: FileMemo = FileMemo(limit)
 
     def history(self, revisions: Tuple[Revision, ...]):
         from db_migrate.history import History, graph_shape
 
         shape = graph_shape(revisions)
-        history = History(revisions, self._maps.get(shape))
-        self._maps.put(shape, history.map)
+        history = History(revisions, self._graphs.get(shape))
+        self._graphs.put(shape, history.graph)
         return history
 
 

@@ -40,3 +40,16 @@ def test_only_the_latest_maps_are_kept() -> None:
     maps.history(_chain(12))
     assert maps.history(_chain(12)).map is maps.history(_chain(12)).map
     assert maps.history(_chain(10)).map is not oldest.map
+
+
+def test_a_plan_is_asked_of_alembic_once_per_shape_and_stays_right() -> None:
+    maps = RevisionMaps()
+    first = maps.history(_chain(50))
+    planned = first.upgrade_plan("heads", ("r0047",))
+    edited = maps.history(_chain(50, message="Edited"))
+    again = edited.upgrade_plan("heads", ("r0047",))
+    assert [r.revision for r in again] == [r.revision for r in planned] == ["r0048", "r0049"]
+    assert again[0].message == "Edited 48"  # the plan's revisions are this history's
+    assert len(edited.upgrade_plan("heads", ())) == 50
+    longer = maps.history(_chain(51))
+    assert [r.revision for r in longer.upgrade_plan("heads", ("r0047",))][-1] == "r0050"

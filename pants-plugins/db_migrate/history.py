@@ -11,6 +11,7 @@ KeyError or a warning) and "did you mean" suggestions. Imports Alembic: keep it 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from typing import Dict, Iterable, Sequence, Tuple
 
 from alembic.script.revision import (
@@ -22,6 +23,7 @@ from alembic.script.revision import (
 )
 from alembic.script.revision import Revision as AlembicRevision
 
+from db_migrate.file_memo import FileMemo
 from db_migrate.revisions import InvalidRevisionGraph, Revision, find_problems
 
 
@@ -57,24 +59,35 @@ def graph_shape(revisions: Iterable[Revision]) -> Tuple[Tuple, ...]:
     return tuple((r.revision, r.down_revisions, r.depends_on, r.branch_labels) for r in revisions)
 
 
+@dataclass(frozen=True)
+class AlembicGraph:
+    """Alembic's map of one `graph_shape`, and the upgrade plans asked of it: both depend on the
+    shape alone, so pantsd keeps them from run to run (`component.RevisionMaps`)."""
+
+    map: RevisionMap
+    plans: FileMemo[Tuple[str, ...]]  # (target, current) -> the revision ids, in order
+
+
 class History:
     """The revisions of one component (in Alembic's load order) and Alembic's map of them.
 
     Raises `InvalidRevisionGraph` when `find_problems` finds anything; several heads are no problem.
     """
 
-    def __init__(
-        self, revisions: Iterable[Revision], revision_map: RevisionMap | None = None
-    ) -> None:
-        """`revision_map`: Alembic's map of the same `graph_shape`, built before (pantsd keeps it)."""
+    def __init__(self, revisions: Iterable[Revision], graph: AlembicGraph | None = None) -> None:
+        """`graph`: what Alembic built for the same `graph_shape` before (pantsd keeps it)."""
         self.revisions: Tuple[Revision, ...] = tuple(revisions)
         problems = find_problems(self.revisions)
         if problems:
             raise InvalidRevisionGraph(problems)
         self._by_id: Dict[str, Revision] = {r.revision: r for r in self.revisions}
-        self.map = (
-            revision_map if revision_map is not None else RevisionMap(self._alembic_revisions)
-        )
+        if graph is None:
+            graph = AlembicGraph(RevisionMap(self._alembic_revisions), FileMemo(64))
+        self.graph = graph
+
+    @property
+    def map(self) -> RevisionMap:
+        return self.graph.map
 
     def _alembic_revisions(self):
         return [
@@ -133,11 +146,15 @@ class History:
 
     def upgrade_plan(self, target: str, current: Sequence[str] = ()) -> Tuple[Revision, ...]:
         """What `alembic upgrade <target>` applies from `current`, in order (`ScriptDirectory._upgrade_revs`)."""
-        try:
-            steps = self.map.iterate_revisions(target, tuple(current), implicit_base=True)
-            return tuple(self._by_id[r.revision] for r in reversed(list(steps)))
-        except (RangeNotAncestorError, MultipleHeads, ResolutionError, RevisionError) as e:
-            raise TargetError("invalid", str(e), target) from None
+        key = (target, tuple(current))
+        ids = self.graph.plans.get(key)
+        if ids is None:
+            try:
+                steps = list(self.map.iterate_revisions(target, key[1], implicit_base=True))
+            except (RangeNotAncestorError, MultipleHeads, ResolutionError, RevisionError) as e:
+                raise TargetError("invalid", str(e), target) from None
+            ids = self.graph.plans.put(key, tuple(r.revision for r in reversed(steps)))
+        return tuple(self._by_id[i] for i in ids)
 
     def newest_first(self) -> Tuple[Revision, ...]:
         """Every revision in `alembic history` order (`ScriptDirectory.walk_revisions`)."""

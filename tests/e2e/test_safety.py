@@ -63,6 +63,18 @@ def test_downgrade_backup_restores_identical_rows(repo, new_database, histories,
     assert table_rows(db) == before
 
 
+# The revision holds the lock until another runner's session is there (and 2 s more, for it to
+# find the lock taken), at most 60 s: a fixed sleep let the first run finish before the others had
+# started on a loaded machine, and then no one waited. Backend status is read once per
+# transaction unless the snapshot is cleared.
+HOLD_UNTIL_ANOTHER_RUNNER = (
+    "DO $$ BEGIN FOR i IN 1..600 LOOP PERFORM pg_stat_clear_snapshot();"
+    " EXIT WHEN (SELECT count(*) FROM pg_stat_activity"
+    " WHERE application_name = 'pants db-migrate (manager)') >= 2;"
+    " PERFORM pg_sleep(0.1); END LOOP; PERFORM pg_sleep(2); END $$"
+)
+
+
 def test_four_concurrent_runs_apply_every_revision_once(private_repo, new_database, histories):
     """PANTS_CONCURRENT: four separate Pants processes, so the advisory lock is what serializes them."""
     head = histories["manager"].head
@@ -72,7 +84,13 @@ def test_four_concurrent_runs_apply_every_revision_once(private_repo, new_databa
         "c0c0c0c0c0c0",
         head,
         "Slow step that counts its runs",
-        upgrade='op.execute("CREATE TABLE applied_log (n int)")\nop.execute("SELECT pg_sleep(3)")\nop.execute("INSERT INTO applied_log VALUES (1)")',
+        upgrade="\n".join(
+            [
+                'op.execute("CREATE TABLE applied_log (n int)")',
+                f"op.execute({HOLD_UNTIL_ANOTHER_RUNNER!r})",
+                'op.execute("INSERT INTO applied_log VALUES (1)")',
+            ]
+        ),
         downgrade='op.drop_table("applied_log")',
     )
     db = new_database()
