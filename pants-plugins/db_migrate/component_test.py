@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from db_migrate.component import RevisionMaps
-from db_migrate.revisions import Revision
+import pytest
+
+from db_migrate.component import REVISION_FACTS, ComponentSetup, RevisionMaps
+from db_migrate.revisions import InvalidRevisionGraph, Revision
 
 
 def _chain(n: int, message: str = "Step") -> tuple:
@@ -53,3 +55,71 @@ def test_a_plan_is_asked_of_alembic_once_per_shape_and_stays_right() -> None:
     assert len(edited.upgrade_plan("heads", ())) == 50
     longer = maps.history(_chain(51))
     assert [r.revision for r in longer.upgrade_plan("heads", ("r0047",))][-1] == "r0050"
+
+
+def _setup(revisions: tuple) -> ComponentSetup:
+    return ComponentSetup(
+        field_set=None,  # type: ignore[arg-type]  # neither method reads it
+        ini=None,
+        revisions=revisions,
+        files=tuple(r.path for r in revisions),
+        checksums=tuple((r.revision, f"sum-{r.revision}") for r in revisions),
+        config_problems=(),
+        history_problems=(),
+        heads=(revisions[-1].revision,),
+    )
+
+
+def test_a_setup_builds_its_facts_and_its_history_once() -> None:
+    setup = _setup(_chain(20))
+    facts = setup.revision_facts()
+    assert setup.revision_facts() is facts
+    assert (facts[3].revision, facts[3].checksum, facts[3].down_revisions) == (
+        "r0003",
+        "sum-r0003",
+        ("r0002",),
+    )
+    assert setup.history() is setup.history()
+    twin = _setup(_chain(20))
+    assert twin == setup and hash(twin) == hash(setup)  # what it keeps is not part of it
+    assert twin.revision_facts() is not facts and twin.revision_facts() == facts
+
+
+def test_only_a_shape_whose_map_was_built_is_sound() -> None:
+    maps = RevisionMaps()
+    chain = _chain(30)
+    assert not maps.sound(chain)
+    maps.history(chain)
+    assert maps.sound(_chain(30, message="Edited"))  # same links
+    looped = chain[:-1] + (
+        Revision("r0029", down_revisions=("r0029",), path=chain[-1].path),  # a self-loop
+    )
+    with pytest.raises(InvalidRevisionGraph):
+        maps.history(looped)
+    assert not maps.sound(looped)
+    dangling = chain + (Revision("r0030", down_revisions=("nowhere",), path="versions/x.py"),)
+    assert not maps.sound(dangling)
+    with pytest.raises(InvalidRevisionGraph):
+        maps.history(dangling)
+
+
+def test_an_unchanged_files_fact_is_the_same_object_after_an_edit() -> None:
+    chain = _chain(10)
+    before = _setup(chain).revision_facts()
+    edited = chain[:4] + (Revision("r0004", ("r0003",), message="Edited", path=chain[4].path),)
+    after = ComponentSetup(
+        field_set=None,  # type: ignore[arg-type]
+        ini=None,
+        revisions=edited + chain[5:],
+        files=(),
+        checksums=tuple((r.revision, f"sum-{r.revision}") for r in chain[:4])
+        + (("r0004", "edited-sum"),)
+        + tuple((r.revision, f"sum-{r.revision}") for r in chain[5:]),
+        config_problems=(),
+        history_problems=(),
+        heads=("r0009",),
+    ).revision_facts()
+    assert all(a is b for i, (a, b) in enumerate(zip(before, after)) if i != 4)
+    assert (after[4].message, after[4].checksum) == ("Edited", "edited-sum")
+    unsummed = Revision("r0004", ("r0003",), message="No file read", path=chain[4].path)
+    assert REVISION_FACTS.fact(unsummed, "").message == "No file read"  # no checksum: not kept

@@ -77,7 +77,9 @@ class History:
     def __init__(self, revisions: Iterable[Revision], graph: AlembicGraph | None = None) -> None:
         """`graph`: what Alembic built for the same `graph_shape` before (pantsd keeps it)."""
         self.revisions: Tuple[Revision, ...] = tuple(revisions)
-        problems = find_problems(self.revisions)
+        # A graph kept for this shape was built from revisions without problems, and the
+        # problems depend on the shape alone.
+        problems = find_problems(self.revisions) if graph is None else ()
         if problems:
             raise InvalidRevisionGraph(problems)
         self._by_id: Dict[str, Revision] = {r.revision: r for r in self.revisions}

@@ -27,6 +27,50 @@ class RevisionFact:
     depends_on: Tuple[str, ...] = ()
 
 
+class _FactsJson:
+    """The JSON of the latest few tuples of facts, and of each fact in them, by identity.
+
+    pantsd hands every run the same component setup, and with it the same tuple of facts, until a
+    file changes; after an edit, every fact but the edited file's is the same object again
+    (`ComponentSetup.revision_facts`). At 5,000 revisions writing them is most of a plan's cost.
+    Each entry holds its object, so no other object can take its id while it is kept.
+    """
+
+    def __init__(self, tuples: int = 8, facts: int = 200_000) -> None:
+        self._limits = (tuples, facts)
+        self._tuples: Dict[int, Tuple[Tuple[RevisionFact, ...], str]] = {}
+        self._facts: Dict[int, Tuple[RevisionFact, str]] = {}
+
+    def text(self, facts: Tuple[RevisionFact, ...]) -> str:
+        return self._kept(self._tuples, self._limits[0], facts, self._tuple_text)
+
+    def _tuple_text(self, facts: Tuple[RevisionFact, ...]) -> str:
+        return (
+            "["
+            + ", ".join(self._kept(self._facts, self._limits[1], f, _fact_text) for f in facts)
+            + "]"
+        )
+
+    @staticmethod
+    def _kept(memo: Dict[int, Tuple[Any, str]], limit: int, value: Any, write) -> str:
+        kept = memo.get(id(value))
+        if kept is not None and kept[0] is value:
+            return kept[1]
+        text = write(value)
+        while len(memo) >= limit:
+            memo.pop(next(iter(memo)))
+        memo[id(value)] = (value, text)
+        return text
+
+
+def _fact_text(fact: RevisionFact) -> str:
+    # `asdict` would deep-copy the fact.
+    return json.dumps(fact.__dict__, sort_keys=True)
+
+
+_FACTS_JSON = _FactsJson()
+
+
 @dataclass(frozen=True)
 class RunnerPlan:
     command: str  # migrate | status | create | rebase-db | verify | devserver
@@ -40,10 +84,9 @@ class RunnerPlan:
     options: Dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        # `asdict` would deep-copy every fact (a third of a second at 5,000 revisions).
-        raw = {f.name: getattr(self, f.name) for f in fields(self)}
-        raw["revisions"] = [fact.__dict__ for fact in self.revisions]
-        return json.dumps(raw, sort_keys=True)
+        raw = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "revisions"}
+        rest = json.dumps(raw, sort_keys=True)
+        return f'{{"revisions": {_FACTS_JSON.text(self.revisions)}, {rest[1:]}'
 
     @classmethod
     def from_json(cls, text: str) -> RunnerPlan:

@@ -33,6 +33,7 @@ from pants.engine.fs import (
     FileContent,
     MergeDigests,
     PathGlobs,
+    RemovePrefix,
 )
 from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -73,7 +74,6 @@ PASSTHROUGH_ENV = (
 @dataclass(frozen=True)
 class RunnerRequest:
     field_set: AlembicMigrationsFieldSet
-    plan_json: str  # a RunnerPlan (`RunnerPlan.to_json`): plain facts, no secrets
     extra_env_vars: Tuple[str, ...] = ()
     # Only the runner and the ini, not the component's sources: for commands that read the plan
     # and the database and never load Alembic's environment or a revision file (db-status).
@@ -82,24 +82,27 @@ class RunnerRequest:
 
 @dataclass(frozen=True)
 class RunnerProcess:
-    """The prepared runner; `interactive(result_file)` is the process to run.
+    """The prepared runner; `interactive(plan_file, result_file)` is the process to run.
 
-    The result file (a new temporary file each run) stays out of the request, so with pantsd an
-    unchanged plan reuses the prepared sandbox digest instead of building it again.
+    The plan and the result (new temporary files each run, outside the sandbox) stay out of the
+    request, so with pantsd a component's sandbox is prepared once: after an edit of one revision
+    file, a 5,000-revision plan is written to a file instead of becoming a new input digest.
     """
 
-    argv: Tuple[str, ...]
+    argv0: str
     env: FrozenDict[str, str]
     input_digest: Digest
     append_only_caches: FrozenDict[str, str]
+    immutable_input_digests: FrozenDict[str, Digest] = FrozenDict()
 
-    def interactive(self, result_file: str) -> InteractiveProcess:
+    def interactive(self, plan_file: str, result_file: str) -> InteractiveProcess:
         return InteractiveProcess(
-            argv=self.argv,
+            argv=(self.argv0, plan_file),
             env={**self.env, "DB_MIGRATE_RESULT_FILE": result_file},
             input_digest=self.input_digest,
             run_in_workspace=False,
             append_only_caches=self.append_only_caches,
+            immutable_input_digests=self.immutable_input_digests,
         )
 
 
@@ -111,6 +114,7 @@ class RunnerEnvironment:
     argv0: str
     env: FrozenDict[str, str]
     append_only_caches: FrozenDict[str, str]
+    pex_dir: str = ""  # the venv's PEX (a directory: Pants' packed layout) in `digest`
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,11 @@ async def _environment(
     }
     caches = {**complete_env.append_only_caches, **(venv_pex.append_only_caches or {})}
     return RunnerEnvironment(
-        digest, _in_chroot(venv_pex.pex.argv0), FrozenDict(env), FrozenDict(caches)
+        digest,
+        _in_chroot(venv_pex.pex.argv0),
+        FrozenDict(env),
+        FrozenDict(caches),
+        venv_pex.pex_filename,
     )
 
 
@@ -266,6 +274,25 @@ async def hermetic_runner_environment(
     )
 
 
+async def _pex_apart(
+    environment: RunnerEnvironment,
+) -> Tuple[Digest, FrozenDict[str, Digest]]:
+    """The sandbox without the venv's PEX, and the PEX as an immutable input.
+
+    An interactive process gets a new sandbox each run, and the PEX (24 MB of wheels for the
+    runner alone) is the same each time: pantsd lays an immutable input out once and links it in.
+    """
+    name = environment.pex_dir
+    pex = await Get(Digest, DigestSubset(environment.digest, PathGlobs([f"{name}/**"])))
+    if not name or pex == EMPTY_DIGEST:  # a PEX file, not a directory: it stays a file
+        return environment.digest, FrozenDict()
+    rest, inner = await MultiGet(
+        Get(Digest, DigestSubset(environment.digest, PathGlobs(["**", f"!{name}", f"!{name}/**"]))),
+        Get(Digest, RemovePrefix(pex, name)),
+    )
+    return rest, FrozenDict({name: inner})
+
+
 @rule(desc="Prepare the migration process")
 async def runner_process(request: RunnerRequest) -> RunnerProcess:
     fs = request.field_set
@@ -274,9 +301,8 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         if request.lean
         else Get(RunnerEnvironment, RunnerEnvironmentRequest(fs))
     )
-    runner_env, plan_digest, user_env, ini = await MultiGet(
+    runner_env, user_env, ini = await MultiGet(
         environment,
-        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
         Get(
             EnvironmentVars,
             EnvironmentVarsRequest([*PASSTHROUGH_ENV, fs.url_env, *request.extra_env_vars]),
@@ -284,16 +310,18 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         # The lean environment holds no component's ini (the full one already has it).
         Get(Digest, PathGlobs([fs.alembic_config.value] if request.lean else [])),
     )
-    digest = await Get(Digest, MergeDigests([runner_env.digest, plan_digest, ini]))
+    rest, immutable = await _pex_apart(runner_env)
+    digest = await Get(Digest, MergeDigests([rest, ini]))
     env: Mapping[str, str] = {
         **{k: v for k, v in user_env.items() if v is not None},
         **runner_env.env,
     }
     return RunnerProcess(
-        argv=(runner_env.argv0, _in_chroot(PLAN_FILE)),
+        argv0=runner_env.argv0,
         env=FrozenDict(env),
         input_digest=digest,
         append_only_caches=runner_env.append_only_caches,
+        immutable_input_digests=immutable,
     )
 
 

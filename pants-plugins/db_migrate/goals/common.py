@@ -22,9 +22,9 @@ from pants.vcs.changed import Changed
 
 from db_migrate import report
 from db_migrate.component import ComponentSetup
-from db_migrate.plan import DEFAULT_BASE_REF, RevisionFact, RunnerPlan
+from db_migrate.plan import DEFAULT_BASE_REF, RunnerPlan
 from db_migrate.report import Problem
-from db_migrate.runner_process import RunnerProcess, RunnerRequest
+from db_migrate.runner_process import PLAN_FILE, RunnerProcess, RunnerRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -235,7 +235,6 @@ def build_plan(
     options: Dict[str, Any],
 ) -> RunnerPlan:
     fs = setup.field_set
-    checksums = dict(setup.checksums)
     return RunnerPlan(
         command=command,
         component=setup.component,
@@ -243,18 +242,7 @@ def build_plan(
         config=fs.alembic_config.value,
         url_env=fs.url_env,
         buildroot=build_root.path,
-        revisions=tuple(
-            RevisionFact(
-                revision=r.revision,
-                down_revisions=tuple(r.down_revisions),
-                message=r.message,
-                path=r.path,
-                checksum=checksums.get(r.revision, ""),
-                branch_labels=tuple(r.branch_labels),
-                depends_on=tuple(r.depends_on),
-            )
-            for r in setup.revisions
-        ),
+        revisions=setup.revision_facts(),
         heads=tuple(setup.heads),
         options={
             "connect_timeout": settings.connect_timeout,
@@ -287,18 +275,28 @@ async def run_component(
     if reporter is not None:
         options = {**reporter.runner_options(), **options}
     plan_json = build_plan(setup, command, settings, build_root, options).to_json()
-    fd, result_file = tempfile.mkstemp(prefix=f"db-migrate-{setup.component}-", suffix=".json")
-    os.close(fd)
+    # Named like the plan in a cached runner's sandbox, so every runner process is found by it.
+    plan_file = _temporary_file(setup.component, f"-{PLAN_FILE}", plan_json)
+    result_file = _temporary_file(setup.component, ".json")
     try:
-        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, plan_json, lean=lean))
+        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, lean=lean))
         result = await Effect(
-            InteractiveProcessResult, InteractiveProcess, runner.interactive(result_file)
+            InteractiveProcessResult, InteractiveProcess, runner.interactive(plan_file, result_file)
         )
         outcome = read_outcome(result_file)
     finally:
         os.unlink(result_file)
+        os.unlink(plan_file)
     run = ComponentRun(setup.component, result.exit_code, outcome)
     return reporter.add(run) if reporter is not None else run
+
+
+def _temporary_file(component: str, suffix: str, text: str = "") -> str:
+    """A new file only this user may read (`mkstemp`), holding `text`."""
+    fd, path = tempfile.mkstemp(prefix=f"db-migrate-{component}-", suffix=suffix)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
 
 
 def read_outcome(path: str) -> Dict[str, Any]:
