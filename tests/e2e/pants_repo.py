@@ -111,7 +111,9 @@ class PantsRepo:
 
     def _start_watchdog(self) -> None:
         """Stop this copy's pantsd when the test process dies without cleaning up (Pants may kill
-        a test run it restarts; a pantsd per copy must not outlive it)."""
+        a test run it restarts; a pantsd per copy must not outlive it). For 30 s after, by pidfile
+        and by title: a pantsd that was starting when the test died writes its pidfile later
+        (two such pantsds outlived a run restarted by an edit)."""
         script = (
             "import os, signal, sys, time, glob\n"
             "parent, root = int(sys.argv[1]), sys.argv[2]\n"
@@ -121,11 +123,28 @@ class PantsRepo:
             "    except ProcessLookupError:\n"
             "        break\n"
             "    time.sleep(1)\n"
-            "for pidfile in glob.glob(os.path.join(root, '.pids', '*', 'pantsd', 'pid')):\n"
-            "    try:\n"
-            "        os.kill(int(open(pidfile).read().strip()), signal.SIGTERM)\n"
-            "    except (OSError, ValueError):\n"
-            "        pass\n"
+            "title = f'pantsd [{root}]'\n"
+            "for _ in range(30):  # a pantsd still starting has no pidfile yet: look again\n"
+            "    pids, kill = set(), set()\n"
+            "    for pidfile in glob.glob(os.path.join(root, '.pids', '*', 'pantsd', 'pid')):\n"
+            "        try:\n"
+            "            pids.add(open(pidfile).read().strip())\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    for entry in pids | set(filter(str.isdigit, os.listdir('/proc'))):\n"
+            "        try:\n"
+            "            cmd = open(f'/proc/{entry}/cmdline', 'rb').read()\n"
+            "        except OSError:\n"
+            "            continue\n"
+            "        cmd = cmd.replace(b'\\0', b' ').decode(errors='replace').strip()\n"
+            "        if cmd == title or (entry in pids and cmd.startswith('pantsd')):\n"
+            "            kill.add(int(entry))\n"
+            "    for pid in kill:\n"
+            "        try:\n"
+            "            os.kill(pid, signal.SIGTERM)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    time.sleep(1)\n"
         )
         subprocess.Popen(
             [sys.executable, "-c", script, str(os.getpid()), str(self.root)],
