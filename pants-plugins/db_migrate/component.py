@@ -489,7 +489,8 @@ async def _parse_new_files(
 ) -> Tuple[ParsedRevisionFile, ...]:
     """Every file parsed, reading only those the memo has not seen (all of them on a cold run,
     the edited one after an edit)."""
-    missing = [e for e in files if REVISION_FILES.get(e) is None]
+    kept = [REVISION_FILES.get(e) for e in files]
+    missing = [e for e, parsed in zip(files, kept) if parsed is None]
     if missing:
         if len(missing) < len(files):
             digest = await Get(Digest, DigestSubset(digest, PathGlobs([e.path for e in missing])))
@@ -499,7 +500,8 @@ async def _parse_new_files(
         for content in await Get(DigestContents, Digest, digest):
             if content.path in fingerprints:
                 REVISION_FILES.parse(content.path, fingerprints[content.path], content.content)
-    return tuple(REVISION_FILES.get(e) for e in files)
+        kept = [parsed or REVISION_FILES.get(e) for e, parsed in zip(files, kept)]
+    return tuple(kept)
 
 
 @rule(desc="Check a migration component's files")

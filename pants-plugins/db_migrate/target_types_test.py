@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
+from pants.engine.addresses import Address
+from pants.engine.target import InvalidFieldException
+
+from db_migrate.target_types import AlembicRevisionsField
+
+
+def _field() -> AlembicRevisionsField:
+    return AlembicRevisionsField(None, Address("src/app/models/alembic", target_name="migrations"))
+
+
+def test_revision_files_must_be_python_files_as_pants_says() -> None:
+    _field().validate_resolved_files([f"versions/r{i}.py" for i in range(5000)])
+    for bad in ("versions/notes.txt", "versions/.py", "versions/r1.pyc", "versions/r1.py.orig"):
+        with pytest.raises(
+            InvalidFieldException, match=r"can only contain files that end in '\.py'"
+        ):
+            _field().validate_resolved_files(["versions/a.py", bad])
