@@ -1,7 +1,8 @@
 """Reach a component's database: its URL, a masked form for output, and a connection.
 
 Any SQLAlchemy PostgreSQL URL is accepted (`postgresql://`, `+psycopg`, `+psycopg2`, `+asyncpg`,
-`+pg8000`): SQLAlchemy's `make_url` reads it, and our own connections (lock, version table,
+`+pg8000`): SQLAlchemy's `make_url` reads it (a URL of the plain shape is read as it would,
+without importing SQLAlchemy: see `plain_url`), and our own connections (lock, version table,
 ledger, checks, the connection env.py is handed, pg_dump) all speak libpq through psycopg with the
 same host, port, user, password, database and every libpq parameter of the URL. Every failure to
 connect becomes the specification's "Cannot connect to database" block, naming host and port but
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Mapping, Optional, Tuple, Union
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import make_conninfo
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
 from db_migrate import report
 from db_migrate.report import Problem, ProblemError
+from db_migrate.runner.plain_url import PlainUrl, plain_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DEFAULT_PORT = 5432
 DRIVERS = ("", "psycopg", "psycopg2", "psycopg2cffi", "asyncpg", "pg8000", "psycopg_async")
@@ -38,7 +41,7 @@ def libpq_keywords() -> frozenset:
     return frozenset(o.keyword.decode() for o in psycopg.pq.Conninfo.get_defaults())
 
 
-def _libpq_query(url: URL) -> Dict[str, str]:
+def _libpq_query(url: Union[URL, PlainUrl]) -> Dict[str, str]:
     """The URL's query as libpq parameters: repeated keys joined (libpq's multi-host lists),
     asyncpg's `ssl` read as `sslmode`, parameters only a Python driver knows left out."""
     params: Dict[str, str] = {}
@@ -57,21 +60,19 @@ def _libpq_query(url: URL) -> Dict[str, str]:
 class DatabaseUrl:
     """A PostgreSQL SQLAlchemy URL, with what libpq needs to reach the same database."""
 
-    url: URL
+    url: Union[URL, PlainUrl]
 
     @classmethod
     def parse(cls, text: str) -> DatabaseUrl:
-        try:
-            url = make_url(text.strip())
-        except (ArgumentError, ValueError) as e:
-            raise ValueError(f"SQLAlchemy cannot read it as a URL ({_without(e, text)})") from None
+        url = plain_url(text.strip()) or _sqlalchemy_url(text)
         if url.get_backend_name() != "postgresql":
             raise ValueError(
                 f"not a PostgreSQL URL (scheme `{url.drivername}`); expected postgresql+psycopg://"
             )
-        if url.get_driver_name() not in DRIVERS and "+" in url.drivername:
+        driver = url.drivername.partition("+")[2]
+        if driver not in DRIVERS:
             raise ValueError(
-                f"unknown PostgreSQL driver `{url.get_driver_name()}`; use one of "
+                f"unknown PostgreSQL driver `{driver}`; use one of "
                 + ", ".join(f"postgresql+{d}" for d in DRIVERS if d)
             )
         return cls(url)
@@ -151,6 +152,16 @@ class DatabaseUrl:
         from urllib.parse import quote
 
         return tuple({self.password, quote(self.password, safe=""), quote(self.password)})
+
+
+def _sqlalchemy_url(text: str) -> URL:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(text.strip())
+    except (ArgumentError, ValueError) as e:
+        raise ValueError(f"SQLAlchemy cannot read it as a URL ({_without(e, text)})") from None
 
 
 def _without(error: BaseException, text: str) -> str:
