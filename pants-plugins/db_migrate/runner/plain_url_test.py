@@ -34,12 +34,19 @@ def urls(draw: st.DrawFn) -> str:
     """Half of them of the plain shape (escapes and sub-delimiters in the password, parts left
     out), half with anything in any part."""
     plain = draw(st.booleans())
-    name = _text(_PLAIN_CHARS) if plain else st.one_of(*map(_text, (_PLAIN_CHARS, _ESCAPED, _AWKWARD)))
+    name = (
+        _text(_PLAIN_CHARS) if plain else st.one_of(*map(_text, (_PLAIN_CHARS, _ESCAPED, _AWKWARD)))
+    )
     maybe = (lambda s: st.one_of(st.none(), s, s)) if plain else (lambda s: st.one_of(st.none(), s))
     scheme = draw(
         st.sampled_from(
-            ["postgresql", "postgresql+psycopg", "postgresql+asyncpg", "postgresql+pg8000",
-             "postgresql+nope"]
+            [
+                "postgresql",
+                "postgresql+psycopg",
+                "postgresql+asyncpg",
+                "postgresql+pg8000",
+                "postgresql+nope",
+            ]
             + ([] if plain else ["postgres", "mysql+pymysql", "Postgresql", "postgresql+"])
         )
     )
@@ -63,8 +70,15 @@ def urls(draw: st.DrawFn) -> str:
 def _sqlalchemy_reading(text: str):
     url = make_url(text)
     return (
-        url.drivername, url.username, url.password, url.host, url.port, url.database,
-        dict(url.query), url.render_as_string(True), url.render_as_string(False),
+        url.drivername,
+        url.username,
+        url.password,
+        url.host,
+        url.port,
+        url.database,
+        dict(url.query),
+        url.render_as_string(True),
+        url.render_as_string(False),
     )
 
 
@@ -75,8 +89,15 @@ def test_a_plain_url_reads_as_sqlalchemy_reads_it(text):
     if plain is None:
         return
     ours = (
-        plain.drivername, plain.username, plain.password, plain.host, plain.port, plain.database,
-        dict(plain.query), plain.render_as_string(True), plain.render_as_string(False),
+        plain.drivername,
+        plain.username,
+        plain.password,
+        plain.host,
+        plain.port,
+        plain.database,
+        dict(plain.query),
+        plain.render_as_string(True),
+        plain.render_as_string(False),
     )
     assert ours == _sqlalchemy_reading(text)
     assert plain.set(database="other") == make_url(text).set(database="other")
@@ -90,7 +111,11 @@ def test_the_generated_urls_reach_the_plain_shape_with_escapes_and_without_parts
         lambda p: p.host is None and p.port is not None,
         lambda p: p.username is None and p.drivername == "postgresql+asyncpg",
     ):
-        find(urls(), lambda u: plain_url(u) is not None and wanted(plain_url(u)), settings=settings_)
+        find(
+            urls(),
+            lambda u, w=wanted: plain_url(u) is not None and w(plain_url(u)),
+            settings=settings_,
+        )
 
 
 @pytest.mark.parametrize(
