@@ -64,7 +64,8 @@ class DatabaseUrl:
 
     @classmethod
     def parse(cls, text: str) -> DatabaseUrl:
-        url = plain_url(text.strip()) or _sqlalchemy_url(text)
+        text = text.strip()
+        url = plain_url(text) or _sqlalchemy_url(text)
         if url.get_backend_name() != "postgresql":
             raise ValueError(
                 f"not a PostgreSQL URL (scheme `{url.drivername}`); expected postgresql+psycopg://"
@@ -159,7 +160,7 @@ def _sqlalchemy_url(text: str) -> URL:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(text.strip())
+        return make_url(text)
     except (ArgumentError, ValueError) as e:
         raise ValueError(f"SQLAlchemy cannot read it as a URL ({_without(e, text)})") from None
 

@@ -12,7 +12,7 @@ installed, on generated URLs), and anything that needs a real `URL` gets one fro
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional
 from urllib.parse import quote, unquote
 
@@ -39,8 +39,10 @@ class PlainUrl:
     host: Optional[str]
     port: Optional[int]
     database: str
-    # Never any (a URL with a query goes to SQLAlchemy); out of equality and hash, as a dict.
-    query: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        return {}  # a URL with a query goes to SQLAlchemy
 
     def get_backend_name(self) -> str:
         return self.drivername.partition("+")[0]

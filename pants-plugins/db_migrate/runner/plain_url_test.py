@@ -132,16 +132,11 @@ def test_the_usual_urls_are_read_without_sqlalchemy(text):
     plain = plain_url(text)
     assert plain is not None and plain.text == text
     assert plain.render_as_string(True) == make_url(text).render_as_string(True)
-    source = DatabaseUrl.parse(text)
-    assert (source.host, source.port, source.database, source.user, source.password) == (
-        DatabaseUrl(make_url(text)).host,
-        DatabaseUrl(make_url(text)).port,
-        DatabaseUrl(make_url(text)).database,
-        DatabaseUrl(make_url(text)).user,
-        DatabaseUrl(make_url(text)).password,
-    )
-    assert source.conninfo() == DatabaseUrl(make_url(text)).conninfo()
-    assert source.sync_url() == DatabaseUrl(make_url(text)).sync_url()
+    ours, theirs = DatabaseUrl.parse(text), DatabaseUrl(make_url(text))
+    for part in ("host", "port", "database", "user", "password", "where"):
+        assert getattr(ours, part) == getattr(theirs, part), part
+    assert ours.conninfo() == theirs.conninfo()
+    assert ours.sync_url() == theirs.sync_url()
 
 
 @pytest.mark.parametrize(
