@@ -20,7 +20,7 @@ from pathlib import Path
 from e2e.pants_repo import PantsRepo
 from histories import clean_env, interleaved, median, timed, write_component
 
-from db_migrate.runner.pgserver import throwaway_server
+from db_migrate.runner.postgres.server import throwaway_server
 
 REPO = Path(__file__).resolve().parent.parent
 

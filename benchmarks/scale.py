@@ -39,7 +39,7 @@ import psutil
 from e2e.pants_repo import PantsRepo
 from histories import clean_env, write_branchy_history
 
-from db_migrate.runner.pgserver import free_port, throwaway_server
+from db_migrate.runner.postgres.server import free_port, throwaway_server
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGER = "src/ai/backend/manager/models/alembic"
@@ -197,7 +197,7 @@ def tamper_row(repo: PantsRepo, server, env: Mapping[str, str], count: int) -> d
     a line more, so tamper detection finds thousands of applied revisions changed. Measured
     against the plain cold `db-status` of the same size: the extra must stay linear (it was
     quadratic: 5.5 s at 5,000 revisions with pantsd warm, and 5,000 lines of output)."""
-    from db_migrate.runner import ledger
+    from db_migrate.runner.tamper import ledger
 
     ids = place_history(repo, count, salt=f"tamper-{count}-{time.time_ns()}")
     set_database_behind(server, ids)

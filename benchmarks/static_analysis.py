@@ -39,7 +39,9 @@ READERS = {
     "pre-flight (headers + checks)": """
 import json, os, sys, time
 t0 = time.perf_counter()
-from db_migrate.revisions import find_problems, heads_of, read_revision_header
+from db_migrate.core.revision_file import read_revision_header
+from db_migrate.core.revision_graph import find_problems
+from db_migrate.core.revision_order import heads_of
 t1 = time.perf_counter()
 revisions = []
 for name in sorted(os.listdir(sys.argv[1])):
@@ -55,8 +57,8 @@ print(json.dumps({"import": t1 - t0, "work": t2 - t1, "heads": list(heads)}))
     "full parse (+ compile)": """
 import json, os, sys, time
 t0 = time.perf_counter()
-from db_migrate.history import History
-from db_migrate.revisions import is_revision_file, parse_revision_file
+from db_migrate.core.history import History
+from db_migrate.core.revision_file import is_revision_file, parse_revision_file
 t1 = time.perf_counter()
 revisions = []
 for name in sorted(os.listdir(sys.argv[1])):

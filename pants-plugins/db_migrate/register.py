@@ -1,18 +1,18 @@
 """Pants plugin: database migrations for Alembic components as first-class goals."""
 
-from db_migrate import (
-    component,
+from db_migrate.goals import create_migration, devserver, migrate, rebase, restore, status, verify
+from db_migrate.lint import alembic_history
+from db_migrate.lint.migration_safety import rules as migration_safety
+from db_migrate.lint.python_lint import new_file
+from db_migrate.rules import (
+    component_setup,
     dependency_inference,
-    lint,
-    new_file_format,
     revision_files,
     runner_process,
-    safety_lint,
     selection,
     tailor,
     verify_process,
 )
-from db_migrate.goals import create_migration, devserver, migrate, rebase, restore, status, verify
 from db_migrate.target_types import AlembicMigrationsTarget
 
 
@@ -22,12 +22,12 @@ def target_types():
 
 def rules():
     return [
-        *component.rules(),
+        *component_setup.rules(),
         *dependency_inference.rules(),
-        *lint.rules(),
-        *new_file_format.rules(),
+        *alembic_history.rules(),
+        *new_file.rules(),
         *revision_files.rules(),
-        *safety_lint.rules(),
+        *migration_safety.rules(),
         *runner_process.rules(),
         *selection.rules(),
         *tailor.rules(),

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from e2e.pants_repo import PantsRepo, find_repo_files
 
-from db_migrate import history
-from db_migrate.revisions import is_revision_file, parse_revision_file
-from db_migrate.runner.pgserver import LocalServer, free_port
+from db_migrate.core import history
+from db_migrate.core.revision_file import is_revision_file, parse_revision_file
+from db_migrate.runner.postgres.server import LocalServer, free_port
 
 COMPONENTS = {
     "manager": ("src/ai/backend/manager/models/alembic", "MANAGER_DB_URL", "alembic_version"),

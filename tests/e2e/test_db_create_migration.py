@@ -7,7 +7,7 @@ import re
 import psycopg
 from e2e.conftest import COMPONENTS, add_revision
 
-from db_migrate.revisions import parse_revision_file
+from db_migrate.core.revision_file import parse_revision_file
 
 APPPROXY = "src/ai/backend/appproxy::"
 SELECTOR = "src/ai/backend/appproxy/models/alembic:migrations"

@@ -7,8 +7,8 @@ import subprocess
 
 from e2e.conftest import COMPONENTS, add_revision, snapshot
 
-from db_migrate.history import History
-from db_migrate.revisions import is_revision_file, parse_revision_file
+from db_migrate.core.history import History
+from db_migrate.core.revision_file import is_revision_file, parse_revision_file
 
 APPPROXY = "src/ai/backend/appproxy::"
 SELECTOR = "src/ai/backend/appproxy/models/alembic:migrations"

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from migrations.components import MANAGER, Catalog
 
-from db_migrate.runner.pgserver import LocalServer
+from db_migrate.runner.postgres.server import LocalServer
 
 
 @pytest.fixture

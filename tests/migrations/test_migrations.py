@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from migrations.components import COMPONENTS, MANAGER, Catalog, Component
 
-from db_migrate.runner.pgserver import LocalServer
+from db_migrate.runner.postgres.server import LocalServer
 
 pytestmark = pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
 

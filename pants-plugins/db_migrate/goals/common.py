@@ -20,11 +20,11 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate import report
-from db_migrate.component import ComponentSetup
-from db_migrate.plan import DEFAULT_BASE_REF, RunnerPlan
-from db_migrate.report import Problem
-from db_migrate.runner_process import PLAN_FILE, RunnerProcess, RunnerRequest
+from db_migrate.core import report
+from db_migrate.core.contract import DEFAULT_BASE_REF, RunnerPlan
+from db_migrate.core.report import Problem
+from db_migrate.rules.component_setup import ComponentSetup
+from db_migrate.rules.runner_process import PLAN_FILE, RunnerProcess, RunnerRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 

@@ -22,7 +22,7 @@ from pants.option.option_types import BoolOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate.component import ComponentSetup
+from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     Reporter,
     ReportOptions,
@@ -30,10 +30,10 @@ from db_migrate.goals.common import (
     static_problems,
     with_default_specs,
 )
-from db_migrate.new_file_format import NewFileFormatRequest, NewFileFormatted
-from db_migrate.report import Problem
-from db_migrate.safety_lint import report_new_revision
-from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.lint.migration_safety.rules import report_new_revision
+from db_migrate.lint.python_lint.new_file import NewFileFormatRequest, NewFileFormatted
+from db_migrate.rules.component_setup import ComponentSetup
+from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -47,7 +47,7 @@ class DbCreateMigrationSubsystem(GoalSubsystem, ReportOptions):
         """
         Create a new Alembic revision in the selected component's `versions/`, from its
         `script.py.mako`, on top of its single head, then run the repo's fixers and formatters
-        for revision files on it (ruff and Black with `db_migrate.python_lint`), so it passes
+        for revision files on it (ruff and Black with `db_migrate.lint.python_lint`), so it passes
         `pants lint` as written. Example:
         `pants db-create-migration --message="Add user nickname" --autogenerate src/ai/backend/manager::`.
         """

@@ -16,10 +16,10 @@ from pants.engine.rules import Get, collect_rules, goal_rule
 from pants.engine.target import AllTargets
 from pants.option.option_types import EnumOption
 
-from db_migrate.component import ComponentSetup
+from db_migrate.core.report import Problem
 from db_migrate.goals.common import Reporter, ReportOptions, run_component
-from db_migrate.report import Problem
-from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.rules.component_setup import ComponentSetup
+from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 

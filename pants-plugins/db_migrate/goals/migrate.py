@@ -18,6 +18,8 @@ from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
+from db_migrate.core.contract import DEFAULT_BASE_REF
+from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     BaseRefOption,
     Reporter,
@@ -29,17 +31,15 @@ from db_migrate.goals.common import (
     summary_line,
     with_default_specs,
 )
-from db_migrate.plan import DEFAULT_BASE_REF
-from db_migrate.report import Problem
-from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
-from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.targets import (
+from db_migrate.goals.target_option import (
     TargetSyntaxError,
     check_target_syntax,
     resolve_release,
     split_range,
     static_target_problem,
 )
+from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.subsystem import DbMigrationsSubsystem
 
 DIRECTIONS = ("upgrade", "downgrade")
 

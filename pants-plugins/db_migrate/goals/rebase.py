@@ -21,8 +21,7 @@ from pants.option.option_types import BoolOption, EnumOption, IntOption, StrOpti
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate import report
-from db_migrate.component import ComponentSetup
+from db_migrate.core import report
 from db_migrate.goals.common import (
     BaseRefOption,
     ComponentRun,
@@ -32,7 +31,8 @@ from db_migrate.goals.common import (
     run_order,
     with_default_specs,
 )
-from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.rules.component_setup import ComponentSetup
+from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 

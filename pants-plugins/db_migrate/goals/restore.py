@@ -19,10 +19,10 @@ from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate.component import ComponentSetup
+from db_migrate.core.report import Problem
 from db_migrate.goals.common import Reporter, ReportOptions, run_component, with_default_specs
-from db_migrate.report import Problem
-from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.rules.component_setup import ComponentSetup
+from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 

@@ -21,17 +21,7 @@ from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate.component import ComponentSetup
-from db_migrate.goals.common import (
-    BaseRefOption,
-    ComponentRun,
-    Reporter,
-    ReportOptions,
-    run_component,
-    with_default_specs,
-)
-from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
-from db_migrate.status_report import (
+from db_migrate.core.status_report import (
     FACTS,
     UP_TO_DATE,
     DatabaseFacts,
@@ -40,6 +30,16 @@ from db_migrate.status_report import (
     status_of,
     status_text,
 )
+from db_migrate.goals.common import (
+    BaseRefOption,
+    ComponentRun,
+    Reporter,
+    ReportOptions,
+    run_component,
+    with_default_specs,
+)
+from db_migrate.rules.component_setup import ComponentSetup
+from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 

@@ -25,8 +25,8 @@ from pants.option.option_types import BoolOption, IntOption, StrListOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate import report
-from db_migrate.component import ComponentSetup
+from db_migrate.core import report
+from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     ComponentRun,
     Reporter,
@@ -36,11 +36,11 @@ from db_migrate.goals.common import (
     static_problems,
     with_default_specs,
 )
-from db_migrate.process_death import killed_by_signal
-from db_migrate.report import Problem
-from db_migrate.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.goals.process_death import killed_by_signal
+from db_migrate.rules.component_setup import ComponentSetup
+from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.rules.verify_process import VerifyProcessRequest, VerifyProcessResult, source_label
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.verify_process import VerifyProcessRequest, VerifyProcessResult, source_label
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -118,7 +118,7 @@ def _one_revision(
     setup: ComponentSetup, text: str
 ) -> Tuple[Optional[str], Optional[str], Tuple[str, ...]]:
     """(revision, why not, suggestions): a full id or unambiguous prefix names exactly one revision."""
-    from db_migrate.history import TargetError
+    from db_migrate.core.history import TargetError
 
     history = setup.history()
     try:

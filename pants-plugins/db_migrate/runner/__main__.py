@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from db_migrate.plan import RunnerPlan
-from db_migrate.report import ProblemError, mask
+from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.report import ProblemError, mask
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.usercode import error_line, user_code_problem
 
@@ -24,20 +24,20 @@ EXIT_FAILED = 1
 # pay for importing what db-migrate, db-verify or the safety lint use.
 _COMMANDS = {
     "migrate": "migrate",
-    "sql": "offline",
+    "sql": "sql",
     "syntax": "syntax",
     "devserver": "devserver",
     "status": "status",
     "create": "create",
     "rebase": "rebase",
     "restore": "restore",
-    "migration-safety": "safety",
+    "migration-safety": "migration_safety",
     "verify": "verify",
 }
 
 
 def _command(name: str):
-    return importlib.import_module(f"db_migrate.runner.{_COMMANDS[name]}").run
+    return importlib.import_module(f"db_migrate.runner.commands.{_COMMANDS[name]}").run
 
 
 # The goal a user runs to get each runner command again.

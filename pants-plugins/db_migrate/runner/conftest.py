@@ -1,1 +1,1 @@
-from db_migrate.runner.pgtesting import pg_database, pg_server, pg_url  # noqa: F401
+from testsupport.postgres import pg_database, pg_server, pg_url  # noqa: F401

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Tuple
 
-from db_migrate.report import Problem, Step
+from db_migrate.core.report import Problem, Step
 
 
 @dataclass

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
-from db_migrate.revisions import Revision, RevisionFileError, parse_revision_file
+from db_migrate.core.revision_file import Revision, RevisionFileError, parse_revision_file
 
 AUTO = "auto"
 MERGE = "merge"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from db_migrate.history import History
-from db_migrate.revisions import Revision, parse_revision_file
+from db_migrate.core.history import History
+from db_migrate.core.revision_file import Revision, parse_revision_file
 from db_migrate.runner.rebase_plan import (
     MERGE,
     REBASE,

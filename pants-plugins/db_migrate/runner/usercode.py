@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from db_migrate import report
-from db_migrate.report import Problem
+from db_migrate.core import report
+from db_migrate.core.report import Problem
 
 _OURS = Path(__file__).resolve().parent.parent  # db_migrate/ (the runner and its shared modules)
 

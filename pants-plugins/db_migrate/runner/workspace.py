@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from db_migrate.report import Problem, ProblemError
+from db_migrate.core.report import Problem, ProblemError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,139 @@
+"""`db-status` inside the resolved environment: what the component's database holds.
+
+Read-only: one autocommit connection that only SELECTs Alembic's version table and the checksum
+ledger, no lock, no revision file loaded. A development server that is down is reported as such and
+never started. The runner only reads: the goal classifies the facts and prints the status in
+pantsd (`status_report`), against the history it keeps, so this imports no Alembic (only the
+`--history` of a database it cannot reach builds the history here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence, Tuple
+
+from db_migrate.core import report
+from db_migrate.core.alembic_ini import parse_alembic_ini
+from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.report import ProblemError
+from db_migrate.core.status_report import FACTS, NOT_CREATED, NOT_RUNNING, READ, DatabaseFacts
+from db_migrate.runner.outcome import Outcome
+
+
+def run(plan: RunnerPlan, environ, outcome: Outcome) -> Outcome:
+    from db_migrate.runner.postgres.connection import peek_database
+    from db_migrate.runner.postgres.database import resolve_url
+    from db_migrate.runner.postgres.dev_server import DevServerSettings
+
+    ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
+    source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
+    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    database = source.url.masked()
+    try:
+        db = peek_database(plan, ini, environ)
+    except ProblemError as e:
+        facts = _without_database(e, source, database) if dev.serves(source) else None
+        if facts is None:
+            if plan.option("history") and not dev.serves(source):
+                _print_history(plan)
+            raise
+    else:
+        facts = _read_database(plan, ini, db, database)
+    outcome.status = "ok"
+    outcome.extra = {FACTS: facts.to_dict()}
+    return outcome
+
+
+def _print_history(plan: RunnerPlan) -> None:
+    """The history before the error of a database it cannot reach (only here does the runner
+    build Alembic's map)."""
+    from db_migrate.core.status_report import render_history
+    from db_migrate.runner.alembic_glue.scripts import load_history
+
+    print(render_history(load_history(plan)), flush=True)
+    print("", flush=True)
+
+
+def _without_database(e: ProblemError, source, database: str) -> Optional[DatabaseFacts]:
+    """The facts of a development server that is down or lacks this component's database; None
+    for any other connection problem (it is raised)."""
+    reason = e.problem.details[0] if e.problem.details else ""
+    if e.problem.kind == "cannot_connect" and reason.startswith("Connection refused"):
+        why = f"the development PostgreSQL on {source.url.where} is not running (db-status never starts it)"
+        return DatabaseFacts(NOT_RUNNING, database + " (development server)", why=why)
+    if e.problem.kind == "cannot_connect" and reason.startswith("Database '"):
+        # The dev server runs, and this component's database is not created yet: nothing applied.
+        where = " (development server; database not created yet, db-migrate creates it)"
+        return DatabaseFacts(NOT_CREATED, database + where)
+    return None
+
+
+def _read_database(plan: RunnerPlan, ini, db, database: str) -> DatabaseFacts:
+    """The version table and what the checksum ledger says of the applied files, from one
+    read-only connection (and git, for which edited revisions are released)."""
+    from db_migrate.runner.postgres.version_table import current_heads
+    from db_migrate.runner.tamper import ledger, released
+
+    with db.connection as conn:
+        current = current_heads(conn, ini.version_table)
+        rows = ledger.recorded(conn, ini.version_table) or {}
+    facts = {r.revision: r for r in plan.revisions}
+    found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, current), facts)
+    unrecorded = tuple(found.unrecorded)
+    if not found.changed:
+        return DatabaseFacts(
+            READ,
+            database,
+            tuple(current),
+            ledger_lines=_unrecorded(unrecorded),
+            unrecorded=unrecorded,
+        )
+    known = released.releases(plan, [c.path for c in found.changed])
+    shipped = [c for c in found.changed if known.released_because(c.revision, c.path)]
+    shipped_ids = {c.revision for c in shipped}
+    mine = [c.revision for c in found.changed if c.revision not in shipped_ids]
+    return DatabaseFacts(
+        READ,
+        database,
+        tuple(current),
+        changed=tuple(c.revision for c in found.changed),
+        released=tuple(c.revision for c in shipped),
+        released_paths=" ".join(c.path for c in shipped),
+        rerun=released.rerun_command(plan, mine) if mine else "",
+        ledger_lines=_changed_lines(found.changed, known) + _unrecorded(unrecorded),
+        unrecorded=unrecorded,
+    )
+
+
+def _changed_lines(changed, known) -> Tuple[str, ...]:
+    """What the checksum ledger says beyond the state: each edit, released or not."""
+    from db_migrate.runner.tamper import ledger
+
+    lines = []
+    for c in changed:
+        why = known.released_because(c.revision, c.path)
+        mark = f"released: {why}" if why else f"not released ({known.unreleased_means()})"
+        lines.append(f"  - {c.revision} ({c.path}): {ledger.describe_change(c, mark)}")
+    note = (f"  ({known.note()})",) if known.note() else ()
+    return (
+        "",
+        "Changed since applied (the file differs from what the database ran):",
+        *report.first_few(lines, ledger.MORE_CHANGED),
+        *note,
+    )
+
+
+def _unrecorded(unrecorded: Sequence[str]) -> Tuple[str, ...]:
+    return (unrecorded_line(unrecorded),) if unrecorded else ()
+
+
+def unrecorded_line(unrecorded: Sequence[str]) -> str:
+    """The revisions applied without a checksum, named only while a reader can take them in: a
+    database migrated by plain Alembic before adopting us has its whole history unrecorded."""
+    n = len(unrecorded)
+    named = ", ".join(report.first_few(unrecorded, "and {n} more (--output=json lists them all)"))
+    return (
+        f"Unrecorded: {n} applied revision{'s have' if n != 1 else ' has'} no checksum yet"
+        " (applied outside pants db-migrate; the next db-migrate records the files as they are"
+        f" now): {named}"
+    )

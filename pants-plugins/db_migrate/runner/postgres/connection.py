@@ -1,0 +1,87 @@
+"""Open a component's database for a command, starting the development server when it is ours."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import psycopg
+
+from db_migrate.core.alembic_ini import AlembicIni
+from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.report import ProblemError, register_secret
+from db_migrate.runner.postgres.database import UrlSource, connect, resolve_url
+from db_migrate.runner.postgres.dev_server import DevServerSettings, ensure_database
+
+
+def user_options(source: UrlSource, environ: Mapping[str, str]) -> str:
+    """The libpq `options` the user asked for: the URL's own, else $PGOPTIONS (as libpq reads them)."""
+    return source.url.libpq_params().get("options") or environ.get("PGOPTIONS", "")
+
+
+def migration_options(plan: RunnerPlan, base: str, server_version: int) -> str:
+    """`base` plus our settings for the connection migrations run on, appended so both win.
+
+    On PostgreSQL 14+ the server also checks every second that we are still there, so a
+    migration killed mid-statement (kill -9) stops holding its locks within a second instead
+    of running its statement to the end.
+    """
+    options = [base] if base.strip() else []
+    if server_version >= 140000:
+        options.append("-c client_connection_check_interval=1000")
+    for name in ("lock_timeout", "statement_timeout"):
+        value = re.sub(r"\s+", "", str(plan.option(f"pg_{name}", "") or ""))
+        if value:
+            options.append(f"-c {name}={value}")
+    return " ".join(options)
+
+
+@dataclass
+class ComponentDatabase:
+    source: UrlSource
+    connection: psycopg.Connection  # our own session: the lock, the version table, the ledger
+    user_options: str = ""
+    started_dev_server: bool = False
+
+    def migration_options(self, plan: RunnerPlan) -> str:
+        version = int(self.connection.execute("SHOW server_version_num").fetchone()[0])
+        return migration_options(plan, self.user_options, version)
+
+    def alembic_environ(self, plan: RunnerPlan) -> dict:
+        """PGOPTIONS for a connection env.py opens itself (with a libpq driver): ours appended."""
+        options = self.migration_options(plan)
+        return {"PGOPTIONS": options} if options else {}
+
+
+def open_component_database(
+    plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str], *, start_dev_server: bool = True
+) -> ComponentDatabase:
+    source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
+    register_secret(*source.url.secrets())
+    timeout = float(plan.option("connect_timeout", 5))
+    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    ours = dev.serves(source)
+    options = user_options(source, environ)
+
+    def attempt(dev_server: bool) -> ComponentDatabase:
+        conn = connect(source, plan.component, timeout, dev_server=dev_server, options=options)
+        return ComponentDatabase(source, conn, options)
+
+    try:
+        return attempt(ours)
+    except ProblemError as e:
+        startable = e.problem.details[0].startswith(("Connection refused", "Database '"))
+        if not (start_dev_server and ours and startable):
+            raise
+    ensure_database(dev, source.url, plan.component)
+    db = attempt(True)
+    db.started_dev_server = True
+    return db
+
+
+def peek_database(
+    plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str]
+) -> Optional[ComponentDatabase]:
+    """Read-only commands: never start a server just to report."""
+    return open_component_database(plan, ini, environ, start_dev_server=False)
