@@ -180,9 +180,10 @@ def new_rule_runner(rules: Iterable[Any], *queries: QueryRule) -> RuleRunner:
     return runner
 
 
-def field_set(runner: RuleRunner, name: str) -> AlembicMigrationsFieldSet:
-    """The field set of the component written by `component_files(name)`."""
-    target = runner.get_target(Address(component_dir(name), target_name="migrations"))
+def field_set(runner: RuleRunner, name: str, directory: str = "") -> AlembicMigrationsFieldSet:
+    """The field set of the component written by `component_files(name, directory=...)`."""
+    address = Address(directory or component_dir(name), target_name="migrations")
+    target = runner.get_target(address)
     return AlembicMigrationsFieldSet.create(target)
 
 
