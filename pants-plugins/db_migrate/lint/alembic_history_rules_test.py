@@ -15,9 +15,7 @@ import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 from pants.core.goals.lint import LintResult
 from pants.core.util_rules.partitions import Partitions
 from pants.engine.fs import EMPTY_DIGEST, EMPTY_FILE_DIGEST, Digest, DigestContents
-from pants.engine.internals.native_engine import ProcessExecutionEnvironment
-from pants.engine.platform import Platform
-from pants.engine.process import FallibleProcessResult, ProcessResultMetadata
+from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, QueryRule, rule
 from pants.testutil.rule_runner import RuleRunner
 
@@ -37,6 +35,7 @@ from db_migrate.testsupport.component_repo import (
     field_set,
     new_rule_runner,
     options,
+    ran_here,
     revision_source,
     stand_in_lean_environment,
 )
@@ -45,13 +44,6 @@ VERSIONS = f"{component_dir('billing')}/versions"
 
 
 def _ran(stdout: str) -> FallibleProcessResult:
-    environment = ProcessExecutionEnvironment(
-        environment_name=None,
-        platform=Platform.create_for_localhost().value,
-        docker_image=None,
-        remote_execution=False,
-        remote_execution_extra_platform_properties=[],
-    )
     return FallibleProcessResult(
         stdout=stdout.encode(),
         stdout_digest=EMPTY_FILE_DIGEST,
@@ -59,7 +51,7 @@ def _ran(stdout: str) -> FallibleProcessResult:
         stderr_digest=EMPTY_FILE_DIGEST,
         exit_code=0,
         output_digest=EMPTY_DIGEST,
-        metadata=ProcessResultMetadata(0, environment, "ran", 0),
+        metadata=ran_here(),
     )
 
 

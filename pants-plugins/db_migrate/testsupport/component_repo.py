@@ -27,7 +27,9 @@ from pants.engine.fs import (
     MergeDigests,
     PathGlobs,
 )
-from pants.engine.process import Process
+from pants.engine.internals.native_engine import ProcessExecutionEnvironment
+from pants.engine.platform import Platform
+from pants.engine.process import Process, ProcessResultMetadata
 from pants.engine.rules import Get, MultiGet, QueryRule, rule
 from pants.testutil.rule_runner import RuleRunner
 from pants.util.frozendict import FrozenDict
@@ -233,6 +235,18 @@ def describe_process(process: Process, inputs: DigestContents) -> Dict[str, Any]
         "append_only_caches": dict(process.append_only_caches),
         "inputs": {c.path: c.content.decode("utf-8", "replace") for c in inputs},
     }
+
+
+def ran_here() -> ProcessResultMetadata:
+    """The metadata of a process result a stand-in made up (it ran on this machine, just now)."""
+    environment = ProcessExecutionEnvironment(
+        environment_name=None,
+        platform=Platform.create_for_localhost().value,
+        docker_image=None,
+        remote_execution=False,
+        remote_execution_extra_platform_properties=[],
+    )
+    return ProcessResultMetadata(0, environment, "ran", 0)
 
 
 def secrets_in(data: Any) -> List[str]:
