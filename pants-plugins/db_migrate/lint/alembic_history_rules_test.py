@@ -9,7 +9,7 @@ which files reach a check, how its errors become problems, what a broken history
 from __future__ import annotations
 
 import json
-from typing import List, Sequence
+from typing import List
 
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 from pants.core.goals.lint import LintResult
@@ -33,6 +33,7 @@ from db_migrate.testsupport.component_repo import (
     component_dir,
     component_files,
     field_set,
+    lint,
     new_rule_runner,
     options,
     ran_here,
@@ -89,18 +90,6 @@ def rule_runner(monkeypatch: pytest.MonkeyPatch) -> RuleRunner:
     )
 
 
-def _lint(runner: RuleRunner, names: Sequence[str]) -> LintResult:
-    field_sets = tuple(field_set(runner, name) for name in names)
-    partitions = runner.request(
-        Partitions, [AlembicHistoryLintRequest.PartitionRequest(field_sets)]
-    )
-    assert len(partitions) == 1
-    return runner.request(
-        LintResult,
-        [AlembicHistoryLintRequest.Batch("", partitions[0].elements, partitions[0].metadata)],
-    )
-
-
 def test_every_component_is_in_one_partition_and_skip_leaves_none(rule_runner: RuleRunner) -> None:
     rule_runner.write_files({**component_files("billing"), **component_files("audit")})
     field_sets = (field_set(rule_runner, "billing"), field_set(rule_runner, "audit"))
@@ -116,7 +105,7 @@ def test_a_clean_and_a_broken_history(rule_runner: RuleRunner) -> None:
     specification's blocks when not; the lint fails if any component has one."""
     broken = (Rev("a1"), Rev("b2", "a0"))
     rule_runner.write_files({**component_files("billing"), **component_files("audit", broken)})
-    result = _lint(rule_runner, ["billing", "audit"])
+    result = lint(rule_runner, AlembicHistoryLintRequest, "billing", "audit")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0] == "audit (services/audit/migrations:migrations): 1 problem"
@@ -128,7 +117,7 @@ def test_a_clean_and_a_broken_history(rule_runner: RuleRunner) -> None:
 def test_diverged_heads_fail_the_lint(rule_runner: RuleRunner) -> None:
     revisions = (Rev("a1"), Rev("b2", "a1"), Rev("c3", "a1"))
     rule_runner.write_files(component_files("billing", revisions))
-    result = _lint(rule_runner, ["billing"])
+    result = lint(rule_runner, AlembicHistoryLintRequest, "billing")
     assert result.exit_code == 1
     assert "❌ Error: Multiple heads detected" in result.stdout
     assert "billing has 2 heads" in result.stdout
@@ -146,7 +135,7 @@ def test_each_broken_file_is_reported_once(rule_runner: RuleRunner) -> None:
             header_error: 'revision = "e5"\ndown_revision = ("d4"\n',
         }
     )
-    result = _lint(rule_runner, ["billing"])
+    result = lint(rule_runner, AlembicHistoryLintRequest, "billing")
     assert result.exit_code == 1
     blocks = result.stdout.split("❌ Error: ")[1:]
     assert [b.splitlines()[0] for b in blocks] == ["Cannot parse revision file"] * 2

@@ -15,7 +15,6 @@ import time
 from typing import Any, Dict, Optional
 
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
-from pants.engine.fs import Digest, DigestContents
 from pants.engine.rules import Get, rule
 from pants.testutil.rule_runner import RuleRunner
 
@@ -30,7 +29,7 @@ from db_migrate.testsupport.component_repo import (
     chain,
     component_dir,
     component_files,
-    describe_process,
+    described,
     ini_text,
     new_rule_runner,
     ran_here,
@@ -47,11 +46,7 @@ DIRECTORY = component_dir("billing")
 async def describe_instead_of_running(request: VerifyProcessRequest) -> VerifyProcessResult:
     """A successful verification whose outcome is the description of the prepared process."""
     prepared = await Get(VerifyProcess, VerifyProcessRequest, request)
-    inputs = await Get(DigestContents, Digest, prepared.process.input_digest)
-    outcome = {
-        "revisions": request.revisions,
-        "prepared": describe_process(prepared.process, inputs),
-    }
+    outcome = {"revisions": request.revisions, "prepared": await described(prepared.process)}
     return VerifyProcessResult(0, "", "", json.dumps(outcome), ran_here())
 
 

@@ -17,7 +17,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Sequence, Tuple, Union
 
+from pants.core.goals.lint import LintResult
 from pants.core.target_types import FileTarget
+from pants.core.util_rules.partitions import Partitions
 from pants.engine.addresses import Address
 from pants.engine.fs import (
     CreateDigest,
@@ -189,6 +191,16 @@ def field_set(runner: RuleRunner, name: str, directory: str = "") -> AlembicMigr
     return AlembicMigrationsFieldSet.create(target)
 
 
+def lint(runner: RuleRunner, request_type: Any, *names: str) -> LintResult:
+    """The `LintResult` of `request_type` (a `LintTargetsRequest` with a single partition) for the
+    components written by `component_files(name)`, partitioned as `pants lint` does."""
+    field_sets = tuple(field_set(runner, name) for name in names)
+    partitions = runner.request(Partitions, [request_type.PartitionRequest(field_sets)])
+    assert len(partitions) == 1
+    batch = request_type.Batch("", partitions[0].elements, partitions[0].metadata)
+    return runner.request(LintResult, [batch])
+
+
 def rules_except(rules: Iterable[Any], *replaced: Any) -> List[Any]:
     """`rules` without the `@rule` functions `replaced` (a test puts its own in their place)."""
     dropped = {f.rule for f in replaced}
@@ -225,8 +237,9 @@ async def stand_in_lean_environment(_: LeanRunnerEnvironmentRequest) -> RunnerEn
 STAND_IN_ENVIRONMENTS = (stand_in_runner_environment, stand_in_lean_environment)
 
 
-def describe_process(process: Process, inputs: DigestContents) -> Dict[str, Any]:
+async def described(process: Process) -> Dict[str, Any]:
     """Everything of a `Process` that its cache key is made of, as plain data (inputs as text)."""
+    inputs = await Get(DigestContents, Digest, process.input_digest)
     return {
         "argv": list(process.argv),
         "env": dict(process.env),

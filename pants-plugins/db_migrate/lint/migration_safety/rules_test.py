@@ -40,8 +40,9 @@ from db_migrate.testsupport.component_repo import (
     chain,
     component_dir,
     component_files,
-    describe_process,
+    described,
     field_set,
+    lint,
     new_rule_runner,
     options,
     rules_except,
@@ -64,15 +65,8 @@ async def stand_in_squawk() -> Squawk:
 async def describe_instead_of_running(request: RevisionSafetyRequest) -> RevisionSafety:
     """A clean result for the revision, carrying the process it would have run."""
     prepared = await Get(RevisionSafetyProcess, RevisionSafetyRequest, request)
-    inputs = await Get(DigestContents, Digest, prepared.process.input_digest)
-    result = {
-        "revision": request.revision,
-        "path": request.path,
-        "findings": [],
-        "ignored": [],
-        "problems": [],
-        "process": describe_process(prepared.process, inputs),
-    }
+    result = {"revision": request.revision, "path": request.path, "findings": [], "ignored": []}
+    result.update(problems=[], process=await described(prepared.process))
     return RevisionSafety(json.dumps(result))
 
 
@@ -101,16 +95,6 @@ def rule_runner() -> RuleRunner:
     return runner
 
 
-def _lint(runner: RuleRunner, *names: str) -> LintResult:
-    field_sets = tuple(field_set(runner, name) for name in names)
-    partitions = runner.request(Partitions, [MigrationSafetyRequest.PartitionRequest(field_sets)])
-    assert len(partitions) == 1
-    return runner.request(
-        LintResult,
-        [MigrationSafetyRequest.Batch("", partitions[0].elements, partitions[0].metadata)],
-    )
-
-
 def _reports(runner: RuleRunner, result: LintResult) -> Dict[str, Dict[str, Any]]:
     contents = runner.request(DigestContents, [result.report])
     return {c.path: json.loads(c.content) for c in contents}
@@ -124,7 +108,7 @@ def test_unreleased_revisions_by_default_all_with_the_option(rule_runner: RuleRu
     rule_runner.write_files(
         {**PINNED, f"{DIRECTORY}/pins.txt": "1.0 = a1\n1.1 = b2\n", **component_files("audit")}
     )
-    result = _lint(rule_runner, "billing", "audit")
+    result = lint(rule_runner, MigrationSafetyRequest, "billing", "audit")
     assert result.exit_code == 0
     reports = _reports(rule_runner, result)
     assert reports["billing.json"]["checked"] == ["c3", "d4"]
@@ -133,7 +117,7 @@ def test_unreleased_revisions_by_default_all_with_the_option(rule_runner: RuleRu
     assert "2 released skipped (newest release 1.1 = b2;" in result.stdout
 
     rule_runner.set_options(options(WITH_SQUAWK, "--migration-safety-all"))
-    everything = _reports(rule_runner, _lint(rule_runner, "billing"))
+    everything = _reports(rule_runner, lint(rule_runner, MigrationSafetyRequest, "billing"))
     assert everything["billing.json"]["checked"] == ["a1", "b2", "c3", "d4"]
 
 
@@ -218,7 +202,7 @@ def test_a_timeouts_value_is_not_part_of_the_cache_key(rule_runner: RuleRunner) 
 
 def test_a_broken_history_is_left_to_alembic_history(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(component_files("billing", (Rev("a1"), Rev("b2", "a0"))))
-    result = _lint(rule_runner, "billing")
+    result = lint(rule_runner, MigrationSafetyRequest, "billing")
     assert result.exit_code == 1
     report = _reports(rule_runner, result)["billing.json"]
     assert report["checked"] == []
@@ -231,7 +215,7 @@ def test_a_broken_history_is_left_to_alembic_history(rule_runner: RuleRunner) ->
 def test_without_a_resolve_the_lint_says_how_to_set_one(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(component_files("billing"))
     rule_runner.set_options(options())
-    result = _lint(rule_runner, "billing")
+    result = lint(rule_runner, MigrationSafetyRequest, "billing")
     assert result.exit_code == 1
     lines: List[str] = result.stdout.splitlines()
     assert lines[0] == "❌ Error: squawk has no lockfile"
