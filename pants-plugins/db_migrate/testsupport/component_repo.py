@@ -204,7 +204,7 @@ def lint(runner: RuleRunner, request_type: Any, *names: str) -> LintResult:
 def rules_except(rules: Iterable[Any], *replaced: Any) -> List[Any]:
     """`rules` without the `@rule` functions `replaced` (a test puts its own in their place)."""
     dropped = {f.rule for f in replaced}
-    return [r for r in rules if r not in dropped and getattr(r, "rule", None) not in dropped]
+    return [r for r in rules if r not in dropped]
 
 
 @rule
@@ -234,11 +234,8 @@ async def stand_in_lean_environment(_: LeanRunnerEnvironmentRequest) -> RunnerEn
     return RunnerEnvironment(venv, "{chroot}/" + STAND_IN_PYTHON, FrozenDict(), FrozenDict())
 
 
-STAND_IN_ENVIRONMENTS = (stand_in_runner_environment, stand_in_lean_environment)
-
-
 async def described(process: Process) -> Dict[str, Any]:
-    """Everything of a `Process` that its cache key is made of, as plain data (inputs as text)."""
+    """What the tests judge a `Process`'s cache key by, as plain data (its input files as text)."""
     inputs = await Get(DigestContents, Digest, process.input_digest)
     return {
         "argv": list(process.argv),
