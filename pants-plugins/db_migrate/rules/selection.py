@@ -52,8 +52,6 @@ GENERIC_DIRECTORY_NAMES = frozenset(
         "database",
         "versions",
         "src",
-        "ai",
-        "backend",
     }
 )
 
