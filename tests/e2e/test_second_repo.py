@@ -406,9 +406,13 @@ def _tables(toml: str) -> dict:
 
 def _extend_list(lines: list, start: int, key: str, values: list) -> None:
     """Add `values` to the list `key = [...]` that starts at `lines[start]` (one or more lines)."""
-    end = next(i for i in range(len(lines)) if i >= start and lines[i].rstrip().endswith("]"))
+    end = next(i for i in range(start, len(lines)) if lines[i].rstrip().endswith("]"))
     current = ast.literal_eval("".join(lines[start : end + 1]).split("=", 1)[1].strip())
     lines[start : end + 1] = [f"{key} = {json.dumps([*current, *values])}"]
+
+
+def _table_end(lines: list, header: int) -> int:
+    return next((i for i in range(header + 1, len(lines)) if lines[i].startswith("[")), len(lines))
 
 
 def merge_toml(existing: str, addition: str) -> str:
@@ -420,23 +424,21 @@ def merge_toml(existing: str, addition: str) -> str:
         if header is None:
             lines += ["", f"[{table}]", *body]
             continue
-        end = next(
-            (i for i in range(header + 1, len(lines)) if lines[i].startswith("[")), len(lines)
-        )
         for line in body:
             add = re.fullmatch(r"(\S+)\.add = (\[.*\])", line.strip())
-            key = add and add.group(1)
+            key = add.group(1) if add else None
             at = next(
-                (i for i in range(header + 1, end) if key and re.match(rf"{key}\s*=", lines[i])),
+                (
+                    i
+                    for i in range(header + 1, _table_end(lines, header))
+                    if key and re.match(rf"{re.escape(key)}\s*=", lines[i])
+                ),
                 None,
             )
             if at is None:
                 lines.insert(header + 1, line)
             else:
                 _extend_list(lines, at, key, ast.literal_eval(add.group(2)))
-            end = next(
-                (i for i in range(header + 1, len(lines)) if lines[i].startswith("[")), len(lines)
-            )
     return "\n".join(lines) + "\n"
 
 
@@ -481,8 +483,20 @@ class Adopted:
             return conn.execute(query).fetchall()
 
 
-def adopt(root: Path, source: Path) -> dict:
-    """Follow the README's steps in `root`; return what its commands printed."""
+def _commands(blocks: list) -> list:
+    """The arguments of each `./pants` line of the blocks."""
+    commands = []
+    for block in blocks:
+        for line in block.text.splitlines():
+            words = shlex.split(line, comments=True)
+            if words:
+                assert words[0] in ("pants", "./pants"), line
+                commands.append(tuple(words[1:]))
+    return commands
+
+
+def adopt(root: Path, source: Path) -> list:
+    """Do in `root` what the README's steps say; return the commands they end with, to run."""
     blocks = readme_steps((source / "README.md").read_text())
     languages = [b.language for b in blocks]
     assert languages[:4] == ["bash", "toml", "python", "text"], languages
@@ -501,18 +515,7 @@ def adopt(root: Path, source: Path) -> dict:
         if not re.search(rf"^{re.escape(name)}\b", have, re.M):
             have += PINS.get(name, name) + "\n"
     requirements.write_text(have)
-    return {"commands": [b for b in blocks[4:] if b.language == "bash"]}
-
-
-def readme_commands(steps: dict) -> list:
-    commands = []
-    for block in steps["commands"]:
-        for line in block.text.splitlines():
-            words = shlex.split(line, comments=True)
-            if words:
-                assert words[0] in ("pants", "./pants"), line
-                commands.append(tuple(words[1:]))
-    return commands
+    return _commands(b for b in blocks[4:] if b.language == "bash")
 
 
 @pytest.fixture(scope="module")
@@ -526,7 +529,7 @@ def adopted(tmp_path_factory, pg_server: LocalServer) -> Iterator[Adopted]:
     git(root, "commit", "-q", "-m", "Billing service")
     create_billing_role(pg_server)
 
-    steps = adopt(root, find_repo_files())
+    commands = adopt(root, find_repo_files())
     # The test's own isolation, not a README step: a development server of the test's own.
     dev_port = free_port()
     toml = root / "pants.toml"
@@ -536,7 +539,7 @@ def adopted(tmp_path_factory, pg_server: LocalServer) -> Iterator[Adopted]:
     repo = PantsRepo.at(root)
     results = []
     try:
-        for args in readme_commands(steps):
+        for args in commands:
             results.append((args, run(repo, *args)))
         yield Adopted(repo, pg_server, dev_port, results)
     finally:
