@@ -11,40 +11,31 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Optional, Tuple
 
+from db_migrate.core.revision_file import Revision
+
 # The shared branch as git names it (`--base-ref` of db-migrate, db-status and db-rebase): revision
 # files on it are released.
 DEFAULT_BASE_REF = "main"
 
 
-@dataclass(frozen=True)
-class RevisionFact:
-    revision: str
-    down_revisions: Tuple[str, ...]
-    message: str
-    path: str
-    checksum: str = ""
-    branch_labels: Tuple[str, ...] = ()
-    depends_on: Tuple[str, ...] = ()
-
-
 class _FactsJson:
     """The JSON of the latest few tuples of facts, and of each fact in them, by identity.
 
-    pantsd hands every run the same component setup, and with it the same tuple of facts, until a
-    file changes; after an edit, every fact but the edited file's is the same object again
-    (`ComponentSetup.revision_facts`). At 5,000 revisions writing them is most of a plan's cost.
+    pantsd hands every run the same component setup, and with it the same tuple of revisions,
+    until a file changes; after an edit, every revision but the edited file's is the same object
+    again (`component_setup.RevisionFileMemo`). At 5,000 revisions writing them is most of a plan's cost.
     Each entry holds its object, so no other object can take its id while it is kept.
     """
 
     def __init__(self, tuples: int = 8, facts: int = 200_000) -> None:
         self._limits = (tuples, facts)
-        self._tuples: Dict[int, Tuple[Tuple[RevisionFact, ...], str]] = {}
-        self._facts: Dict[int, Tuple[RevisionFact, str]] = {}
+        self._tuples: Dict[int, Tuple[Tuple[Revision, ...], str]] = {}
+        self._facts: Dict[int, Tuple[Revision, str]] = {}
 
-    def text(self, facts: Tuple[RevisionFact, ...]) -> str:
+    def text(self, facts: Tuple[Revision, ...]) -> str:
         return self._kept(self._tuples, self._limits[0], facts, self._tuple_text)
 
-    def _tuple_text(self, facts: Tuple[RevisionFact, ...]) -> str:
+    def _tuple_text(self, facts: Tuple[Revision, ...]) -> str:
         return (
             "["
             + ", ".join(self._kept(self._facts, self._limits[1], f, _fact_text) for f in facts)
@@ -63,7 +54,7 @@ class _FactsJson:
         return text
 
 
-def _fact_text(fact: RevisionFact) -> str:
+def _fact_text(fact: Revision) -> str:
     # `asdict` would deep-copy the fact.
     return json.dumps(fact.__dict__, sort_keys=True)
 
@@ -79,7 +70,7 @@ class RunnerPlan:
     config: str  # the ini, relative to the sandbox (= build root layout)
     url_env: str
     buildroot: str
-    revisions: Tuple[RevisionFact, ...] = ()
+    revisions: Tuple[Revision, ...] = ()
     heads: Tuple[str, ...] = ()
     options: Dict[str, Any] = field(default_factory=dict)
 
@@ -92,12 +83,12 @@ class RunnerPlan:
     def from_json(cls, text: str) -> RunnerPlan:
         raw = json.loads(text)
         raw["revisions"] = tuple(
-            RevisionFact(
+            Revision(
                 **{
                     **r,
                     "down_revisions": tuple(r["down_revisions"]),
-                    "branch_labels": tuple(r.get("branch_labels", ())),
-                    "depends_on": tuple(r.get("depends_on", ())),
+                    "branch_labels": tuple(r["branch_labels"]),
+                    "depends_on": tuple(r["depends_on"]),
                 }
             )
             for r in raw.get("revisions", ())

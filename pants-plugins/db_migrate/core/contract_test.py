@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import json
 
-from db_migrate.core.contract import RevisionFact, RunnerPlan
+from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.revision_file import Revision
 
 
 def _facts(checksum: str = "abc") -> tuple:
     return tuple(
-        RevisionFact(
+        Revision(
             revision=f"r{i}",
             down_revisions=(f"r{i - 1}",) if i else (),
             message=f"Step {i}",
@@ -63,7 +64,9 @@ def test_an_edit_writes_the_edited_fact_and_reuses_the_others() -> None:
     facts = _facts()
     _plan(facts).to_json()
     edited = (
-        facts[:2] + (RevisionFact("r2", ("r1",), "Edited", "versions/r2.py", "new"),) + facts[3:]
+        facts[:2]
+        + (Revision("r2", ("r1",), message="Edited", path="versions/r2.py", checksum="new"),)
+        + facts[3:]
     )
     read = RunnerPlan.from_json(_plan(edited).to_json()).revisions
     assert read == edited and read[2].message == "Edited"

@@ -242,7 +242,7 @@ def build_plan(
         config=fs.alembic_config.value,
         url_env=fs.url_env,
         buildroot=build_root.path,
-        revisions=setup.revision_facts(),
+        revisions=setup.revisions,
         heads=tuple(setup.heads),
         options={
             "connect_timeout": settings.connect_timeout,

@@ -17,9 +17,9 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
 from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.history import History
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.core.revision_file import RevisionFileError, parse_revision_file
-from db_migrate.runner.alembic_glue.scripts import load_history
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.workspace import sandbox_relpath, write_new
 
@@ -205,7 +205,7 @@ def _generate(plan: RunnerPlan, hand_over) -> Tuple[Any, List[Any]]:
 
 
 def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
-    graph = load_history(plan)
+    graph = History(plan.revisions)
     if len(graph.heads) > 1:  # the goal refuses this first; never build on one head of several
         by_id = {r.revision: r for r in graph.revisions}
         infos = [report.HeadInfo(h, by_id[h].path, by_id[h].message) for h in graph.heads]

@@ -25,7 +25,6 @@ from db_migrate.core.history import History
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.core.revision_file import Revision, RevisionFileError, parse_revision_file
 from db_migrate.core.revision_order import base_to_head_order
-from db_migrate.runner.alembic_glue.scripts import load_revisions
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.rebase_plan import (
     MERGE,
@@ -139,7 +138,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     requested = plan.option("strategy", "auto")
     base_ref = plan.option("base_ref") or DEFAULT_BASE_REF
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    graph = History(load_revisions(plan))
+    graph = History(plan.revisions)
     # Any order with parents first does here; Alembic's own costs seconds at thousands.
     ordered = base_to_head_order(graph.revisions)
     ctx = _Context(plan, ini, ordered, graph, bool(plan.option("dry_run", False)))

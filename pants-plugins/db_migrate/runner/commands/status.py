@@ -47,10 +47,10 @@ def run(plan: RunnerPlan, environ, outcome: Outcome) -> Outcome:
 def _print_history(plan: RunnerPlan) -> None:
     """The history before the error of a database it cannot reach (only here does the runner
     build Alembic's map)."""
+    from db_migrate.core.history import History
     from db_migrate.core.status_report import render_history
-    from db_migrate.runner.alembic_glue.scripts import load_history
 
-    print(render_history(load_history(plan)), flush=True)
+    print(render_history(History(plan.revisions)), flush=True)
     print("", flush=True)
 
 

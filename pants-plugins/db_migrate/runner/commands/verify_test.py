@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from testsupport import postgres as pgtesting
 
-from db_migrate.core.contract import RevisionFact, RunnerPlan
+from db_migrate.core.contract import RunnerPlan
 from db_migrate.core.report import ProblemError
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.commands import verify
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.server import LocalServer
@@ -179,7 +180,12 @@ def make_component(
             )
         )
         facts.append(
-            RevisionFact(rev, (down,) if down else (), message, str(path.relative_to(root)))
+            Revision(
+                rev,
+                (down,) if down else (),
+                message=message,
+                path=str(path.relative_to(root)),
+            )
         )
         down = rev
     ini = root / f"alembic-{name}.ini"

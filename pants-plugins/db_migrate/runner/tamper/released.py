@@ -14,14 +14,13 @@ from pathlib import PurePosixPath
 from typing import Collection, Dict, Optional, Sequence, Tuple
 
 from db_migrate.core import report
-from db_migrate.core.contract import DEFAULT_BASE_REF, RevisionFact, RunnerPlan
+from db_migrate.core.contract import DEFAULT_BASE_REF, RunnerPlan
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.tamper.git_ref import files_at_ref
 from db_migrate.runner.tamper.ledger import ancestor_counts, applied_revisions
 
 
-def first_release(
-    revisions: Sequence[RevisionFact], pins: Sequence[Tuple[str, str]]
-) -> Dict[str, str]:
+def first_release(revisions: Sequence[Revision], pins: Sequence[Tuple[str, str]]) -> Dict[str, str]:
     """Each pinned revision (pins and their ancestors) with the oldest release that has it (pure)."""
     released: Dict[str, str] = {}
     for name, pin in pins:
@@ -70,7 +69,7 @@ def releases(plan: RunnerPlan, paths: Collection[str]) -> Releases:
     return Releases(first_release(plan.revisions, pins), base_ref, on_base, why or "")
 
 
-def below(revisions: Sequence[RevisionFact], ids: Collection[str]) -> str:
+def below(revisions: Sequence[Revision], ids: Collection[str]) -> str:
     """The `--target` of a downgrade that reverts every one of `ids`: the parent of the oldest."""
     depth = ancestor_counts(revisions, ids)
     oldest = min(ids, key=lambda r: (depth[r], r))

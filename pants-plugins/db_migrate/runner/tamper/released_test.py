@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 
-from db_migrate.core.contract import RevisionFact, RunnerPlan
+from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.tamper.released import Releases, below, first_release, releases
 
 
-def fact(revision: str, *down: str) -> RevisionFact:
-    return RevisionFact(revision, tuple(down), f"Do {revision}", f"v/{revision}.py")
+def fact(revision: str, *down: str) -> Revision:
+    return Revision(revision, tuple(down), message=f"Do {revision}", path=f"v/{revision}.py")
 
 
 # a ← b ← c ← d, and e on b (a second branch)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from db_migrate.core import report
-from db_migrate.core.contract import RevisionFact, RunnerPlan
+from db_migrate.core.contract import RunnerPlan
 from db_migrate.core.report import Problem, VerificationResult
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.postgres.errors import db_error_text
 from db_migrate.runner.verify.model_diff import ModelDifference
 from db_migrate.runner.verify.schema import Delta, Key, SchemaDiff
@@ -52,7 +53,7 @@ class Policy:
 class Record:
     """What a round trip has done so far, for the report and for blame."""
 
-    facts: Dict[str, RevisionFact]
+    facts: Dict[str, Revision]
     order: List[str] = field(default_factory=list)  # upgrade order
     deltas: Dict[str, Delta] = field(default_factory=dict)  # revision -> what its upgrade changed
     introduced: Dict[Key, str] = field(default_factory=dict)  # object -> last revision changing it
