@@ -21,7 +21,13 @@ from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
 from db_migrate.core import report
-from db_migrate.core.contract import DEFAULT_BASE_REF, RunnerPlan
+from db_migrate.core.contract import (
+    DEFAULT_BASE_REF,
+    CommandOptions,
+    RunnerPlan,
+    SharedSettings,
+    command_of,
+)
 from db_migrate.core.report import Problem
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.runner_process import PLAN_FILE, RunnerProcess, RunnerRequest
@@ -119,9 +125,6 @@ class Reporter:
             if len(self.problems) > 1:
                 self.console.print_stderr("")
             self.console.print_stderr(problem.render())
-
-    def runner_options(self) -> Dict[str, Any]:
-        return {"output": self.output}
 
     def add(self, run: ComponentRun) -> ComponentRun:
         self.runs.append(run)
@@ -227,54 +230,68 @@ class ComponentRun:
     outcome: Dict[str, Any]
 
 
+def shared_settings(
+    setup: ComponentSetup, settings: DbMigrationsSubsystem, build_root: BuildRoot, output: str
+) -> SharedSettings:
+    """What every interactive runner command may read: `[db-migrations]`, the component's
+    timeouts, and where the report goes."""
+    fs = setup.field_set
+    return SharedSettings(
+        output=output,
+        connect_timeout=settings.connect_timeout,
+        dev_server_port=settings.dev_server_port,
+        dev_server_dir=settings.dev_server_dir,
+        backup_dir=os.path.join(build_root.path, settings.backup_dir),
+        pg_lock_timeout=fs.lock_timeout.value or "",
+        pg_statement_timeout=fs.statement_timeout.value or "",
+        script_dir=setup.script_dir,
+    )
+
+
 def build_plan(
     setup: ComponentSetup,
-    command: str,
-    settings: DbMigrationsSubsystem,
-    build_root: BuildRoot,
-    options: Dict[str, Any],
+    options: CommandOptions,
+    shared: SharedSettings | None = None,
+    buildroot: str = "",
 ) -> RunnerPlan:
+    """The runner's plan for `options`' command on this component: its revisions (with their
+    files' checksums) and heads, never its URL. Without `shared` and `buildroot`: no host state,
+    as a cached process needs."""
     fs = setup.field_set
     return RunnerPlan(
-        command=command,
+        command=command_of(options),
         component=setup.component,
         selector=setup.selector,
         config=fs.alembic_config.value,
         url_env=fs.url_env,
-        buildroot=build_root.path,
+        buildroot=buildroot,
+        options=options,
         revisions=setup.revisions,
         heads=tuple(setup.heads),
-        options={
-            "connect_timeout": settings.connect_timeout,
-            "dev_server_port": settings.dev_server_port,
-            "dev_server_dir": settings.dev_server_dir,
-            "backup_dir": os.path.join(build_root.path, settings.backup_dir),
-            "pg_lock_timeout": fs.lock_timeout.value,
-            "pg_statement_timeout": fs.statement_timeout.value,
-            "script_dir": setup.script_dir,
-            **options,
-        },
+        shared=shared or SharedSettings(),
     )
 
 
 async def run_component(
     setup: ComponentSetup,
+    options: CommandOptions,
     *,
-    command: str,
     settings: DbMigrationsSubsystem,
     build_root: BuildRoot,
-    options: Dict[str, Any],
+    output: str = "text",
     reporter: Reporter | None = None,
     lean: bool = False,
 ) -> ComponentRun:
-    """Run one runner command interactively and read back what it did.
+    """Run one runner command interactively and read back what it did (added to `reporter`'s
+    runs when given, whose `--output` then applies).
 
     `lean`: the command loads no user code (no env.py, no revision file), so its sandbox holds
     only the runner and the ini (`LeanRunnerEnvironmentRequest`).
     """
     if reporter is not None:
-        options = {**reporter.runner_options(), **options}
-    plan_json = build_plan(setup, command, settings, build_root, options).to_json()
+        output = reporter.output
+    shared = shared_settings(setup, settings, build_root, output)
+    plan_json = build_plan(setup, options, shared, build_root.path).to_json()
     # Named like the plan in a cached runner's sandbox, so every runner process is found by it.
     plan_file = _temporary_file(setup.component, f"-{PLAN_FILE}", plan_json)
     result_file = _temporary_file(setup.component, ".json")

@@ -22,6 +22,7 @@ from pants.option.option_types import BoolOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
+from db_migrate.core.contract import CreateOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     Reporter,
@@ -164,18 +165,11 @@ async def _db_create_migration(
 
     run = await run_component(
         setup,
-        command="create",
+        # Bringing the database to head first is a db-migrate upgrade: its default lock wait.
+        CreateOptions(message, subsystem.autogenerate, subsystem.empty, rev_id),
         settings=settings,
         build_root=build_root,
         reporter=reporter,
-        options={
-            "message": message,
-            "autogenerate": subsystem.autogenerate,
-            "empty": subsystem.empty,
-            "rev_id": rev_id,
-            # Bringing the database to head first is a db-migrate upgrade: same lock wait.
-            "lock_wait": 60,
-        },
     )
     await _format_new_revision(reporter, workspace, setup, run.outcome, build_root)
     await report_new_revision(reporter.say, setup, run.outcome, build_root.path)

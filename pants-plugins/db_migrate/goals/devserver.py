@@ -16,6 +16,7 @@ from pants.engine.rules import Get, collect_rules, goal_rule
 from pants.engine.target import AllTargets
 from pants.option.option_types import EnumOption
 
+from db_migrate.core.contract import DevServerOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import Reporter, ReportOptions, run_component
 from db_migrate.rules.component_setup import ComponentSetup
@@ -94,10 +95,10 @@ async def _db_dev_server(
     # Any component's resolve runs the one shared server: the report names the server, not it.
     run = await run_component(
         setup,
-        command="devserver",
+        DevServerOptions(subsystem.action.value),
         settings=settings,
         build_root=build_root,
-        options={**reporter.runner_options(), "action": subsystem.action.value},
+        output=reporter.output,
     )
     reporter.extra["server"] = {
         **run.outcome.get("server", {"action": subsystem.action.value, "state": "unknown"}),

@@ -22,6 +22,7 @@ from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
 from db_migrate.core import report
+from db_migrate.core.contract import RebaseOptions
 from db_migrate.goals.common import (
     BaseRefOption,
     ComponentRun,
@@ -122,18 +123,17 @@ async def _db_rebase(
             continue
         run = await run_component(
             setup,
-            command="rebase",
+            RebaseOptions(
+                strategy=subsystem.strategy.value,
+                base_ref=subsystem.base_ref,
+                dry_run=subsystem.dry_run,
+                message=subsystem.message,
+                lock_wait=subsystem.lock_timeout,
+                allow_active_sessions=subsystem.allow_active_sessions,
+            ),
             settings=settings,
             build_root=build_root,
             reporter=reporter,
-            options={
-                "strategy": subsystem.strategy.value,
-                "base_ref": subsystem.base_ref,
-                "dry_run": subsystem.dry_run,
-                "message": subsystem.message,
-                "lock_wait": subsystem.lock_timeout,
-                "allow_active_sessions": subsystem.allow_active_sessions,
-            },
         )
         runs.append(run)
         if run.exit_code != 0:

@@ -19,6 +19,7 @@ from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
+from db_migrate.core.contract import RestoreOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import Reporter, ReportOptions, run_component, with_default_specs
 from db_migrate.rules.component_setup import ComponentSetup
@@ -93,15 +94,14 @@ async def _db_restore(reporter, subsystem, settings, specs, build_root) -> int:
         return 1
     run = await run_component(
         setup,
-        command="restore",
+        RestoreOptions(
+            backup=os.path.abspath(path),
+            lock_wait=subsystem.lock_timeout,
+            allow_active_sessions=subsystem.allow_active_sessions,
+        ),
         settings=settings,
         build_root=build_root,
         reporter=reporter,
-        options={
-            "backup": os.path.abspath(path),
-            "lock_wait": subsystem.lock_timeout,
-            "allow_active_sessions": subsystem.allow_active_sessions,
-        },
     )
     return run.exit_code
 

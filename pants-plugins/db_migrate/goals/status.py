@@ -21,6 +21,7 @@ from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
+from db_migrate.core.contract import StatusOptions
 from db_migrate.core.status_report import (
     FACTS,
     UP_TO_DATE,
@@ -143,15 +144,10 @@ async def _db_status(
             continue
         run = await run_component(
             setup,
-            command="status",
+            StatusOptions(subsystem.history, setup.release_pins, subsystem.base_ref),
             settings=settings,
             build_root=build_root,
             reporter=reporter,
-            options={
-                "history": subsystem.history,
-                "release_pins": [list(pin) for pin in setup.release_pins],
-                "base_ref": subsystem.base_ref,
-            },
             lean=True,  # reads the plan and the version table, never a revision file
         )
         if run.exit_code == 0 and FACTS in run.outcome:

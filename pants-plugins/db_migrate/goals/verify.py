@@ -26,6 +26,7 @@ from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
 from db_migrate.core import report
+from db_migrate.core.contract import VerifyOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     ComponentRun,
@@ -106,12 +107,12 @@ class VerifyPolicy:
     cli_skip: Tuple[str, ...]  # --skip (only those of this component)
     min_revision: Optional[str]
 
-    def options(self) -> Dict[str, Any]:
-        return {
-            "skip": list(self.skip),
-            "cli_skip": [r for r in self.cli_skip if r not in self.skip],
-            "min_revision": self.min_revision,
-        }
+    def options(self) -> VerifyOptions:
+        return VerifyOptions(
+            skip=self.skip,
+            cli_skip=tuple(r for r in self.cli_skip if r not in self.skip),
+            min_revision=self.min_revision,
+        )
 
 
 def _one_revision(
@@ -213,19 +214,9 @@ def bad_parallel(value: int) -> Problem:
     )
 
 
-def _request(
-    setup: ComponentSetup,
-    policy: VerifyPolicy,
-    force: bool,
-    settings: DbMigrationsSubsystem,
-    build_root: BuildRoot,
-) -> VerifyProcessRequest:
+def _request(setup: ComponentSetup, policy: VerifyPolicy, force: bool) -> VerifyProcessRequest:
     """The cached process's plan: facts from the files and the verify options, no host state."""
-    plan = dataclasses.replace(
-        build_plan(setup, "verify", settings, build_root, {}),
-        buildroot="",
-        options=policy.options(),
-    )
+    plan = build_plan(setup, policy.options())
     return VerifyProcessRequest(setup.field_set, plan.to_json(), len(setup.revisions), force)
 
 
@@ -336,7 +327,7 @@ async def _db_verify(
             Get(
                 VerifyProcessResult,
                 VerifyProcessRequest,
-                _request(s, policies[s.component], subsystem.force, settings, build_root),
+                _request(s, policies[s.component], subsystem.force),
             )
             for s in batch
         )

@@ -17,7 +17,7 @@ from typing import Iterator, List, Mapping, Sequence, Tuple
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import MigrateOptions, RunnerPlan
 from db_migrate.core.report import MigrationResult, Problem, ProblemError, Step
 from db_migrate.runner.live import LiveOutput
 from db_migrate.runner.outcome import Outcome
@@ -46,11 +46,8 @@ class Move:
     label: str
 
     @classmethod
-    def from_plan(cls, plan: RunnerPlan) -> Move:
-        target = plan.option("target", "head")
-        return cls(
-            plan.option("direction", "upgrade"), target, plan.option("target_label") or target
-        )
+    def of(cls, options: MigrateOptions) -> Move:
+        return cls(options.direction, options.target, options.target_label or options.target)
 
     @property
     def shown(self) -> str:
@@ -113,21 +110,22 @@ def db_error_text(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def locked_database(
-    plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str]
+    plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str], wait: float
 ) -> Iterator[ComponentDatabase]:
-    """The component's database with the migration lock held until the block ends: one lock
-    for a whole operation (a rebase's downgrade, edit and re-upgrade; autogenerate's compare)."""
+    """The component's database with the migration lock held until the block ends (waiting
+    `wait` seconds for it): one lock for a whole operation (a rebase's downgrade, edit and
+    re-upgrade; autogenerate's compare)."""
     db = open_component_database(plan, ini, environ)
     with db.connection as conn:
-        lock.acquire(conn, plan.component, ini.version_table, float(plan.option("lock_wait", 60)))
+        lock.acquire(conn, plan.component, ini.version_table, wait)
         yield db
 
 
-def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
+def run(plan: RunnerPlan[MigrateOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    if plan.option("dry_run", False):
+    if plan.options.dry_run:
         return _dry_run_unlocked(plan, ini, environ, outcome)
-    with locked_database(plan, ini, environ) as db:
+    with locked_database(plan, ini, environ, plan.options.lock_wait) as db:
         return migrate_locked(plan, ini, db, outcome)
 
 
@@ -159,7 +157,7 @@ def _what_a_real_run_does_first(plan: RunnerPlan, ini: AlembicIni, environ, prob
     from db_migrate.runner.postgres.dev_server import DevServerSettings
 
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
-    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    dev = DevServerSettings.of(plan.buildroot, plan.shared)
     reason = problem.details[0] if problem.details else ""
     if not dev.serves(source) or problem.kind != "cannot_connect":
         return []
@@ -181,7 +179,7 @@ def _dry_run_without_database(plan: RunnerPlan, outcome: Outcome) -> Outcome:
     """The plan from an empty database (what a just-created database would get)."""
     from db_migrate.runner.alembic_glue.steps import AlembicSession
 
-    move = Move.from_plan(plan)
+    move = Move.of(plan.options)
     outcome.direction, outcome.target = move.direction, move.label
     session = theirs_if_raised(plan, lambda: AlembicSession(plan.config))
     steps = _planned_steps(plan, session, move, ())
@@ -203,10 +201,10 @@ def migrate_locked(
     plan: RunnerPlan, ini: AlembicIni, db: ComponentDatabase, outcome: Outcome
 ) -> Outcome:
     """The move the plan asks for, on a database whose lock the caller holds."""
-    move = Move.from_plan(plan)
+    move = Move.of(plan.options)
     outcome.direction, outcome.target = move.direction, move.label
     heads, found = _checked_heads(plan, ini, db.connection, outcome)
-    dry_run = bool(plan.option("dry_run", False))
+    dry_run = plan.options.dry_run
     keeping = False if dry_run else _keep_ledger(plan, ini, db.connection, found)
     if _answered_without_alembic(plan, move, heads, outcome):
         return outcome
@@ -254,7 +252,10 @@ def _checked_heads(plan: RunnerPlan, ini: AlembicIni, conn, outcome: Outcome):
 def _judge_changed(plan: RunnerPlan, changed, outcome: Outcome) -> None:
     """Edited since applied: your own unreleased revisions are a warning (the downgrade runs the
     file as it is now), released ones an error unless --allow-changed."""
-    known = released.releases(plan, [c.path for c in changed])
+    options = plan.options
+    known = released.releases(
+        plan, [c.path for c in changed], options.release_pins, options.base_ref
+    )
     why = {c.revision: known.released_because(c.revision, c.path) for c in changed}
     mine = [c for c in changed if not why[c.revision]]
     shipped = [c for c in changed if why[c.revision]]
@@ -274,7 +275,7 @@ def _judge_changed(plan: RunnerPlan, changed, outcome: Outcome) -> None:
     problem = ledger.changed_problem(
         plan.component, shipped, _retry(plan, "--allow-changed"), reasons
     )
-    if not plan.option("allow_changed", False):
+    if not options.allow_changed:
         raise ProblemError(problem)
     print(
         f"{report.WARNING} Warning (--allow-changed): " + "\n".join(problem.details),
@@ -284,13 +285,13 @@ def _judge_changed(plan: RunnerPlan, changed, outcome: Outcome) -> None:
 
 def _retry(plan: RunnerPlan, *extra: str) -> str:
     """The command the user ran, with their own options, plus `extra`."""
+    options = plan.options
     flags = []
-    if plan.option("direction", "upgrade") != "upgrade":
-        flags.append(f"--direction={plan.option('direction')}")
-    label = plan.option("target_label")
-    if label and label != "head":
-        flags.append(f"--target={label}")
-    flags += [f for f in plan.option("user_flags", ()) if f not in flags]
+    if options.direction != "upgrade":
+        flags.append(f"--direction={options.direction}")
+    if options.target_label and options.target_label != "head":
+        flags.append(f"--target={options.target_label}")
+    flags += [f for f in options.user_flags if f not in flags]
     return report.goal("db-migrate", plan.selector, *flags, *extra)
 
 
@@ -345,7 +346,7 @@ def hand_over(plan: RunnerPlan, ini: AlembicIni, db: ComponentDatabase):
         selector=plan.selector,
         config=plan.config,
         version_table=ini.version_table,
-        connect_timeout=float(plan.option("connect_timeout", 5)),
+        connect_timeout=plan.shared.connect_timeout,
     )
 
 
@@ -427,7 +428,7 @@ def _reachable_the_other_way(session, move: Move, heads) -> bool:
 
 
 def _backup_path(plan: RunnerPlan, heads, steps) -> Tuple[Path, str, str]:
-    folder = Path(plan.option("backup_dir") or Path(plan.buildroot) / ".db-backups")
+    folder = Path(plan.shared.backup_dir or Path(plan.buildroot) / ".db-backups")
     return folder, "+".join(heads) or "base", "+".join(steps[-1].new) or "base"
 
 
@@ -463,7 +464,7 @@ def _dry_run(plan: RunnerPlan, db, session, move: Move, heads, steps, outcome: O
         lines.append(f"Other sessions on the database ({verdict}):")
         lines += [f"  - {s.describe()}" for s in others]
     if move.direction == "downgrade":
-        if plan.option("no_backup", False):
+        if plan.options.no_backup:
             lines.append("Backup: none (--no-backup)")
         else:
             from db_migrate.runner.postgres.backup import backup_path
@@ -486,7 +487,7 @@ def _check_sessions(plan: RunnerPlan, db, move: Move) -> None:
     others = other_sessions(db.connection)
     if not others:
         return
-    if move.direction == "downgrade" and not plan.option("allow_active_sessions", False):
+    if move.direction == "downgrade" and not plan.options.allow_active_sessions:
         retry = _retry(plan, "--allow-active-sessions")
         raise ProblemError(active_sessions(plan.component, db.source.url.masked(), others, retry))
     print(
@@ -500,7 +501,7 @@ def _check_sessions(plan: RunnerPlan, db, move: Move) -> None:
 def _backup_before(plan: RunnerPlan, db, move: Move, heads, steps, outcome: Outcome) -> None:
     if move.direction != "downgrade":
         return
-    if plan.option("no_backup", False):
+    if plan.options.no_backup:
         print(f"{plan.component}: --no-backup given: downgrading without a backup", flush=True)
         return
     from db_migrate.runner.postgres.backup import take_backup

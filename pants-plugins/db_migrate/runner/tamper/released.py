@@ -60,10 +60,12 @@ class Releases:
         )
 
 
-def releases(plan: RunnerPlan, paths: Collection[str]) -> Releases:
-    """The releases of `plan`'s component, asking git about the folders of `paths` only."""
-    pins = [tuple(pin) for pin in plan.option("release_pins") or ()]
-    base_ref = plan.option("base_ref") or DEFAULT_BASE_REF
+def releases(
+    plan: RunnerPlan, paths: Collection[str], pins: Sequence[Tuple[str, str]], base_ref: str
+) -> Releases:
+    """The releases of `plan`'s component (`pins`: (release, revision), oldest first), asking git
+    about the folders of `paths` only."""
+    base_ref = base_ref or DEFAULT_BASE_REF
     folders = {str(PurePosixPath(p).parent) for p in paths}
     on_base, why = files_at_ref(plan.buildroot, base_ref, folders) if folders else (set(), None)
     return Releases(first_release(plan.revisions, pins), base_ref, on_base, why or "")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from db_migrate.core import report
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import RunnerPlan, VerifyOptions
 from db_migrate.core.report import Problem, VerificationResult
 from db_migrate.core.revision_file import Revision
 from db_migrate.runner.postgres.errors import db_error_text
@@ -34,11 +34,11 @@ class Policy:
     min_revision: Optional[str] = None  # `verify_min_revision`: never downgraded below
 
     @classmethod
-    def of(cls, plan: RunnerPlan) -> Policy:
+    def of(cls, options: VerifyOptions) -> Policy:
         return cls(
-            frozenset(plan.option("skip") or ()),
-            frozenset(plan.option("cli_skip") or ()) - frozenset(plan.option("skip") or ()),
-            plan.option("min_revision") or None,
+            frozenset(options.skip),
+            frozenset(options.cli_skip) - frozenset(options.skip),
+            options.min_revision or None,
         )
 
     def skips(self, revision: str) -> bool:
