@@ -141,7 +141,7 @@ def generation_failed(component: str, why: str) -> Problem:
 
 def _bring_to_head(plan: RunnerPlan[CreateOptions], ini, db) -> None:
     """Upgrade the (locked) database to head with the db-migrate logic."""
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.flow import migrate_locked
 
     print(
         f"{plan.component}: bringing the database to head before comparing it with the models ...",
@@ -149,7 +149,7 @@ def _bring_to_head(plan: RunnerPlan[CreateOptions], ini, db) -> None:
     )
     upgrade = MigrateOptions(lock_wait=plan.options.lock_wait)  # to head, as db-migrate does
     sub = Outcome(component=plan.component, command=RunnerCommand.MIGRATE.value)
-    migrate.migrate_locked(
+    migrate_locked(
         dataclasses.replace(plan, command=RunnerCommand.MIGRATE, options=upgrade), ini, db, sub
     )
     print("", flush=True)
@@ -174,7 +174,7 @@ def _generate(plan: RunnerPlan[CreateOptions], hand_over) -> Tuple[Any, List[Any
     from alembic import util as alembic_util
 
     from db_migrate.runner.alembic_glue.steps import AlembicSession
-    from db_migrate.runner.commands.migrate import theirs_if_raised
+    from db_migrate.runner.usercode import theirs_if_raised
 
     autogenerate = hand_over is not None
     found: List[Any] = []
@@ -214,13 +214,13 @@ def run(plan: RunnerPlan[CreateOptions], environ: Mapping[str, str], outcome: Ou
         script, found = _generate(plan, None)
         return _written(plan, script, found, "", tuple(graph.heads), outcome)
 
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.database import hand_over, locked_database
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     # One lock from the upgrade to the comparison: nobody migrates the database in between.
-    with migrate.locked_database(plan, ini, environ, plan.options.lock_wait) as db:
+    with locked_database(plan, ini, environ, plan.options.lock_wait) as db:
         _bring_to_head(plan, ini, db)
-        script, found = _generate(plan, migrate.hand_over(plan, ini, db))
+        script, found = _generate(plan, hand_over(plan, ini, db))
     return _written(plan, script, found, db.source.url.masked(), tuple(graph.heads), outcome)
 
 

@@ -279,7 +279,7 @@ def _database(ctx: _Context, environ: Mapping[str, str]) -> Iterator[Tuple[Optio
     None when there is nothing to look at: a development server that was never created, or, in
     a dry run, a database that is not reachable (a dry run never starts or locks anything).
     """
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.database import locked_database
     from db_migrate.runner.postgres.connection import peek_database
     from db_migrate.runner.postgres.database import resolve_url
     from db_migrate.runner.postgres.dev_server import DevServerSettings
@@ -292,7 +292,7 @@ def _database(ctx: _Context, environ: Mapping[str, str]) -> Iterator[Tuple[Optio
         yield None, f"{where}: the development server was never created, so nothing was applied"
         return
     if not ctx.dry_run:
-        with migrate.locked_database(plan, ctx.ini, environ, plan.options.lock_wait) as db:
+        with locked_database(plan, ctx.ini, environ, plan.options.lock_wait) as db:
             yield db, where
         return
     try:
@@ -375,7 +375,7 @@ def _heads_of(ctx: _Context, db) -> Optional[Tuple[str, ...]]:
 
 def _check_database(ctx: _Context, branch, current) -> Tuple[Tuple[str, ...], Optional[str]]:
     """(the branch's revisions the database applied, the fork to downgrade to)."""
-    from db_migrate.runner.commands.migrate import ahead_of_code
+    from db_migrate.runner.migration.problems import ahead_of_code
 
     applied = tuple(h for h in (current or ()) if h in branch.own)
     if current:
@@ -407,17 +407,17 @@ def _print_plan(ctx: _Context, branch, onto, edits, current, where, applied, for
 
 def _leave_branch(ctx: _Context, db, fork):
     """Downgrade to the fork point (with the backup every downgrade takes), lock still held."""
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.flow import migrate_locked
 
     print(f"\n{ctx.plan.component}: leaving the branch before editing it ...", flush=True)
     down = Outcome(component=ctx.plan.component, command=RunnerCommand.MIGRATE.value)
-    migrate.migrate_locked(_as_migrate(ctx.plan, "downgrade", fork), ctx.ini, db, down)
+    migrate_locked(_as_migrate(ctx.plan, "downgrade", fork), ctx.ini, db, down)
     return down.backup
 
 
 def _reapply(ctx: _Context, db, after_revisions, heads, applied, changed) -> Tuple[str, ...]:
     """Upgrade again to where the database was, through the rebased history."""
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.flow import migrate_locked
 
     print(f"\n{ctx.plan.component}: re-applying the rebased branch ...", flush=True)
     final: Tuple[str, ...] = ()
@@ -425,7 +425,7 @@ def _reapply(ctx: _Context, db, after_revisions, heads, applied, changed) -> Tup
         up = Outcome(component=ctx.plan.component, command=RunnerCommand.MIGRATE.value)
         upgrade = _as_migrate(ctx.plan, "upgrade", target, after_revisions, heads)
         try:
-            migrate.migrate_locked(upgrade, ctx.ini, db, up)
+            migrate_locked(upgrade, ctx.ini, db, up)
         except ProblemError as e:
             raise ProblemError(reapply_failed(ctx.plan, changed, e.problem)) from None
         final = up.after

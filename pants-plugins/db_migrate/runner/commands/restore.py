@@ -16,7 +16,7 @@ from db_migrate.runner.postgres.version_table import current_heads
 
 
 def run(plan: RunnerPlan[RestoreOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
-    from db_migrate.runner.commands.migrate import locked_database
+    from db_migrate.runner.migration.database import locked_database
 
     backup = Path(plan.options.backup)
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
