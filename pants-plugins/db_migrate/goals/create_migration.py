@@ -25,18 +25,17 @@ from pants.vcs.changed import Changed
 from db_migrate.core.contract import CreateOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
-    Reporter,
-    ReportOptions,
-    run_component,
+    EXIT_USAGE,
+    run_goal,
     static_problems,
-    with_default_specs,
+    the_one_component,
 )
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import Reporter, ReportOptions
 from db_migrate.lint.migration_safety.rules import report_new_revision
 from db_migrate.lint.python_lint.new_file import NewFileFormatRequest, NewFileFormatted
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.target_types import AlembicMigrationsFieldSet
 
 REV_ID = re.compile(r"^[A-Za-z0-9_]+$")
 NO_REVISION_FILES = "No revision files"  # a fresh component: its first revision is what we create
@@ -134,19 +133,11 @@ async def _db_create_migration(
     message = (subsystem.message or "").strip()
     if not message:
         reporter.problem([missing_message()])
-        return 2
+        return EXIT_USAGE
 
-    selection = await Get(
-        ComponentSelection, ComponentSelectionRequest(specs, "db-create-migration")
-    )
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return 2
-    if len(selection.field_sets) != 1:
-        reporter.problem([one_component_only([fs.component_name for fs in selection.field_sets])])
-        return 2
-
-    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])
+    setup = await the_one_component(reporter, specs, one_component_only)
+    if setup is None:
+        return EXIT_USAGE
     # A component without revision files is fine here: its first revision is what we create.
     problems = tuple(
         p
@@ -161,7 +152,7 @@ async def _db_create_migration(
     why = _rev_id_refused(rev_id, setup)
     if why:
         reporter.problem([bad_rev_id(rev_id, why)])
-        return 2
+        return EXIT_USAGE
 
     run = await run_component(
         setup,
@@ -220,14 +211,16 @@ async def db_create_migration(
     build_root: BuildRoot,
     changed: Changed,
 ) -> DbCreateMigration:
-    reporter = Reporter(console, "db-create-migration", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _db_create_migration(reporter, workspace, subsystem, settings, specs, build_root)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _db_create_migration(r, workspace, subsystem, settings, s, build_root),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbCreateMigration(exit_code=reporter.finish(code))
+    return DbCreateMigration(exit_code=code)
 
 
 def rules():

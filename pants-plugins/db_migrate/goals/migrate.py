@@ -14,7 +14,7 @@ from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.rules import Get, collect_rules, goal_rule
+from pants.engine.rules import collect_rules, goal_rule
 from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
@@ -22,16 +22,16 @@ from pants.vcs.changed import Changed
 from db_migrate.core.contract import DEFAULT_BASE_REF, MigrateOptions, SqlOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
+    EXIT_USAGE,
     BaseRefOption,
-    Reporter,
-    ReportOptions,
     gather_setups,
-    run_component,
+    run_goal,
     run_order,
+    selected_components,
     static_problems,
-    summary_line,
-    with_default_specs,
 )
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import Reporter, ReportOptions, summary_line
 from db_migrate.goals.target_option import (
     TargetSyntaxError,
     check_target_syntax,
@@ -40,7 +40,6 @@ from db_migrate.goals.target_option import (
     static_target_problem,
 )
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 
 DIRECTIONS = ("upgrade", "downgrade")
@@ -255,14 +254,13 @@ async def _migrate(
     problem = _option_problem(subsystem, direction, parts)
     if problem is not None:
         reporter.problem([problem])
-        return 2
+        return EXIT_USAGE
 
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-migrate"))
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return 2
+    field_sets = await selected_components(reporter, specs)
+    if field_sets is None:
+        return EXIT_USAGE
 
-    setups = await gather_setups(selection.field_sets)
+    setups = await gather_setups(field_sets)
     if _report_static_problems(reporter, setups, parts):
         return 1
 
@@ -318,14 +316,16 @@ async def db_migrate(
     build_root: BuildRoot,
     changed: Changed,
 ) -> DbMigrate:
-    reporter = Reporter(console, "db-migrate", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _migrate(reporter, subsystem, settings, specs, build_root)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _migrate(r, subsystem, settings, s, build_root),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbMigrate(exit_code=reporter.finish(code))
+    return DbMigrate(exit_code=code)
 
 
 def rules():
