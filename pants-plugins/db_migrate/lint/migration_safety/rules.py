@@ -121,7 +121,7 @@ class RevisionSafetyRequest:
 
 @dataclass(frozen=True)
 class RevisionSafety:
-    json: str  # the runner's result (see runner/safety.py)
+    json: str  # the runner's result (runner/commands/migration_safety.py)
 
 
 def _timeout_set(value: str) -> bool:

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from testsupport import postgres as pgtesting
+from testsupport import postgres as pg_fixtures
 
 from db_migrate.core.contract import RunnerCommand, RunnerPlan, VerifyOptions
 from db_migrate.core.report import ProblemError
@@ -21,9 +21,9 @@ from db_migrate.runner.postgres.server import LocalServer
 from db_migrate.runner.verify import schema
 from db_migrate.runner.verify.schema import Key
 
-pg_server = pgtesting.pg_server
-pg_database = pgtesting.pg_database
-pg_url = pgtesting.pg_url
+pg_server = pg_fixtures.pg_server
+pg_database = pg_fixtures.pg_database
+pg_url = pg_fixtures.pg_url
 
 ENV_PY = """
 import importlib.util
