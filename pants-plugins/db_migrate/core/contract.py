@@ -1,53 +1,214 @@
-"""The request Pants hands the runner: a JSON file of plain, non-secret facts.
+"""The request Pants hands the runner: a JSON file of plain, non-secret, typed facts.
 
-Pants writes it (`to_json`) and the runner reads it (`from_json`); keep both sides in this one
-pure module so they cannot drift. Secrets never go here: the database URL reaches the runner
-only through its environment.
+Pants writes it (`RunnerPlan.to_json`) and the runner reads it (`RunnerPlan.from_json`); both
+sides live in this one pure module so they cannot drift, and reading refuses anything the types
+do not say (another command's options, an unknown key, a missing one) with a message naming the
+command and the key. Each runner command has one options class (`OPTIONS`); what every command
+shares is `SharedSettings`. Secrets never go here: the database URL reaches the runner only
+through its environment.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Optional, Tuple
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, Generic, Optional, Tuple, Type, TypeVar, Union
+
+from db_migrate.core.revision_file import Revision
 
 # The shared branch as git names it (`--base-ref` of db-migrate, db-status and db-rebase): revision
 # files on it are released.
 DEFAULT_BASE_REF = "main"
+# How long db-migrate (and what runs it: create, rebase, restore) waits for the migration lock.
+DEFAULT_LOCK_WAIT = 60
+
+
+class RunnerCommand(Enum):
+    """What the runner is asked to do: one module of `runner/commands/` each."""
+
+    MIGRATE = "migrate"
+    SQL = "sql"
+    SYNTAX = "syntax"
+    DEVSERVER = "devserver"
+    STATUS = "status"
+    CREATE = "create"
+    REBASE = "rebase"
+    RESTORE = "restore"
+    MIGRATION_SAFETY = "migration-safety"
+    VERIFY = "verify"
+
+
+class ContractError(ValueError):
+    """A plan that does not say what its command reads: the plugin and the runner disagree."""
 
 
 @dataclass(frozen=True)
-class RevisionFact:
-    revision: str
-    down_revisions: Tuple[str, ...]
-    message: str
-    path: str
-    checksum: str = ""
-    branch_labels: Tuple[str, ...] = ()
-    depends_on: Tuple[str, ...] = ()
+class SharedSettings:
+    """What every command may read, from `[db-migrations]` and the component's target.
+
+    Cached processes (verify, the lint checks) keep the defaults: no host path in a cache key.
+    """
+
+    output: str = (
+        "text"  # text | json: the goal prints the JSON report, the runner's text goes to stderr
+    )
+    connect_timeout: float = 5.0
+    dev_server_port: int = 8101
+    dev_server_dir: str = ".dev-postgres"  # relative to the build root, or absolute
+    backup_dir: str = ""  # absolute; empty: <build root>/.db-backups
+    pg_lock_timeout: str = ""  # PostgreSQL durations for migration statements ("" or "0": none)
+    pg_statement_timeout: str = ""
+    script_dir: str = ""  # the ini's script_location, relative to the build root
+
+
+@dataclass(frozen=True)
+class MigrateOptions:
+    direction: str = "upgrade"  # upgrade | downgrade
+    target: str = "head"  # resolved (a release pin is its revision)
+    target_label: str = "head"  # as the user wrote it
+    no_backup: bool = False
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    dry_run: bool = False
+    allow_changed: bool = False
+    allow_active_sessions: bool = False
+    user_flags: Tuple[str, ...] = ()  # the user's other flags, for the commands we suggest
+    base_ref: str = DEFAULT_BASE_REF
+    release_pins: Tuple[Tuple[str, str], ...] = ()  # (release, revision), oldest first
+
+
+@dataclass(frozen=True)
+class SqlOptions:
+    direction: str = "upgrade"
+    target: str = "head"  # `FROM:TO` or one end, resolved
+    target_label: str = "head"
+    sql_file: Optional[str] = None  # absolute; None: stdout
+    sql_append: bool = False  # a later component of the same run appends to the file
+
+
+@dataclass(frozen=True)
+class SyntaxOptions:
+    paths: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DevServerOptions:
+    action: str = "status"  # status | start | stop | reset
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    history: bool = False
+    release_pins: Tuple[Tuple[str, str], ...] = ()
+    base_ref: str = DEFAULT_BASE_REF
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    message: str = ""
+    autogenerate: bool = False
+    empty: bool = False
+    rev_id: Optional[str] = None
+    lock_wait: float = DEFAULT_LOCK_WAIT  # autogenerate first brings the database to head
+
+
+@dataclass(frozen=True)
+class RebaseOptions:
+    strategy: str = "auto"  # auto | merge | rebase
+    base_ref: str = DEFAULT_BASE_REF
+    dry_run: bool = False
+    message: Optional[str] = None
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    allow_active_sessions: bool = False
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    backup: str = ""  # absolute path of the dump
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    allow_active_sessions: bool = False
+
+
+@dataclass(frozen=True)
+class MigrationSafetyOptions:
+    revision: str = ""
+    path: str = ""
+    parents: Tuple[str, ...] = ()  # down revisions and depends_on: stand-ins in the sandbox
+    squawk: str = ""  # squawk's executable
+    squawk_args: Tuple[str, ...] = ()
+    exclude: Tuple[str, ...] = ()
+    timeouts_set: bool = False  # whether the target sets a lock or statement timeout
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    skip: Tuple[str, ...] = ()  # the target's verify_skip, full ids
+    cli_skip: Tuple[str, ...] = ()  # --skip, full ids of this component, not in `skip`
+    min_revision: Optional[str] = None
+    full_snapshots: bool = False  # read the whole schema after every step (tests)
+    check_every_step: bool = False  # compare incremental reads with full ones (tests)
+
+
+CommandOptions = Union[
+    MigrateOptions,
+    SqlOptions,
+    SyntaxOptions,
+    DevServerOptions,
+    StatusOptions,
+    CreateOptions,
+    RebaseOptions,
+    RestoreOptions,
+    MigrationSafetyOptions,
+    VerifyOptions,
+]
+
+# Each command's options: what the runner's `commands/<name>.run` takes as `RunnerPlan[...]`.
+OPTIONS: Dict[RunnerCommand, Type[Any]] = {
+    RunnerCommand.MIGRATE: MigrateOptions,
+    RunnerCommand.SQL: SqlOptions,
+    RunnerCommand.SYNTAX: SyntaxOptions,
+    RunnerCommand.DEVSERVER: DevServerOptions,
+    RunnerCommand.STATUS: StatusOptions,
+    RunnerCommand.CREATE: CreateOptions,
+    RunnerCommand.REBASE: RebaseOptions,
+    RunnerCommand.RESTORE: RestoreOptions,
+    RunnerCommand.MIGRATION_SAFETY: MigrationSafetyOptions,
+    RunnerCommand.VERIFY: VerifyOptions,
+}
+_COMMAND_OF = {options: command for command, options in OPTIONS.items()}
+
+
+def command_of(options: CommandOptions) -> RunnerCommand:
+    """The command whose options these are."""
+    try:
+        return _COMMAND_OF[type(options)]
+    except KeyError:
+        raise ContractError(f"{type(options).__name__} are no runner command's options") from None
 
 
 class _FactsJson:
-    """The JSON of the latest few tuples of facts, and of each fact in them, by identity.
+    """The JSON of the latest few tuples of revisions, and of each revision in them, by identity.
 
-    pantsd hands every run the same component setup, and with it the same tuple of facts, until a
-    file changes; after an edit, every fact but the edited file's is the same object again
-    (`ComponentSetup.revision_facts`). At 5,000 revisions writing them is most of a plan's cost.
-    Each entry holds its object, so no other object can take its id while it is kept.
+    pantsd hands every run the same component setup, and with it the same tuple of revisions,
+    until a file changes; after an edit, every revision but the edited file's is the same object
+    again (`component_setup.RevisionFileMemo`). At thousands of revisions writing them is most of
+    a plan's cost. Each entry holds its object, so no other object can take its id while it is kept.
     """
 
     def __init__(self, tuples: int = 8, facts: int = 200_000) -> None:
         self._limits = (tuples, facts)
-        self._tuples: Dict[int, Tuple[Tuple[RevisionFact, ...], str]] = {}
-        self._facts: Dict[int, Tuple[RevisionFact, str]] = {}
+        self._tuples: Dict[int, Tuple[Tuple[Revision, ...], str]] = {}
+        self._facts: Dict[int, Tuple[Revision, str]] = {}
 
-    def text(self, facts: Tuple[RevisionFact, ...]) -> str:
-        return self._kept(self._tuples, self._limits[0], facts, self._tuple_text)
+    def text(self, revisions: Tuple[Revision, ...]) -> str:
+        return self._kept(self._tuples, self._limits[0], revisions, self._tuple_text)
 
-    def _tuple_text(self, facts: Tuple[RevisionFact, ...]) -> str:
+    def _tuple_text(self, revisions: Tuple[Revision, ...]) -> str:
         return (
             "["
-            + ", ".join(self._kept(self._facts, self._limits[1], f, _fact_text) for f in facts)
+            + ", ".join(self._kept(self._facts, self._limits[1], r, _fact_text) for r in revisions)
             + "]"
         )
 
@@ -63,48 +224,146 @@ class _FactsJson:
         return text
 
 
-def _fact_text(fact: RevisionFact) -> str:
-    # `asdict` would deep-copy the fact.
-    return json.dumps(fact.__dict__, sort_keys=True)
+def _fact_text(revision: Revision) -> str:
+    # `asdict` would deep-copy the revision.
+    return json.dumps(revision.__dict__, sort_keys=True)
 
 
 _FACTS_JSON = _FactsJson()
+_REVISION_KEYS = frozenset(f.name for f in dataclasses.fields(Revision))
+
+Opts = TypeVar("Opts")
 
 
 @dataclass(frozen=True)
-class RunnerPlan:
-    command: str  # migrate | status | create | rebase-db | verify | devserver
+class RunnerPlan(Generic[Opts]):
+    """One runner command for one component. `options` is the command's own options class."""
+
+    command: RunnerCommand
     component: str
     selector: str  # how the user selects this component, for the commands we suggest
     config: str  # the ini, relative to the sandbox (= build root layout)
     url_env: str
-    buildroot: str
-    revisions: Tuple[RevisionFact, ...] = ()
+    buildroot: str  # empty in cached processes (no host path)
+    options: Opts
+    revisions: Tuple[Revision, ...] = ()  # Alembic's load order, each with its file's checksum
     heads: Tuple[str, ...] = ()
-    options: Dict[str, Any] = field(default_factory=dict)
+    shared: SharedSettings = field(default_factory=SharedSettings)
+
+    def __post_init__(self) -> None:
+        expected = OPTIONS.get(self.command)
+        if expected is None or type(self.options) is not expected:
+            raise ContractError(
+                f"plan for command {getattr(self.command, 'value', self.command)!r} carries"
+                f" {type(self.options).__name__}, not {getattr(expected, '__name__', 'options')}"
+            )
 
     def to_json(self) -> str:
-        raw = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "revisions"}
-        rest = json.dumps(raw, sort_keys=True)
+        rest = json.dumps(
+            {
+                "command": self.command.value,
+                "component": self.component,
+                "selector": self.selector,
+                "config": self.config,
+                "url_env": self.url_env,
+                "buildroot": self.buildroot,
+                "heads": list(self.heads),
+                "shared": dataclasses.asdict(self.shared),
+                "options": dataclasses.asdict(self.options),  # type: ignore[call-overload]
+            },
+            sort_keys=True,
+        )
         return f'{{"revisions": {_FACTS_JSON.text(self.revisions)}, {rest[1:]}'
 
     @classmethod
-    def from_json(cls, text: str) -> RunnerPlan:
+    def from_json(cls, text: str) -> RunnerPlan[Any]:
         raw = json.loads(text)
-        raw["revisions"] = tuple(
-            RevisionFact(
-                **{
-                    **r,
-                    "down_revisions": tuple(r["down_revisions"]),
-                    "branch_labels": tuple(r.get("branch_labels", ())),
-                    "depends_on": tuple(r.get("depends_on", ())),
-                }
-            )
-            for r in raw.get("revisions", ())
+        _expect_keys("the plan", raw, _PLAN_KEYS)
+        try:
+            command = RunnerCommand(raw["command"])
+        except ValueError:
+            raise ContractError(f"the plan names no runner command: {raw['command']!r}") from None
+        where = f"plan for command {command.value!r}"
+        return cls(
+            command=command,
+            component=_typed(where, "component", str, raw["component"]),
+            selector=_typed(where, "selector", str, raw["selector"]),
+            config=_typed(where, "config", str, raw["config"]),
+            url_env=_typed(where, "url_env", str, raw["url_env"]),
+            buildroot=_typed(where, "buildroot", str, raw["buildroot"]),
+            options=_read(f"{where}: options", OPTIONS[command], raw["options"]),
+            revisions=_revisions(where, raw["revisions"]),
+            heads=_typed(where, "heads", Tuple[str, ...], raw["heads"]),
+            shared=_read(f"{where}: shared", SharedSettings, raw["shared"]),
         )
-        raw["heads"] = tuple(raw.get("heads", ()))
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
-    def option(self, name: str, default: Optional[Any] = None) -> Any:
-        return self.options.get(name, default)
+
+_PLAN_KEYS = frozenset(f.name for f in dataclasses.fields(RunnerPlan))
+
+
+def _expect_keys(where: str, raw: Any, names: frozenset) -> None:
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where} is not a JSON object")
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise ContractError(f"{where}: unknown key {unknown[0]!r}")
+    missing = sorted(names - set(raw))
+    if missing:
+        raise ContractError(f"{where}: missing key {missing[0]!r}")
+
+
+def _revisions(where: str, raw: Any) -> Tuple[Revision, ...]:
+    """Read without the generic checks below: a plan may hold 10,000 of them."""
+    if not isinstance(raw, list):
+        raise ContractError(f"{where}: revisions is not a list")
+    out = []
+    for r in raw:
+        if not isinstance(r, dict) or r.keys() != _REVISION_KEYS:
+            _expect_keys(f"{where}: revision", r, _REVISION_KEYS)
+        out.append(
+            Revision(
+                revision=r["revision"],
+                down_revisions=tuple(r["down_revisions"]),
+                branch_labels=tuple(r["branch_labels"]),
+                depends_on=tuple(r["depends_on"]),
+                message=r["message"],
+                path=r["path"],
+                checksum=r["checksum"],
+            )
+        )
+    return tuple(out)
+
+
+_HINTS: Dict[type, Dict[str, Any]] = {}
+
+
+def _read(where: str, cls: Type[Any], raw: Any) -> Any:
+    """An instance of the dataclass `cls` from its JSON object: every field, nothing else."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    names = frozenset(f.name for f in dataclasses.fields(cls))
+    _expect_keys(where, raw, names)
+    return cls(**{name: _typed(where, name, hints[name], raw[name]) for name in names})
+
+
+def _typed(where: str, name: str, hint: Any, value: Any) -> Any:
+    """`value` as the type `hint` says (JSON lists as tuples), or a ContractError naming `name`."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union:
+        if value is None and type(None) in args:
+            return None
+        (hint,) = (a for a in args if a is not type(None))
+        return _typed(where, name, hint, value)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ContractError(f"{where}: {name!r} must be a list, not {value!r}")
+        items = args[:1] * len(value) if args[1:] == (Ellipsis,) else args
+        if len(items) != len(value):
+            raise ContractError(f"{where}: {name!r} must have {len(items)} items, not {value!r}")
+        return tuple(_typed(where, name, item, v) for item, v in zip(items, value))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ContractError(f"{where}: {name!r} must be {hint.__name__}, not {value!r}")
+    return value

@@ -3,9 +3,9 @@
 Heads, bases, `+N`, `REV+N`, `LABEL@head`, partial ids, merges and plans mean exactly what Alembic
 means, because Alembic computes them: the plugin (Alembic 1.14 in Pants' CPython 3.9) and the runner
 (the repo's Alembic on 3.11) both use this module. What Alembic lacks stays ours: the problem finder
-(`revisions.find_problems`, run first, since `RevisionMap` fails on a broken history with a bare
-KeyError or a warning) and "did you mean" suggestions. Imports Alembic: keep it out of
-`revisions.py`, which the runner's no-op path imports.
+(`revision_graph.find_problems`, run first, since `RevisionMap` fails on a broken history with a
+bare KeyError or a warning) and "did you mean" suggestions. Imports Alembic: keep it out of
+`revision_file.py` and `revision_graph.py`, which the runner's no-op path imports.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def graph_shape(revisions: Iterable[Revision]) -> Tuple[Tuple, ...]:
 @dataclass(frozen=True)
 class AlembicGraph:
     """Alembic's map of one `graph_shape`, and the upgrade plans asked of it: both depend on the
-    shape alone, so pantsd keeps them from run to run (`component.RevisionMaps`)."""
+    shape alone, so pantsd keeps them from run to run (`component_setup.RevisionMaps`)."""
 
     map: RevisionMap
     plans: FileMemo[Tuple[str, ...]]  # (target, current) -> the revision ids, in order

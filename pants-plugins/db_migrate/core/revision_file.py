@@ -35,6 +35,9 @@ class Revision:
     depends_on: tuple[str, ...] = ()
     message: str = ""  # Alembic's `Script.doc`: the docstring's first paragraph
     path: str = ""
+    # The sha256 of the file's content when the reader was given it (the plugin's pre-flight,
+    # from Pants' digest): what tamper detection compares with the checksum a database recorded.
+    checksum: str = ""
 
 
 class RevisionFileError(Exception):
@@ -93,7 +96,7 @@ def compile_revision_file(path: str, source: str | bytes) -> None:
         raise RevisionFileError(path, None, f"cannot compile: {e}") from None
 
 
-def read_revision_header(path: str, source: str | bytes) -> Revision:
+def read_revision_header(path: str, source: str | bytes, checksum: str = "") -> Revision:
     """What importing the file would bind `revision`, `down_revision`, `branch_labels`, `depends_on`
     and `__doc__` to, without running (or compiling) it: the static pre-flight's reader.
 
@@ -102,6 +105,7 @@ def read_revision_header(path: str, source: str | bytes) -> Revision:
     `global`, ...) goes to the full parse, which reads plain module-level literals and refuses every
     other binding as unreadable. It never answers differently from Python. Syntax errors in a
     file's body that the fast path does not need to see are `pants lint`'s (and Alembic's) to find.
+    `checksum`: the sha256 of `source`, when the caller has it, carried by the revision.
     """
     text = _decode(path, source)
     fast = _fast_header(text)
@@ -109,7 +113,7 @@ def read_revision_header(path: str, source: str | bytes) -> Revision:
         values, docstring = fast
     else:
         values, docstring = _header_from_ast(path, text)
-    return _revision_from_header(path, values, docstring)
+    return _revision_from_header(path, values, docstring, checksum)
 
 
 _HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
@@ -419,7 +423,9 @@ def _bound_names(node: ast.AST) -> set[str]:
     return names
 
 
-def _revision_from_header(path: str, values: dict, docstring: str | None) -> Revision:
+def _revision_from_header(
+    path: str, values: dict, docstring: str | None, checksum: str = ""
+) -> Revision:
     if "revision" in values:
         revision, line = _value(path, values, "revision")
         if not isinstance(revision, str) or not revision:
@@ -448,6 +454,7 @@ def _revision_from_header(path: str, values: dict, docstring: str | None) -> Rev
         depends_on=_ids(path, values, "depends_on"),
         message=docstring.strip().split("\n\n", 1)[0] if docstring else "",
         path=path,
+        checksum=checksum,
     )
 
 

@@ -1,4 +1,5 @@
-"""revisions.py against Python and Alembic themselves: the reader and the problem finder.
+"""revision_file.py and revision_graph.py against Python and Alembic themselves: the reader and
+the problem finder.
 
 Runs in the repo's resolve (CPython 3.11, alembic, hypothesis). The header reader is compared with
 Alembic loading the same file (`Script._from_path`, which imports it), on files Alembic's own

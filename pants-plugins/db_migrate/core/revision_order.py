@@ -20,7 +20,7 @@ def base_to_head_order(revisions: Sequence[Revision]) -> tuple[Revision, ...]:
     id), ties in load order: linear in the history. Alembic's own order (`History.base_to_head`,
     what `alembic history` shows) sorts once per branch point, 4 s at 5,000 revisions with a merge
     every 40; code that needs only some topological order uses this one. Takes anything with
-    `revision`, `down_revisions` and `depends_on` (the runner's `RevisionFact` too)."""
+    `revision`, `down_revisions` and `depends_on` ."""
     index = {rev.revision: i for i, rev in enumerate(revisions)}
     parents = [
         {index[ref] for ref in (*rev.down_revisions, *rev.depends_on) if ref in index}

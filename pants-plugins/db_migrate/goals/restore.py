@@ -19,16 +19,13 @@ from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
+from db_migrate.core.contract import RestoreOptions
 from db_migrate.core.report import Problem
-from db_migrate.goals.common import Reporter, ReportOptions, run_component, with_default_specs
-from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import (
-    ComponentSelection,
-    ComponentSelectionRequest,
-    ExampleSelector,
-)
+from db_migrate.goals.common import EXIT_USAGE, run_goal, the_one_component
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import ReportOptions
+from db_migrate.rules.selection import ExampleSelector
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.target_types import AlembicMigrationsFieldSet
 
 
 class DbRestoreSubsystem(GoalSubsystem, ReportOptions):
@@ -80,36 +77,35 @@ async def _usage(why: str) -> Problem:
 async def _db_restore(reporter, subsystem, settings, specs, build_root) -> int:
     if not subsystem.backup:
         reporter.problem([await _usage("--backup names the backup file to restore")])
-        return 2
+        return EXIT_USAGE
     path = os.path.join(build_root.path, subsystem.backup)
     if not os.path.isfile(path):
         reporter.problem([await _usage(f"{subsystem.backup}: no such file")])
-        return 2
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-restore"))
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return 2
-    if len(selection.field_sets) != 1:
-        names = ", ".join(fs.component_name for fs in selection.field_sets)
-        reporter.problem(
-            [await _usage(f"a backup belongs to one component; the arguments select {names}")]
-        )
-        return 2
-    setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])
+        return EXIT_USAGE
+    example = (await Get(ExampleSelector)).spec
+    setup = await the_one_component(
+        reporter,
+        specs,
+        lambda names: usage(
+            f"a backup belongs to one component; the arguments select {', '.join(names)}",
+            example,
+        ),
+    )
+    if setup is None:
+        return EXIT_USAGE
     if setup.config_problems:
         reporter.problem(setup.config_problems)
         return 1
     run = await run_component(
         setup,
-        command="restore",
+        RestoreOptions(
+            backup=os.path.abspath(path),
+            lock_wait=subsystem.lock_timeout,
+            allow_active_sessions=subsystem.allow_active_sessions,
+        ),
         settings=settings,
         build_root=build_root,
         reporter=reporter,
-        options={
-            "backup": os.path.abspath(path),
-            "lock_wait": subsystem.lock_timeout,
-            "allow_active_sessions": subsystem.allow_active_sessions,
-        },
     )
     return run.exit_code
 
@@ -123,14 +119,16 @@ async def db_restore(
     build_root: BuildRoot,
     changed: Changed,
 ) -> DbRestore:
-    reporter = Reporter(console, "db-restore", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _db_restore(reporter, subsystem, settings, specs, build_root)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _db_restore(r, subsystem, settings, s, build_root),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbRestore(exit_code=reporter.finish(code))
+    return DbRestore(exit_code=code)
 
 
 def rules():

@@ -21,6 +21,7 @@ from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
+from db_migrate.core.contract import StatusOptions
 from db_migrate.core.status_report import (
     FACTS,
     UP_TO_DATE,
@@ -31,15 +32,14 @@ from db_migrate.core.status_report import (
     status_text,
 )
 from db_migrate.goals.common import (
+    EXIT_USAGE,
     BaseRefOption,
-    ComponentRun,
-    Reporter,
-    ReportOptions,
-    run_component,
-    with_default_specs,
+    run_goal,
+    selected_components,
 )
+from db_migrate.goals.component_run import run_component
+from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -124,14 +124,11 @@ async def _db_status(
     specs: Specs,
     build_root: BuildRoot,
 ) -> int:
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-status"))
-    if selection.problem:
-        reporter.problem([selection.problem])
-        return 2
+    field_sets = await selected_components(reporter, specs)
+    if field_sets is None:
+        return EXIT_USAGE
 
-    setups = await MultiGet(
-        Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in selection.field_sets
-    )
+    setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
     runs: List[ComponentRun] = []
     broken: List[str] = []
     for i, setup in enumerate(setups):
@@ -143,15 +140,10 @@ async def _db_status(
             continue
         run = await run_component(
             setup,
-            command="status",
+            StatusOptions(subsystem.history, setup.release_pins, subsystem.base_ref),
             settings=settings,
             build_root=build_root,
             reporter=reporter,
-            options={
-                "history": subsystem.history,
-                "release_pins": [list(pin) for pin in setup.release_pins],
-                "base_ref": subsystem.base_ref,
-            },
             lean=True,  # reads the plan and the version table, never a revision file
         )
         if run.exit_code == 0 and FACTS in run.outcome:
@@ -177,14 +169,16 @@ async def db_status(
     build_root: BuildRoot,
     changed: Changed,
 ) -> DbStatus:
-    reporter = Reporter(console, "db-status", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _db_status(reporter, subsystem, settings, specs, build_root)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _db_status(r, subsystem, settings, s, build_root),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbStatus(exit_code=reporter.finish(code))
+    return DbStatus(exit_code=code)
 
 
 def rules():

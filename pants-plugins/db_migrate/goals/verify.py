@@ -26,23 +26,22 @@ from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
 from db_migrate.core import report
+from db_migrate.core.contract import VerifyOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
-    ComponentRun,
-    Reporter,
-    ReportOptions,
-    build_plan,
+    EXIT_USAGE,
     gather_setups,
+    run_goal,
+    selected_components,
     static_problems,
-    with_default_specs,
 )
+from db_migrate.goals.component_run import build_plan
 from db_migrate.goals.process_death import killed_by_signal
+from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.rules.verify_process import VerifyProcessRequest, VerifyProcessResult, source_label
 from db_migrate.subsystem import DbMigrationsSubsystem
 
-EXIT_USAGE = 2
 EXIT_FAILED = 1
 
 
@@ -106,12 +105,12 @@ class VerifyPolicy:
     cli_skip: Tuple[str, ...]  # --skip (only those of this component)
     min_revision: Optional[str]
 
-    def options(self) -> Dict[str, Any]:
-        return {
-            "skip": list(self.skip),
-            "cli_skip": [r for r in self.cli_skip if r not in self.skip],
-            "min_revision": self.min_revision,
-        }
+    def options(self) -> VerifyOptions:
+        return VerifyOptions(
+            skip=self.skip,
+            cli_skip=tuple(r for r in self.cli_skip if r not in self.skip),
+            min_revision=self.min_revision,
+        )
 
 
 def _one_revision(
@@ -213,19 +212,11 @@ def bad_parallel(value: int) -> Problem:
     )
 
 
-def _request(
-    setup: ComponentSetup,
-    policy: VerifyPolicy,
-    force: bool,
-    settings: DbMigrationsSubsystem,
-    build_root: BuildRoot,
+def process_request(
+    setup: ComponentSetup, policy: VerifyPolicy, force: bool
 ) -> VerifyProcessRequest:
     """The cached process's plan: facts from the files and the verify options, no host state."""
-    plan = dataclasses.replace(
-        build_plan(setup, "verify", settings, build_root, {}),
-        buildroot="",
-        options=policy.options(),
-    )
+    plan = build_plan(setup, policy.options())
     return VerifyProcessRequest(setup.field_set, plan.to_json(), len(setup.revisions), force)
 
 
@@ -304,23 +295,17 @@ def _policies(
 
 
 async def _db_verify(
-    reporter: Reporter,
-    subsystem: DbVerifySubsystem,
-    settings: DbMigrationsSubsystem,
-    specs: Specs,
-    build_root: BuildRoot,
-    run_id: RunId,
+    reporter: Reporter, subsystem: DbVerifySubsystem, specs: Specs, run_id: RunId
 ) -> int:
     if subsystem.parallel < 0:
         reporter.problem([bad_parallel(subsystem.parallel)])
         return EXIT_USAGE
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-verify"))
-    if selection.problem:
-        reporter.problem([selection.problem])
+    field_sets = await selected_components(reporter, specs)
+    if field_sets is None:
         return EXIT_USAGE
-    if not selection.field_sets:
+    if not field_sets:
         return 0  # --changed-since with nothing relevant changed: nothing to do
-    setups = await gather_setups(selection.field_sets)
+    setups = await gather_setups(field_sets)
     cli_skip = [s.strip() for s in subsystem.skip if s.strip()]
     policies, problems = _policies(setups, cli_skip)
     if problems:
@@ -336,7 +321,7 @@ async def _db_verify(
             Get(
                 VerifyProcessResult,
                 VerifyProcessRequest,
-                _request(s, policies[s.component], subsystem.force, settings, build_root),
+                process_request(s, policies[s.component], subsystem.force),
             )
             for s in batch
         )
@@ -359,14 +344,16 @@ async def db_verify(
     changed: Changed,
     run_id: RunId,
 ) -> DbVerify:
-    reporter = Reporter(console, "db-verify", subsystem, build_root)
-    specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = (
-        await _db_verify(reporter, subsystem, settings, specs, build_root, run_id)
-        if reporter.check_output()
-        else 2
+    code = await run_goal(
+        console,
+        subsystem,
+        build_root,
+        lambda r, s: _db_verify(r, subsystem, s, run_id),
+        specs=specs,
+        settings=settings,
+        changed=changed,
     )
-    return DbVerify(exit_code=reporter.finish(code))
+    return DbVerify(exit_code=code)
 
 
 def rules():

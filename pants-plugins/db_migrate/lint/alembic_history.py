@@ -23,7 +23,7 @@ from pants.util.logging import LogLevel
 from pants.util.strutil import pluralize
 
 from db_migrate.core import report
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import RunnerCommand, RunnerPlan, SyntaxOptions
 from db_migrate.core.file_memo import FileMemo
 from db_migrate.core.report import Problem
 from db_migrate.rules.component_setup import ComponentSetup
@@ -133,13 +133,13 @@ async def syntax_check(setup: ComponentSetup) -> SyntaxCheck:
             RunnerCheckRequest(
                 fs,
                 RunnerPlan(
-                    command="syntax",
+                    command=RunnerCommand.SYNTAX,
                     component=setup.component,
                     selector=setup.selector,
                     config=fs.alembic_config.value,
                     url_env=fs.url_env,
                     buildroot="",
-                    options={"paths": list(group)},
+                    options=SyntaxOptions(paths=group),
                 ).to_json(),
                 f"Compile {pluralize(len(group), 'revision file')} of {setup.component}",
                 files=digest,

@@ -60,7 +60,7 @@ def _ran(stdout: str) -> FallibleProcessResult:
 async def compile_in_this_process(request: RunnerCheckRequest) -> FallibleProcessResult:
     """The runner's `syntax` command on the files the check was given, with a first line naming
     them (the real command prints only the JSON line, which is all the lint reads)."""
-    paths = RunnerPlan.from_json(request.plan_json).option("paths")
+    paths = RunnerPlan.from_json(request.plan_json).options.paths
     given = await Get(DigestContents, Digest, request.files)
     contents = {c.path: c.content for c in given}
     errors = []

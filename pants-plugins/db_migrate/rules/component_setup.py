@@ -28,7 +28,6 @@ from pants.source.source_root import AllSourceRoots
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
-from db_migrate.core.contract import RevisionFact
 from db_migrate.core.file_memo import FileMemo
 from db_migrate.core.report import Problem
 from db_migrate.core.revision_file import (
@@ -54,8 +53,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class ParsedRevisionFile:
     path: str
-    revision: Optional[Revision]
-    checksum: str  # sha256 of the content (the file's Pants digest fingerprint)
+    revision: Optional[Revision]  # with its file's checksum (the Pants digest's sha256)
     error: Optional[Tuple[int, str]] = None  # (line, message)
 
 
@@ -66,7 +64,9 @@ class RevisionFileMemo:
     When one file changes, the component's rule runs again and this memo keeps the re-parse to
     that file. (One engine rule per file would give the same warm behaviour, but its per-call
     overhead made the first, cold run of a 5,000-revision history take over ten seconds.)
-    Parsing is a pure function of path and content, so the memo can never be stale.
+    Parsing is a pure function of path and content, so the memo can never be stale. After an
+    edit, every unchanged file's `Revision` is the same object as before, which the plan's JSON
+    memo (`contract._FactsJson`) relies on.
     """
 
     def __init__(self) -> None:
@@ -77,9 +77,9 @@ class RevisionFileMemo:
 
     def parse(self, path: str, fingerprint: str, content: bytes) -> ParsedRevisionFile:
         try:
-            parsed = ParsedRevisionFile(path, read_revision_header(path, content), fingerprint)
+            parsed = ParsedRevisionFile(path, read_revision_header(path, content, fingerprint))
         except RevisionFileError as e:
-            parsed = ParsedRevisionFile(path, None, fingerprint, (e.line or 0, e.message))
+            parsed = ParsedRevisionFile(path, None, (e.line or 0, e.message))
         return self._parsed.put((path, fingerprint), parsed)
 
 
@@ -117,43 +117,14 @@ class RevisionMaps:
 REVISION_MAPS = RevisionMaps()
 
 
-class RevisionFacts:
-    """Each revision's `RevisionFact` by (path, checksum), for the life of pantsd: after an edit,
-    every unchanged file's fact is the same object as before (and its JSON is kept with it)."""
-
-    def __init__(self) -> None:
-        self._facts: FileMemo[RevisionFact] = FileMemo()
-
-    def fact(self, r: Revision, checksum: str) -> RevisionFact:
-        """`checksum`: the sha256 of the file `r` was read from, which with its path decides `r`."""
-        kept = self._facts.get((r.path, checksum)) if checksum else None
-        if kept is None:
-            kept = RevisionFact(
-                revision=r.revision,
-                down_revisions=tuple(r.down_revisions),
-                message=r.message,
-                path=r.path,
-                checksum=checksum,
-                branch_labels=tuple(r.branch_labels),
-                depends_on=tuple(r.depends_on),
-            )
-            if checksum:
-                self._facts.put((r.path, checksum), kept)
-        return kept
-
-
-REVISION_FACTS = RevisionFacts()
-
-
 @dataclass(frozen=True)
 class ComponentSetup:
     """A component as its files describe it: config, revisions, and what is wrong with them."""
 
     field_set: AlembicMigrationsFieldSet
     ini: Optional[AlembicIni]
-    revisions: Tuple[Revision, ...]
+    revisions: Tuple[Revision, ...]  # each with its file's checksum, in Alembic's load order
     files: Tuple[str, ...]  # every revision file, parsable or not, in Alembic's load order
-    checksums: Tuple[Tuple[str, str], ...]  # (revision, sha256 of its file)
     config_problems: Tuple[Problem, ...]
     history_problems: Tuple[Problem, ...]
     heads: Tuple[str, ...]
@@ -175,14 +146,6 @@ class ComponentSetup:
     def history(self):
         """Alembic's map of the revisions (imported on first use: most goals need only the heads)."""
         return self._kept("history", lambda: REVISION_MAPS.history(self.revisions))
-
-    def revision_facts(self) -> Tuple[RevisionFact, ...]:
-        """What the runner's plan says of each revision, with its file's checksum."""
-        return self._kept("revision_facts", self._revision_facts)
-
-    def _revision_facts(self) -> Tuple[RevisionFact, ...]:
-        checksums = dict(self.checksums)
-        return tuple(REVISION_FACTS.fact(r, checksums.get(r.revision, "")) for r in self.revisions)
 
     def _kept(self, name: str, make: Callable[[], T]) -> T:
         """Computed once per setup: the engine hands every run the same setup until a file of
@@ -526,9 +489,6 @@ async def component_setup(fs: AlembicMigrationsFieldSet) -> ComponentSetup:
         ini=ini_result.ini,
         revisions=revisions,
         files=tuple(e.path for e in files),
-        checksums=tuple(
-            (p.revision.revision, p.checksum) for p in parsed if p.revision is not None
-        ),
         config_problems=tuple(ini_result.problems) + extra,
         history_problems=history + pin_problems,
         heads=tuple(heads),

@@ -59,7 +59,7 @@ def test_a_here_location_is_the_ini_folder(rule_runner: RuleRunner) -> None:
     assert [r.revision for r in setup.revisions] == ["a1", "b2", "c3"]
     assert setup.files == tuple(f"{VERSIONS}/{r}_step.py" for r in ("a1", "b2", "c3"))
     assert setup.heads == ("c3",)
-    assert dict(setup.checksums).keys() == {"a1", "b2", "c3"}
+    assert {r.revision for r in setup.revisions if r.checksum} == {"a1", "b2", "c3"}
 
 
 def test_a_plain_path_is_relative_to_the_build_root(rule_runner: RuleRunner) -> None:
@@ -289,5 +289,8 @@ def test_after_an_edit_only_the_edited_file_is_parsed(
     second = _setup(rule_runner, edited)
     assert memo.parsed == [f"{VERSIONS}/b2_step.py"]
     assert [r.message for r in second.revisions] == ["Step a1", "Edited", "Step c3", "Step d4"]
-    assert dict(second.checksums)["b2"] != dict(first.checksums)["b2"]
-    assert dict(second.checksums)["c3"] == dict(first.checksums)["c3"]
+    def checksums(setup):
+        return {r.revision: r.checksum for r in setup.revisions}
+
+    assert checksums(second)["b2"] != checksums(first)["b2"]
+    assert checksums(second)["c3"] == checksums(first)["c3"]

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import hashlib
+
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
+from pants.engine.fs import FileDigest, FileEntry
 
 from db_migrate.core.revision_file import Revision
 from db_migrate.core.revision_graph import InvalidRevisionGraph
-from db_migrate.rules.component_setup import REVISION_FACTS, ComponentSetup, RevisionMaps
+from db_migrate.rules.component_setup import ComponentSetup, RevisionFileMemo, RevisionMaps
 
 
 def _chain(n: int, message: str = "Step") -> tuple:
@@ -64,26 +67,18 @@ def _setup(revisions: tuple) -> ComponentSetup:
         ini=None,
         revisions=revisions,
         files=tuple(r.path for r in revisions),
-        checksums=tuple((r.revision, f"sum-{r.revision}") for r in revisions),
         config_problems=(),
         history_problems=(),
         heads=(revisions[-1].revision,),
     )
 
 
-def test_a_setup_builds_its_facts_and_its_history_once() -> None:
+def test_a_setup_builds_its_history_once() -> None:
     setup = _setup(_chain(20))
-    facts = setup.revision_facts()
-    assert setup.revision_facts() is facts
-    assert (facts[3].revision, facts[3].checksum, facts[3].down_revisions) == (
-        "r0003",
-        "sum-r0003",
-        ("r0002",),
-    )
     assert setup.history() is setup.history()
     twin = _setup(_chain(20))
     assert twin == setup and hash(twin) == hash(setup)  # what it keeps is not part of it
-    assert twin.revision_facts() is not facts and twin.revision_facts() == facts
+    assert twin.history() is not setup.history()
 
 
 def test_only_a_shape_whose_map_was_built_is_sound() -> None:
@@ -104,23 +99,29 @@ def test_only_a_shape_whose_map_was_built_is_sound() -> None:
         maps.history(dangling)
 
 
-def test_an_unchanged_files_fact_is_the_same_object_after_an_edit() -> None:
-    chain = _chain(10)
-    before = _setup(chain).revision_facts()
-    edited = chain[:4] + (Revision("r0004", ("r0003",), message="Edited", path=chain[4].path),)
-    after = ComponentSetup(
-        field_set=None,  # type: ignore[arg-type]
-        ini=None,
-        revisions=edited + chain[5:],
-        files=(),
-        checksums=tuple((r.revision, f"sum-{r.revision}") for r in chain[:4])
-        + (("r0004", "edited-sum"),)
-        + tuple((r.revision, f"sum-{r.revision}") for r in chain[5:]),
-        config_problems=(),
-        history_problems=(),
-        heads=("r0009",),
-    ).revision_facts()
+def _source(i: int, message: str = "Step") -> bytes:
+    down = f'"r{i - 1:04d}"' if i else "None"
+    return f'"""{message} {i}"""\nrevision = "r{i:04d}"\ndown_revision = {down}\n'.encode()
+
+
+def _read(memo: RevisionFileMemo, files: dict) -> list:
+    """What `component_setup` does per file: the memo's revision, else a parse."""
+    out = []
+    for path, content in files.items():
+        fingerprint = hashlib.sha256(content).hexdigest()
+        kept = memo.get(FileEntry(path, FileDigest(fingerprint, len(content))))
+        out.append((kept or memo.parse(path, fingerprint, content)).revision)
+    return out
+
+
+def test_an_unchanged_files_revision_is_the_same_object_after_an_edit() -> None:
+    memo = RevisionFileMemo()
+    files = {f"versions/r{i:04d}.py": _source(i) for i in range(10)}
+    before = _read(memo, files)
+    assert before[3].checksum == hashlib.sha256(files["versions/r0003.py"]).hexdigest()
+    files["versions/r0004.py"] = _source(4, message="Edited")
+    after = _read(memo, files)
     assert all(a is b for i, (a, b) in enumerate(zip(before, after)) if i != 4)
-    assert (after[4].message, after[4].checksum) == ("Edited", "edited-sum")
-    unsummed = Revision("r0004", ("r0003",), message="No file read", path=chain[4].path)
-    assert REVISION_FACTS.fact(unsummed, "").message == "No file read"  # no checksum: not kept
+    assert (after[4].message, after[4].revision) == ("Edited 4", "r0004")
+    assert after[4].checksum == hashlib.sha256(files["versions/r0004.py"]).hexdigest()
+    assert after[4].checksum != before[4].checksum

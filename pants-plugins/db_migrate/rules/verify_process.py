@@ -1,6 +1,6 @@
 """One component's `db-verify` as a regular, cacheable `Process`, like a test under `pants test`.
 
-The process starts its own PostgreSQL inside its sandbox (see `runner/verify.py`), so its inputs
+The process starts its own PostgreSQL inside its sandbox (see `runner/commands/verify.py`), so its inputs
 are exactly what can change the result: the component's venv (the lockfile's distributions,
 PostgreSQL's binaries among them), its sources and what they import (revision files, env.py, the
 models, shared modules), the runner, the ini without its URL, and the plan (revisions, heads and

@@ -18,6 +18,7 @@ import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 from pants.engine.rules import Get, rule
 from pants.testutil.rule_runner import RuleRunner
 
+from db_migrate.core.contract import RunnerPlan
 from db_migrate.goals import verify
 from db_migrate.goals.verify import DbVerify
 from db_migrate.rules import component_setup, selection, verify_process
@@ -130,12 +131,13 @@ def test_the_inputs_hold_no_url_host_path_or_time(rule_runner: RuleRunner) -> No
 def test_the_skip_options_reach_the_plan_as_full_ids(rule_runner: RuleRunner) -> None:
     """`verify_skip`, `verify_min_revision` and `--skip` take unambiguous prefixes; the runner
     gets full ids, and a `--skip` the field already names once."""
-    plan = json.loads(_prepared(rule_runner, "--skip=3c4d", "--skip=2b3c")["inputs"][PLAN_FILE])
-    assert plan["options"] == {
-        "skip": [IDS[1]],
-        "cli_skip": [IDS[2]],
-        "min_revision": IDS[0],
-    }
+    plan_json = _prepared(rule_runner, "--skip=3c4d", "--skip=2b3c")["inputs"][PLAN_FILE]
+    options = RunnerPlan.from_json(plan_json).options
+    assert (options.skip, options.cli_skip, options.min_revision) == (
+        (IDS[1],),
+        (IDS[2],),
+        IDS[0],
+    )
 
 
 def test_a_skip_naming_no_revision_stops_before_any_process(rule_runner: RuleRunner) -> None:

@@ -11,8 +11,9 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Dict
 
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import ContractError, RunnerCommand, RunnerPlan
 from db_migrate.core.report import ProblemError, mask
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.usercode import error_line, user_code_problem
@@ -20,42 +21,44 @@ from db_migrate.runner.usercode import error_line, user_code_problem
 EXIT_FAILED = 1
 
 
-# Each command's module (its `run`), imported only when that command runs: db-status need not
-# pay for importing what db-migrate, db-verify or the safety lint use.
-_COMMANDS = {
-    "migrate": "migrate",
-    "sql": "sql",
-    "syntax": "syntax",
-    "devserver": "devserver",
-    "status": "status",
-    "create": "create",
-    "rebase": "rebase",
-    "restore": "restore",
-    "migration-safety": "migration_safety",
-    "verify": "verify",
+# Each command's module (its `run`, taking a `RunnerPlan` of that command's options), imported
+# only when that command runs: db-status need not pay for importing what db-migrate, db-verify or
+# the safety lint use.
+COMMAND_MODULES: Dict[RunnerCommand, str] = {
+    RunnerCommand.MIGRATE: "migrate",
+    RunnerCommand.SQL: "sql",
+    RunnerCommand.SYNTAX: "syntax",
+    RunnerCommand.DEVSERVER: "devserver",
+    RunnerCommand.STATUS: "status",
+    RunnerCommand.CREATE: "create",
+    RunnerCommand.REBASE: "rebase",
+    RunnerCommand.RESTORE: "restore",
+    RunnerCommand.MIGRATION_SAFETY: "migration_safety",
+    RunnerCommand.VERIFY: "verify",
 }
 
 
-def _command(name: str):
-    return importlib.import_module(f"db_migrate.runner.commands.{_COMMANDS[name]}").run
+def command_module(command: RunnerCommand):
+    return importlib.import_module(f"db_migrate.runner.commands.{COMMAND_MODULES[command]}")
 
 
 # The goal a user runs to get each runner command again.
-_GOALS = {
-    "migrate": "db-migrate --dry-run",
-    "sql": "db-migrate --sql",
-    "syntax": "lint",
-    "status": "db-status",
-    "create": "db-create-migration",
-    "rebase": "db-rebase --dry-run",
-    "restore": "db-restore",
-    "verify": "db-verify",
-    "verify-component": "db-verify",
+GOALS: Dict[RunnerCommand, str] = {
+    RunnerCommand.MIGRATE: "db-migrate --dry-run",
+    RunnerCommand.SQL: "db-migrate --sql",
+    RunnerCommand.SYNTAX: "lint",
+    RunnerCommand.DEVSERVER: "db-dev-server",
+    RunnerCommand.STATUS: "db-status",
+    RunnerCommand.CREATE: "db-create-migration",
+    RunnerCommand.REBASE: "db-rebase --dry-run",
+    RunnerCommand.RESTORE: "db-restore",
+    RunnerCommand.MIGRATION_SAFETY: "lint",
+    RunnerCommand.VERIFY: "db-verify",
 }
 
 
 def reproduce(plan: RunnerPlan) -> str:
-    return f"pants {_GOALS.get(plan.command, 'db-' + plan.command)} {plan.selector}"
+    return f"pants {GOALS[plan.command]} {plan.selector}"
 
 
 def our_bug(plan: RunnerPlan, error: BaseException) -> str:
@@ -73,17 +76,26 @@ def main(argv: list) -> int:
             file=sys.stderr,
         )
         return 2
-    plan = RunnerPlan.from_json(Path(argv[0]).read_text())
-    outcome = Outcome(component=plan.component, command=plan.command)
+    try:
+        plan = RunnerPlan.from_json(Path(argv[0]).read_text())
+    except ContractError as e:
+        print(
+            f"❌ Error: the migration runner cannot read its plan: {e}\n\n"
+            "Details: this is a bug in pants-db-migrate (the plugin and the runner disagree),"
+            " not in your migrations.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    outcome = Outcome(component=plan.component, command=plan.command.value)
     code = 0
     # Buffered: progress output is flushed in batches (see runner/live.py), messages explicitly.
     sys.stdout.reconfigure(line_buffering=False, write_through=False)
-    if plan.option("output") == "json":
+    if plan.shared.output == "json":
         # The goal prints the JSON report on stdout; our text (and our children's) goes to stderr.
         sys.stdout.flush()
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
-        result = _command(plan.command)(plan, os.environ, outcome)
+        result = command_module(plan.command).run(plan, os.environ, outcome)
         if isinstance(result, int) and not isinstance(result, bool):
             code = result  # a command that reported its own failures (e.g. verify's children)
     except ProblemError as e:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from db_migrate.core import report
-from db_migrate.core.report import Problem
+from db_migrate.core.report import Problem, ProblemError
 
 _OURS = Path(__file__).resolve().parent.parent  # db_migrate/ (the runner and its shared modules)
 
@@ -97,3 +97,28 @@ def _actions(error: BaseException, where: UserFrame, reproduce: str) -> Sequence
         )
     actions.append(f"Reproduce it: {reproduce}")
     return actions
+
+
+def theirs_if_raised(plan, action, doing: str = "loading its Alembic scripts"):
+    """Run `action`; an exception from the user's code (env.py, models, revisions) is theirs,
+    reported with its file and line; any other is re-raised, ours."""
+    from db_migrate.runner.alembic_glue.steps import RevisionLoadError
+
+    try:
+        return action()
+    except ProblemError:
+        raise
+    except RevisionLoadError as e:
+        raise ProblemError(report.revision_file_problem(e.path, e.line, e.message)) from None
+    except Exception as e:  # noqa: BLE001 - attributed below, or re-raised as ours
+        frames = user_frames(e)
+        revisions = {r.path for r in plan.revisions}
+        if isinstance(e, SyntaxError) and frames and frames[-1].path in revisions:
+            problem = report.revision_file_problem(frames[-1].path, frames[-1].line, error_line(e))
+        else:
+            problem = user_code_problem(
+                e, plan.component, f"pants db-migrate --dry-run {plan.selector}", doing
+            )
+        if problem is None:
+            raise
+        raise ProblemError(problem) from None

@@ -1,6 +1,6 @@
 """Pure: which revisions the migration-safety lint checks, and the text and JSON it reports.
 
-The runner's per-revision result (`runner/safety.py`) is plain JSON; this module turns a
+The runner's per-revision result (`runner/commands/migration_safety.py`) is plain JSON; this module turns a
 component's results into what `pants lint` prints (one block per finding, a summary line per
 component) and the report file CI reads.
 """
@@ -78,7 +78,7 @@ class ComponentSafety:
     component: str
     selector: str
     selection: Selection
-    results_json: Tuple[str, ...]  # one runner result per selected revision (runner/safety.py)
+    results_json: Tuple[str, ...]  # one runner result per selected revision
     problems: Tuple[Problem, ...] = ()  # what stopped the lint before any revision ran
 
     @property

@@ -33,7 +33,7 @@ from pants.engine.target import HydratedSources, HydrateSourcesRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import MigrationSafetyOptions, RunnerCommand, RunnerPlan
 from db_migrate.core.report import Problem
 from db_migrate.core.revision_file import read_revision_header
 from db_migrate.lint.migration_safety.report import ComponentSafety, select_revisions
@@ -46,9 +46,6 @@ from db_migrate.rules.runner_process import (
     RunnerEnvironmentRequest,
 )
 from db_migrate.target_types import AlembicMigrationsFieldSet
-
-COMMAND = "migration-safety"
-
 
 NO_RESOLVE = Problem(
     title="squawk has no lockfile",
@@ -137,7 +134,7 @@ class RevisionSafetyRequest:
 
 @dataclass(frozen=True)
 class RevisionSafety:
-    json: str  # the runner's result (see runner/safety.py)
+    json: str  # the runner's result (runner/commands/migration_safety.py)
 
 
 def _timeout_set(value: str) -> bool:
@@ -148,23 +145,23 @@ def _timeout_set(value: str) -> bool:
 def _plan(request: RevisionSafetyRequest, tool: MigrationSafety) -> str:
     fs = request.field_set
     return RunnerPlan(
-        command=COMMAND,
+        command=RunnerCommand.MIGRATION_SAFETY,
         component=fs.component_name,
         selector=fs.address.spec,
         config=fs.alembic_config.value,
         url_env=fs.url_env,
         buildroot="",
-        options={
-            "revision": request.revision,
-            "path": request.path,
-            "parents": list(request.parents),
-            "squawk": request.environment.squawk,
-            "squawk_args": list(tool.args),
-            "exclude": list(tool.exclude),
+        options=MigrationSafetyOptions(
+            revision=request.revision,
+            path=request.path,
+            parents=request.parents,
+            squawk=request.environment.squawk,
+            squawk_args=tuple(tool.args),
+            exclude=tuple(tool.exclude),
             # Only whether they are set: changing 30s to 60s must not re-lint a whole history.
-            "timeouts_set": _timeout_set(fs.lock_timeout.value)
+            timeouts_set=_timeout_set(fs.lock_timeout.value)
             or _timeout_set(fs.statement_timeout.value),
-        },
+        ),
     ).to_json()
 
 

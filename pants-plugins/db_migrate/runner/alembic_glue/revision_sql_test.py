@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import MigrationSafetyOptions, RunnerCommand, RunnerPlan
 from db_migrate.core.revision_file import is_revision_file, parse_revision_file
 from db_migrate.runner.alembic_glue.revision_sql import render, write_stubs
 from db_migrate.runner.commands import migration_safety as safety
@@ -127,13 +127,15 @@ def test_a_package_resource_script_location(tmp_path: Path, monkeypatch):
 
 def _plan(path: str, revision: str, parents) -> RunnerPlan:
     return RunnerPlan(
-        command="migration-safety",
+        command=RunnerCommand.MIGRATION_SAFETY,
         component="scratch",
         selector="src/scratch:migrations",
         config="alembic.ini",
         url_env="SCRATCH_DB_URL",
         buildroot="",
-        options={"revision": revision, "path": path, "parents": parents, "squawk": "/no/squawk"},
+        options=MigrationSafetyOptions(
+            revision=revision, path=path, parents=tuple(parents), squawk="/no/squawk"
+        ),
     )
 
 

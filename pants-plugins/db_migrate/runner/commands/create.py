@@ -16,10 +16,10 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import CreateOptions, MigrateOptions, RunnerCommand, RunnerPlan
+from db_migrate.core.history import History
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.core.revision_file import RevisionFileError, parse_revision_file
-from db_migrate.runner.alembic_glue.scripts import load_history
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.workspace import sandbox_relpath, write_new
 
@@ -139,23 +139,23 @@ def generation_failed(component: str, why: str) -> Problem:
 # ---------------------------------------------------------------------------------------------
 
 
-def _bring_to_head(plan: RunnerPlan, ini, db) -> None:
+def _bring_to_head(plan: RunnerPlan[CreateOptions], ini, db) -> None:
     """Upgrade the (locked) database to head with the db-migrate logic."""
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.flow import migrate_locked
 
     print(
         f"{plan.component}: bringing the database to head before comparing it with the models ...",
         flush=True,
     )
-    options = {**plan.options, "direction": "upgrade", "target": "head", "dry_run": False}
-    sub = Outcome(component=plan.component, command="migrate")
-    migrate.migrate_locked(
-        dataclasses.replace(plan, command="migrate", options=options), ini, db, sub
+    upgrade = MigrateOptions(lock_wait=plan.options.lock_wait)  # to head, as db-migrate does
+    sub = Outcome(component=plan.component, command=RunnerCommand.MIGRATE.value)
+    migrate_locked(
+        dataclasses.replace(plan, command=RunnerCommand.MIGRATE, options=upgrade), ini, db, sub
     )
     print("", flush=True)
 
 
-def _quiet_config(plan: RunnerPlan):
+def _quiet_config(plan: RunnerPlan[CreateOptions]):
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
@@ -168,13 +168,13 @@ def _quiet_config(plan: RunnerPlan):
     return config
 
 
-def _generate(plan: RunnerPlan, hand_over) -> Tuple[Any, List[Any]]:
+def _generate(plan: RunnerPlan[CreateOptions], hand_over) -> Tuple[Any, List[Any]]:
     """Alembic's `revision` command: (the script it wrote or None, what autogenerate found)."""
     from alembic import command
     from alembic import util as alembic_util
 
     from db_migrate.runner.alembic_glue.steps import AlembicSession
-    from db_migrate.runner.commands.migrate import theirs_if_raised
+    from db_migrate.runner.usercode import theirs_if_raised
 
     autogenerate = hand_over is not None
     found: List[Any] = []
@@ -182,7 +182,7 @@ def _generate(plan: RunnerPlan, hand_over) -> Tuple[Any, List[Any]]:
     def keep_or_drop(context, revision, directives) -> None:
         script = directives[0]
         found.extend(script.upgrade_ops.as_diffs())
-        if script.upgrade_ops.is_empty() and not plan.option("empty", False):
+        if script.upgrade_ops.is_empty() and not plan.options.empty:
             directives[:] = []  # Alembic's documented way to write nothing
 
     def generate():
@@ -190,10 +190,10 @@ def _generate(plan: RunnerPlan, hand_over) -> Tuple[Any, List[Any]]:
         with session.handing_over():
             return command.revision(
                 session.config,
-                message=(plan.option("message") or "").strip(),
+                message=plan.options.message.strip(),
                 autogenerate=autogenerate,
                 head="head",
-                rev_id=plan.option("rev_id") or None,
+                rev_id=plan.options.rev_id or None,
                 process_revision_directives=keep_or_drop if autogenerate else None,
             )
 
@@ -204,29 +204,31 @@ def _generate(plan: RunnerPlan, hand_over) -> Tuple[Any, List[Any]]:
     return script, found
 
 
-def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
-    graph = load_history(plan)
+def run(plan: RunnerPlan[CreateOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
+    graph = History(plan.revisions)
     if len(graph.heads) > 1:  # the goal refuses this first; never build on one head of several
         by_id = {r.revision: r for r in graph.revisions}
         infos = [report.HeadInfo(h, by_id[h].path, by_id[h].message) for h in graph.heads]
         raise ProblemError(report.multiple_heads(plan.component, plan.selector, infos))
-    if not plan.option("autogenerate", False):
+    if not plan.options.autogenerate:
         script, found = _generate(plan, None)
         return _written(plan, script, found, "", tuple(graph.heads), outcome)
 
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.database import hand_over, locked_database
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     # One lock from the upgrade to the comparison: nobody migrates the database in between.
-    with migrate.locked_database(plan, ini, environ) as db:
+    with locked_database(plan, ini, environ, plan.options.lock_wait) as db:
         _bring_to_head(plan, ini, db)
-        script, found = _generate(plan, migrate.hand_over(plan, ini, db))
+        script, found = _generate(plan, hand_over(plan, ini, db))
     return _written(plan, script, found, db.source.url.masked(), tuple(graph.heads), outcome)
 
 
-def _written(plan: RunnerPlan, script, found, database: str, heads, outcome: Outcome) -> Outcome:
+def _written(
+    plan: RunnerPlan[CreateOptions], script, found, database: str, heads, outcome: Outcome
+) -> Outcome:
     """Write the rendered file into the workspace and report it (or that nothing differed)."""
-    autogenerate = bool(plan.option("autogenerate", False))
+    autogenerate = plan.options.autogenerate
     if not script:  # autogenerate found nothing, and --empty was not given
         print(no_changes(plan.component, database), flush=True)
         outcome.extra = {"created": None, "changes": []}
@@ -245,7 +247,7 @@ def _written(plan: RunnerPlan, script, found, database: str, heads, outcome: Out
     write_new(plan.buildroot, relpath, text, in_sandbox=False)
 
     changes = [line for diff in found for line in describe_diff(diff)] if autogenerate else None
-    message = (plan.option("message") or "").strip()
+    message = plan.options.message.strip()
     print(
         render_created(
             plan.component,

@@ -5,24 +5,26 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from db_migrate.core.contract import DevServerOptions, RunnerPlan
 from db_migrate.core.report import Problem, ProblemError
+from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.postgres.dev_server import DevServerSettings, describe, status
 from db_migrate.runner.postgres.server import PgServerError
 
 
-def run(plan, environ, outcome) -> None:
+def run(plan: RunnerPlan[DevServerOptions], environ, outcome: Outcome) -> None:
     """`pants db-dev-server --action=...`: status, start, stop, reset."""
     from db_migrate.core.alembic_ini import parse_alembic_ini
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    settings = DevServerSettings.from_options(plan.buildroot, plan.options)
+    settings = DevServerSettings.of(plan.buildroot, plan.shared)
     url = (
         DatabaseUrl.parse(ini.url)
         if ini.url
         else DatabaseUrl.parse(f"postgresql://postgres@127.0.0.1:{settings.port}/postgres")
     )
-    action = plan.option("action", "status")
+    action = plan.options.action
     server = settings.server(url)
     try:
         if action == "start" and not server.is_running():

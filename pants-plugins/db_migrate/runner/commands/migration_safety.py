@@ -15,8 +15,10 @@ import traceback
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from db_migrate.core.contract import MigrationSafetyOptions, RunnerPlan
 from db_migrate.core.report import Problem
 from db_migrate.runner.alembic_glue.revision_sql import RenderedSql, Statement, render, write_stubs
+from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.safety import rules as safety_rules
 from db_migrate.runner.safety import squawk
 
@@ -47,7 +49,9 @@ def _finding(
     }
 
 
-def _user_code_error(plan, revision: str, direction: str, error: BaseException) -> Problem:
+def _user_code_error(
+    plan: RunnerPlan[MigrationSafetyOptions], revision: str, direction: str, error: BaseException
+) -> Problem:
     """An exception of env.py, the models or the revision, with the file and line it came from."""
     root = os.getcwd() + os.sep
     frames = [
@@ -61,7 +65,7 @@ def _user_code_error(plan, revision: str, direction: str, error: BaseException) 
     if frames:
         last = frames[-1]
         where = f"{os.path.relpath(last.filename, root)}:{last.lineno}: "
-    down = plan.option("parents") or ["base"]
+    down = plan.options.parents or ("base",)
     return Problem(
         title=f"Cannot render the SQL of {revision} ({direction})",
         details=(f"{where}{type(error).__name__}: {error}",),
@@ -83,9 +87,12 @@ def _problem_dict(problem: Problem) -> Dict[str, Any]:
     }
 
 
-def _squawk_findings(plan, rendered: RenderedSql, excluded: List[str]) -> List[Dict[str, Any]]:
+def _squawk_findings(
+    plan: RunnerPlan[MigrationSafetyOptions], rendered: RenderedSql, excluded: List[str]
+) -> List[Dict[str, Any]]:
     """Errors in an upgrade; warnings in a downgrade, the emergency path db-migrate backs up first."""
-    found = squawk.lint(plan.option("squawk"), rendered, plan.option("squawk_args", []), excluded)
+    options = plan.options
+    found = squawk.lint(options.squawk, rendered, list(options.squawk_args), excluded)
     level = "error" if rendered.direction == "upgrade" else "warning"
     return [
         _finding(
@@ -102,16 +109,16 @@ def _squawk_findings(plan, rendered: RenderedSql, excluded: List[str]) -> List[D
     ]
 
 
-def _excluded(plan) -> List[str]:
+def _excluded(plan: RunnerPlan[MigrationSafetyOptions]) -> List[str]:
     """The squawk rules not checked: the subsystem's `exclude`, and the two timeout rules when
     the component's target sets a timeout (the runner applies it to every revision)."""
-    out = list(plan.option("exclude", []))
-    if plan.option("timeouts_set"):
+    out = list(plan.options.exclude)
+    if plan.options.timeouts_set:
         out += [LOCK_TIMEOUT_RULE, STATEMENT_TIMEOUT_RULE]
     return out
 
 
-def _ignore_problems(plan, path: str, text: str):
+def _ignore_problems(plan: RunnerPlan[MigrationSafetyOptions], path: str, text: str):
     ignores, errors = safety_rules.read_ignores(text)
     problems = [
         Problem(
@@ -123,7 +130,7 @@ def _ignore_problems(plan, path: str, text: str):
         for e in errors
     ]
     candidates = safety_rules.not_ours([i.rule for i in ignores])
-    for name in squawk.unknown_rules(plan.option("squawk"), candidates):
+    for name in squawk.unknown_rules(plan.options.squawk, candidates):
         lines = ", ".join(str(i.line) for i in ignores if i.rule == name)
         problems.append(
             Problem(
@@ -139,10 +146,9 @@ def _ignore_problems(plan, path: str, text: str):
     return ignores, problems
 
 
-def run(plan, environ, outcome) -> None:
-    revision = plan.option("revision")
-    path = plan.option("path")
-    write_stubs(path, plan.option("parents", []))
+def run(plan: RunnerPlan[MigrationSafetyOptions], environ, outcome: Outcome) -> None:
+    revision, path = plan.options.revision, plan.options.path
+    write_stubs(path, list(plan.options.parents))
     ignores, problems = _ignore_problems(plan, path, Path(path).read_text(errors="replace"))
     rendered = {}
     for direction in ("upgrade", "downgrade"):

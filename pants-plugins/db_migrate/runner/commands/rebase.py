@@ -16,16 +16,15 @@ import argparse
 import contextlib
 import dataclasses
 from pathlib import Path
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
-from db_migrate.core.contract import DEFAULT_BASE_REF, RunnerPlan
+from db_migrate.core.contract import MigrateOptions, RebaseOptions, RunnerCommand, RunnerPlan
 from db_migrate.core.history import History
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.core.revision_file import Revision, RevisionFileError, parse_revision_file
 from db_migrate.core.revision_order import base_to_head_order
-from db_migrate.runner.alembic_glue.scripts import load_revisions
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.rebase_plan import (
     MERGE,
@@ -55,7 +54,9 @@ from db_migrate.runner.workspace import (
 # ---------------------------------------------------------------------------------------------
 
 
-def strategy_refused(plan: RunnerPlan, strategy: str, base_ref: str, why: str) -> Problem:
+def strategy_refused(
+    plan: RunnerPlan[RebaseOptions], strategy: str, base_ref: str, why: str
+) -> Problem:
     return Problem(
         title=f"Cannot resolve {plan.component}'s heads with --strategy={strategy}",
         details=(why, "Nothing was changed."),
@@ -69,7 +70,7 @@ def strategy_refused(plan: RunnerPlan, strategy: str, base_ref: str, why: str) -
     )
 
 
-def cannot_edit(plan: RunnerPlan, path: str, why: str) -> Problem:
+def cannot_edit(plan: RunnerPlan[RebaseOptions], path: str, why: str) -> Problem:
     return Problem(
         title="Cannot rebase: a revision file cannot be edited safely",
         details=(f"{path}: {why}", "Nothing was changed."),
@@ -81,7 +82,7 @@ def cannot_edit(plan: RunnerPlan, path: str, why: str) -> Problem:
     )
 
 
-def no_single_fork(plan: RunnerPlan, branch: Branch) -> Problem:
+def no_single_fork(plan: RunnerPlan[RebaseOptions], branch: Branch) -> Problem:
     return Problem(
         title="Cannot rebase: the database applied a branch with several starting points",
         details=(
@@ -99,7 +100,9 @@ def no_single_fork(plan: RunnerPlan, branch: Branch) -> Problem:
     )
 
 
-def reapply_failed(plan: RunnerPlan, changed: Sequence[WrittenFile], problem: Problem) -> Problem:
+def reapply_failed(
+    plan: RunnerPlan[RebaseOptions], changed: Sequence[WrittenFile], problem: Problem
+) -> Problem:
     return Problem(
         title=problem.title,
         details=(
@@ -124,7 +127,7 @@ def reapply_failed(plan: RunnerPlan, changed: Sequence[WrittenFile], problem: Pr
 
 @dataclasses.dataclass(frozen=True)
 class _Context:
-    plan: RunnerPlan
+    plan: RunnerPlan[RebaseOptions]
     ini: AlembicIni
     revisions: Tuple[Revision, ...]  # base → head
     graph: History
@@ -135,14 +138,13 @@ def _head_infos(ctx: _Context, heads: Sequence[str]) -> List[Tuple[str, str]]:
     return [(h, ctx.graph.get(h).message) for h in heads]
 
 
-def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
-    requested = plan.option("strategy", "auto")
-    base_ref = plan.option("base_ref") or DEFAULT_BASE_REF
+def run(plan: RunnerPlan[RebaseOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
+    requested, base_ref = plan.options.strategy, plan.options.base_ref
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    graph = History(load_revisions(plan))
+    graph = History(plan.revisions)
     # Any order with parents first does here; Alembic's own costs seconds at thousands.
     ordered = base_to_head_order(graph.revisions)
-    ctx = _Context(plan, ini, ordered, graph, bool(plan.option("dry_run", False)))
+    ctx = _Context(plan, ini, ordered, graph, plan.options.dry_run)
     heads = tuple(graph.heads)
     if len(heads) < 2:
         print(
@@ -172,7 +174,7 @@ def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outco
     return _rebase(ctx, choice, environ, outcome)
 
 
-def _quiet_config(plan: RunnerPlan):
+def _quiet_config(plan: RunnerPlan[RebaseOptions]):
     from alembic.config import Config
 
     config = Config(plan.config, cmd_opts=argparse.Namespace(quiet=True, x=None))
@@ -184,7 +186,7 @@ def _merge(
     ctx: _Context, heads: Sequence[str], environ: Mapping[str, str], outcome: Outcome
 ) -> Outcome:
     plan = ctx.plan
-    message = (plan.option("message") or "").strip() or merge_message(_head_infos(ctx, heads))
+    message = (plan.options.message or "").strip() or merge_message(_head_infos(ctx, heads))
     if ctx.dry_run:
         _print_merge_plan(plan, heads, message)
         return outcome.finish("dry-run", tuple(heads))
@@ -209,7 +211,7 @@ def _merge(
     return outcome.finish("merged", (merged.revision,))
 
 
-def _print_merge_plan(plan: RunnerPlan, heads: Sequence[str], message: str) -> None:
+def _print_merge_plan(plan: RunnerPlan[RebaseOptions], heads: Sequence[str], message: str) -> None:
     print("", flush=True)
     print(
         "\n".join(
@@ -217,7 +219,7 @@ def _print_merge_plan(plan: RunnerPlan, heads: Sequence[str], message: str) -> N
                 "Dry run: nothing written. The plan:",
                 f"- Write a merge revision: down_revision = ({', '.join(heads)}), upgrade and downgrade `pass`",
                 f"- Message: {message}",
-                f"- In: {Path(plan.option('script_dir') or '.') / 'versions'}/",
+                f"- In: {Path(plan.shared.script_dir or '.') / 'versions'}/",
                 "- No existing file is edited; the database is not touched",
             ]
         ),
@@ -259,7 +261,7 @@ def _render_merge(ctx: _Context, heads: Sequence[str], message: str) -> Tuple[st
     return relpath, text, merged
 
 
-def _next_steps(plan: RunnerPlan, files: Sequence[WrittenFile]) -> List[str]:
+def _next_steps(plan: RunnerPlan[RebaseOptions], files: Sequence[WrittenFile]) -> List[str]:
     return [
         "",
         "Next steps:",
@@ -277,20 +279,20 @@ def _database(ctx: _Context, environ: Mapping[str, str]) -> Iterator[Tuple[Optio
     None when there is nothing to look at: a development server that was never created, or, in
     a dry run, a database that is not reachable (a dry run never starts or locks anything).
     """
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.database import locked_database
     from db_migrate.runner.postgres.connection import peek_database
     from db_migrate.runner.postgres.database import resolve_url
     from db_migrate.runner.postgres.dev_server import DevServerSettings
 
     plan = ctx.plan
     source = resolve_url(plan.url_env, ctx.ini.url, environ, plan.component, plan.config)
-    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    dev = DevServerSettings.of(plan.buildroot, plan.shared)
     where = source.url.masked()
     if dev.serves(source) and not dev.server(source.url).is_initialized():
         yield None, f"{where}: the development server was never created, so nothing was applied"
         return
     if not ctx.dry_run:
-        with migrate.locked_database(plan, ctx.ini, environ) as db:
+        with locked_database(plan, ctx.ini, environ, plan.options.lock_wait) as db:
             yield db, where
         return
     try:
@@ -351,7 +353,7 @@ def _rebase(
     return outcome
 
 
-def _edited_texts(plan: RunnerPlan, edits) -> List[Tuple[Repoint, str, str]]:
+def _edited_texts(plan: RunnerPlan[RebaseOptions], edits) -> List[Tuple[Repoint, str, str]]:
     """(edit, old text, new text) per file, checked before anything is touched."""
     texts = []
     for edit in edits:
@@ -373,7 +375,7 @@ def _heads_of(ctx: _Context, db) -> Optional[Tuple[str, ...]]:
 
 def _check_database(ctx: _Context, branch, current) -> Tuple[Tuple[str, ...], Optional[str]]:
     """(the branch's revisions the database applied, the fork to downgrade to)."""
-    from db_migrate.runner.commands.migrate import ahead_of_code
+    from db_migrate.runner.migration.problems import ahead_of_code
 
     applied = tuple(h for h in (current or ()) if h in branch.own)
     if current:
@@ -405,28 +407,25 @@ def _print_plan(ctx: _Context, branch, onto, edits, current, where, applied, for
 
 def _leave_branch(ctx: _Context, db, fork):
     """Downgrade to the fork point (with the backup every downgrade takes), lock still held."""
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.flow import migrate_locked
 
     print(f"\n{ctx.plan.component}: leaving the branch before editing it ...", flush=True)
-    down = Outcome(component=ctx.plan.component, command="migrate")
-    plan = _with(ctx.plan, direction="downgrade", target=fork, no_backup=False)
-    migrate.migrate_locked(plan, ctx.ini, db, down)
+    down = Outcome(component=ctx.plan.component, command=RunnerCommand.MIGRATE.value)
+    migrate_locked(_as_migrate(ctx.plan, "downgrade", fork), ctx.ini, db, down)
     return down.backup
 
 
 def _reapply(ctx: _Context, db, after_revisions, heads, applied, changed) -> Tuple[str, ...]:
     """Upgrade again to where the database was, through the rebased history."""
-    from db_migrate.runner.commands import migrate
+    from db_migrate.runner.migration.flow import migrate_locked
 
     print(f"\n{ctx.plan.component}: re-applying the rebased branch ...", flush=True)
-    new_plan = _with(ctx.plan, revisions=after_revisions, heads=heads)
     final: Tuple[str, ...] = ()
     for target in applied:
-        up = Outcome(component=ctx.plan.component, command="migrate")
+        up = Outcome(component=ctx.plan.component, command=RunnerCommand.MIGRATE.value)
+        upgrade = _as_migrate(ctx.plan, "upgrade", target, after_revisions, heads)
         try:
-            migrate.migrate_locked(
-                _with(new_plan, direction="upgrade", target=target), ctx.ini, db, up
-            )
+            migrate_locked(upgrade, ctx.ini, db, up)
         except ProblemError as e:
             raise ProblemError(reapply_failed(ctx.plan, changed, e.problem)) from None
         final = up.after
@@ -467,16 +466,30 @@ def _report_rebase(ctx: _Context, outcome, branch, onto, changed, database, wher
     outcome.finish("rebased", tuple(final))
 
 
-def _with(
-    plan: RunnerPlan, *, revisions: Optional[Sequence[Revision]] = None, heads=None, **options
-) -> RunnerPlan:
-    """The same plan as a db-migrate run (options added), optionally with the edited history."""
-    changes = {"command": "migrate", "options": {**plan.options, **options}}
+def _as_migrate(
+    plan: RunnerPlan[RebaseOptions],
+    direction: str,
+    target: str,
+    revisions: Optional[Sequence[Revision]] = None,
+    heads: Optional[Sequence[str]] = None,
+) -> RunnerPlan[MigrateOptions]:
+    """A db-migrate run to `target` under this rebase's options, optionally with the edited
+    history (each revision's new parents; its checksum stays the one the plugin read)."""
+    options = plan.options
+    move = MigrateOptions(
+        direction=direction,
+        target=target,
+        target_label=target,
+        lock_wait=options.lock_wait,
+        allow_active_sessions=options.allow_active_sessions,
+        base_ref=options.base_ref,
+    )
+    changes: Dict[str, Any] = {"command": RunnerCommand.MIGRATE, "options": move}
     if revisions is not None:
         downs = {r.revision: tuple(r.down_revisions) for r in revisions}
         changes["revisions"] = tuple(
-            dataclasses.replace(f, down_revisions=downs.get(f.revision, f.down_revisions))
-            for f in plan.revisions
+            dataclasses.replace(r, down_revisions=downs.get(r.revision, r.down_revisions))
+            for r in plan.revisions
         )
     if heads is not None:
         changes["heads"] = tuple(heads)

@@ -7,7 +7,7 @@ from typing import Mapping
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import RestoreOptions, RunnerPlan
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.backup import restore
@@ -15,15 +15,15 @@ from db_migrate.runner.postgres.sessions import active_sessions, other_sessions
 from db_migrate.runner.postgres.version_table import current_heads
 
 
-def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
-    from db_migrate.runner.commands.migrate import locked_database
+def run(plan: RunnerPlan[RestoreOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
+    from db_migrate.runner.migration.database import locked_database
 
-    backup = Path(plan.option("backup"))
+    backup = Path(plan.options.backup)
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
-    with locked_database(plan, ini, environ) as db:
+    with locked_database(plan, ini, environ, plan.options.lock_wait) as db:
         where = db.source.url.masked()
         others = other_sessions(db.connection)
-        if others and not plan.option("allow_active_sessions", False):
+        if others and not plan.options.allow_active_sessions:
             retry = report.goal(
                 "db-restore", plan.selector, f"--backup={backup}", "--allow-active-sessions"
             )

@@ -12,18 +12,19 @@ import io
 import sys
 from pathlib import Path
 
+from db_migrate.core.contract import RunnerPlan, SqlOptions
 from db_migrate.core.report import Problem, ProblemError
+from db_migrate.runner.outcome import Outcome
 
 
-def run(plan, environ, outcome) -> None:
+def run(plan: RunnerPlan[SqlOptions], environ, outcome: Outcome) -> None:
     from alembic import command
     from alembic import util as alembic_util
     from alembic.config import Config
 
-    direction = plan.option("direction", "upgrade")
-    target = plan.option("target", "head")
-    outcome.direction, outcome.target = direction, plan.option("target_label") or target
-    sql_file = plan.option("sql_file")
+    options = plan.options
+    direction, target, sql_file = options.direction, options.target, options.sql_file
+    outcome.direction, outcome.target = direction, options.target_label or target
     # Buffered: a run that fails (a bad range, an error in env.py or a revision) writes no SQL
     # and no header, and an existing --sql-file keeps what it held.
     buffer = io.StringIO()
@@ -51,7 +52,7 @@ def run(plan, environ, outcome) -> None:
     if sql_file:
         path = Path(sql_file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a" if plan.option("sql_append") else "w") as f:
+        with open(path, "a" if options.sql_append else "w") as f:
             f.write(buffer.getvalue())
         print(
             f"{plan.component}: SQL of {direction} {target} written to {sql_file}",

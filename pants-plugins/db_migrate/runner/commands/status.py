@@ -14,27 +14,27 @@ from typing import Optional, Sequence, Tuple
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import RunnerPlan, StatusOptions
 from db_migrate.core.report import ProblemError
 from db_migrate.core.status_report import FACTS, NOT_CREATED, NOT_RUNNING, READ, DatabaseFacts
 from db_migrate.runner.outcome import Outcome
 
 
-def run(plan: RunnerPlan, environ, outcome: Outcome) -> Outcome:
+def run(plan: RunnerPlan[StatusOptions], environ, outcome: Outcome) -> Outcome:
     from db_migrate.runner.postgres.connection import peek_database
     from db_migrate.runner.postgres.database import resolve_url
     from db_migrate.runner.postgres.dev_server import DevServerSettings
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
-    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    dev = DevServerSettings.of(plan.buildroot, plan.shared)
     database = source.url.masked()
     try:
         db = peek_database(plan, ini, environ)
     except ProblemError as e:
         facts = _without_database(e, source, database) if dev.serves(source) else None
         if facts is None:
-            if plan.option("history") and not dev.serves(source):
+            if plan.options.history and not dev.serves(source):
                 _print_history(plan)
             raise
     else:
@@ -47,10 +47,10 @@ def run(plan: RunnerPlan, environ, outcome: Outcome) -> Outcome:
 def _print_history(plan: RunnerPlan) -> None:
     """The history before the error of a database it cannot reach (only here does the runner
     build Alembic's map)."""
+    from db_migrate.core.history import History
     from db_migrate.core.status_report import render_history
-    from db_migrate.runner.alembic_glue.scripts import load_history
 
-    print(render_history(load_history(plan)), flush=True)
+    print(render_history(History(plan.revisions)), flush=True)
     print("", flush=True)
 
 
@@ -68,7 +68,7 @@ def _without_database(e: ProblemError, source, database: str) -> Optional[Databa
     return None
 
 
-def _read_database(plan: RunnerPlan, ini, db, database: str) -> DatabaseFacts:
+def _read_database(plan: RunnerPlan[StatusOptions], ini, db, database: str) -> DatabaseFacts:
     """The version table and what the checksum ledger says of the applied files, from one
     read-only connection (and git, for which edited revisions are released)."""
     from db_migrate.runner.postgres.version_table import current_heads
@@ -88,7 +88,9 @@ def _read_database(plan: RunnerPlan, ini, db, database: str) -> DatabaseFacts:
             ledger_lines=_unrecorded(unrecorded),
             unrecorded=unrecorded,
         )
-    known = released.releases(plan, [c.path for c in found.changed])
+    known = released.releases(
+        plan, [c.path for c in found.changed], plan.options.release_pins, plan.options.base_ref
+    )
     shipped = [c for c in found.changed if known.released_because(c.revision, c.path)]
     shipped_ids = {c.revision for c in shipped}
     mine = [c.revision for c in found.changed if c.revision not in shipped_ids]

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from db_migrate.core.contract import RunnerPlan, SyntaxOptions
 from db_migrate.core.revision_file import RevisionFileError, compile_revision_file
+from db_migrate.runner.outcome import Outcome
 
 
-def run(plan, environ, outcome) -> None:
+def run(plan: RunnerPlan[SyntaxOptions], environ, outcome: Outcome) -> None:
     errors = []
-    for path in plan.option("paths", ()):
+    for path in plan.options.paths:
         try:
             compile_revision_file(path, Path(path).read_bytes())
         except RevisionFileError as e:

@@ -18,7 +18,7 @@ from typing import Mapping, Optional, Tuple
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import RunnerPlan, VerifyOptions
 from db_migrate.core.report import Problem, ProblemError, VerificationResult
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.verify.round_trip import RoundTrip
@@ -40,7 +40,7 @@ def _throwaway_failed(error: BaseException) -> Problem:
     )
 
 
-def _session(plan: RunnerPlan, url: str, version_table: str):
+def _session(plan: RunnerPlan[VerifyOptions], url: str, version_table: str):
     """Alembic's config and scripts; env.py is handed a connection to `url` (as db-migrate hands
     one), and finds `url` too if it looks for its own (its variable, or the ini)."""
     from db_migrate.runner.alembic_glue.env_watch import HandOver
@@ -84,7 +84,7 @@ def _connector(url: str, component: str, database: Optional[str] = None):
     return connect
 
 
-def _recreate(plan: RunnerPlan, url: str) -> None:
+def _recreate(plan: RunnerPlan[VerifyOptions], url: str) -> None:
     from psycopg import sql
     from sqlalchemy.engine import make_url
 
@@ -94,7 +94,9 @@ def _recreate(plan: RunnerPlan, url: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
-def round_trip(plan: RunnerPlan, url: str) -> Tuple[VerificationResult, RoundTrip, str]:
+def round_trip(
+    plan: RunnerPlan[VerifyOptions], url: str
+) -> Tuple[VerificationResult, RoundTrip, str]:
     """(result, the round trip, how it read the schema); again with full reads if tracking missed."""
     version_table = parse_alembic_ini(plan.config, Path(plan.config).read_text()).version_table
     session = _session(plan, url, version_table)
@@ -107,8 +109,8 @@ def round_trip(plan: RunnerPlan, url: str) -> Tuple[VerificationResult, RoundTri
         version_table,
         connect,
         say,
-        incremental=not plan.option("full_snapshots", False),
-        check_every_step=bool(plan.option("check_every_step", False)),
+        incremental=not plan.options.full_snapshots,
+        check_every_step=plan.options.check_every_step,
     )
     trip = RoundTrip(plan, session, snapshots)
     try:
@@ -124,7 +126,7 @@ def round_trip(plan: RunnerPlan, url: str) -> Tuple[VerificationResult, RoundTri
         return trip.run(), trip, "full (fallback)"
 
 
-def verify_on(plan: RunnerPlan, url: str, outcome: Outcome) -> Outcome:
+def verify_on(plan: RunnerPlan[VerifyOptions], url: str, outcome: Outcome) -> Outcome:
     """One component's round trip on the empty database at `url`."""
     outcome.direction, outcome.target = "round-trip", "head"
     try:
@@ -150,7 +152,7 @@ def _record(outcome: Outcome, result: VerificationResult, trip: RoundTrip, mode:
     )
 
 
-def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
+def run(plan: RunnerPlan[VerifyOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     """`verify`: a throwaway server in this process's directory, then the round trip; prints the report."""
     from db_migrate.runner.postgres.server import PgServerError, pg_version, throwaway_server
 

@@ -10,19 +10,20 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from testsupport import postgres as pgtesting
+from testsupport import postgres as pg_fixtures
 
-from db_migrate.core.contract import RevisionFact, RunnerPlan
+from db_migrate.core.contract import RunnerCommand, RunnerPlan, VerifyOptions
 from db_migrate.core.report import ProblemError
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.commands import verify
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.server import LocalServer
 from db_migrate.runner.verify import schema
 from db_migrate.runner.verify.schema import Key
 
-pg_server = pgtesting.pg_server
-pg_database = pgtesting.pg_database
-pg_url = pgtesting.pg_url
+pg_server = pg_fixtures.pg_server
+pg_database = pg_fixtures.pg_database
+pg_url = pg_fixtures.pg_url
 
 ENV_PY = """
 import importlib.util
@@ -150,6 +151,10 @@ def _body(code: str) -> str:
     return textwrap.indent(textwrap.dedent(code).strip() or "pass", "    ")
 
 
+# Incremental schema reads, each checked against a full read.
+EVERY_STEP = VerifyOptions(check_every_step=True)
+
+
 def make_component(
     root: Path,
     revisions=(R1, R2, R3),
@@ -157,7 +162,7 @@ def make_component(
     name: str = "mini",
     models: str = MODELS,
     per_migration: bool = True,
-    options: dict | None = None,
+    options: VerifyOptions = EVERY_STEP,
 ) -> RunnerPlan:
     """A component under `root` (ini, env.py, models.py, versions/) and the plan Pants would send."""
     script = root / name
@@ -179,7 +184,12 @@ def make_component(
             )
         )
         facts.append(
-            RevisionFact(rev, (down,) if down else (), message, str(path.relative_to(root)))
+            Revision(
+                rev,
+                (down,) if down else (),
+                message=message,
+                path=str(path.relative_to(root)),
+            )
         )
         down = rev
     ini = root / f"alembic-{name}.ini"
@@ -189,7 +199,7 @@ def make_component(
         f"version_table = alembic_version_{name}\n"
     )
     return RunnerPlan(
-        command="verify",
+        command=RunnerCommand.VERIFY,
         component=name,
         selector=f"src/{name}:migrations",
         config=ini.name,
@@ -197,7 +207,7 @@ def make_component(
         buildroot=str(root),
         revisions=tuple(facts),
         heads=(down,) if down else (),
-        options={"check_every_step": True, **(options or {})},
+        options=options,
     )
 
 
@@ -361,7 +371,7 @@ def test_the_tracker_follows_every_change_and_reads_only_what_changed(
 
 
 def test_a_missed_change_falls_back_to_full_snapshots(in_tmp, pg_url, monkeypatch, capsys) -> None:
-    plan = make_component(in_tmp, options={"check_every_step": False})
+    plan = make_component(in_tmp, options=VerifyOptions())
     real_refresh = schema.Tracker.refresh
 
     def forgetful(self, query):
@@ -487,7 +497,9 @@ def test_verify_skip_and_min_revision_are_reported(in_tmp, pg_url, monkeypatch) 
     broken = (R2[0], R2[1], R2[2], "pass")
     r4 = ("dddd00000004", "Noop", "pass", "pass")
     plan = make_component(
-        in_tmp, (R1, broken, R3, r4), options={"skip": ["bbbb00000002", "dddd00000004"]}
+        in_tmp,
+        (R1, broken, R3, r4),
+        options=VerifyOptions(skip=("bbbb00000002", "dddd00000004"), check_every_step=True),
     )
     outcome = verify_one(plan, pg_url, monkeypatch)
     text = outcome.extra["report"]
@@ -502,7 +514,9 @@ def test_verify_skip_and_min_revision_are_reported(in_tmp, pg_url, monkeypatch) 
     )
 
     plan = make_component(
-        in_tmp / "again", (R1, broken, R3), options={"min_revision": "bbbb00000002"}
+        in_tmp / "again",
+        (R1, broken, R3),
+        options=VerifyOptions(min_revision="bbbb00000002", check_every_step=True),
     )
     monkeypatch.chdir(in_tmp / "again")
     with pg_url_fresh(monkeypatch) as url:
@@ -596,7 +610,11 @@ def test_verify_starts_its_own_server_in_its_directory_and_prints_the_report(
 def test_a_skip_from_the_command_line_is_reported_as_such(in_tmp, pg_url, monkeypatch) -> None:
     r4 = ("dddd00000004", "Noop", "pass", "pass")
     plan = make_component(
-        in_tmp, (R1, R2, R3, r4), options={"skip": ["cccc00000003"], "cli_skip": ["dddd00000004"]}
+        in_tmp,
+        (R1, R2, R3, r4),
+        options=VerifyOptions(
+            skip=("cccc00000003",), cli_skip=("dddd00000004",), check_every_step=True
+        ),
     )
     text = verify_one(plan, pg_url, monkeypatch).extra["report"]
     assert (

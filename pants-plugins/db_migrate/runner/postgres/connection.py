@@ -9,7 +9,7 @@ from typing import Mapping, Optional
 import psycopg
 
 from db_migrate.core.alembic_ini import AlembicIni
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import RunnerPlan, SharedSettings
 from db_migrate.core.report import ProblemError, register_secret
 from db_migrate.runner.postgres.database import UrlSource, connect, resolve_url
 from db_migrate.runner.postgres.dev_server import DevServerSettings, ensure_database
@@ -20,7 +20,7 @@ def user_options(source: UrlSource, environ: Mapping[str, str]) -> str:
     return source.url.libpq_params().get("options") or environ.get("PGOPTIONS", "")
 
 
-def migration_options(plan: RunnerPlan, base: str, server_version: int) -> str:
+def migration_options(shared: SharedSettings, base: str, server_version: int) -> str:
     """`base` plus our settings for the connection migrations run on, appended so both win.
 
     On PostgreSQL 14+ the server also checks every second that we are still there, so a
@@ -30,8 +30,12 @@ def migration_options(plan: RunnerPlan, base: str, server_version: int) -> str:
     options = [base] if base.strip() else []
     if server_version >= 140000:
         options.append("-c client_connection_check_interval=1000")
-    for name in ("lock_timeout", "statement_timeout"):
-        value = re.sub(r"\s+", "", str(plan.option(f"pg_{name}", "") or ""))
+    timeouts = {
+        "lock_timeout": shared.pg_lock_timeout,
+        "statement_timeout": shared.pg_statement_timeout,
+    }
+    for name, value in timeouts.items():
+        value = re.sub(r"\s+", "", value)
         if value:
             options.append(f"-c {name}={value}")
     return " ".join(options)
@@ -46,7 +50,7 @@ class ComponentDatabase:
 
     def migration_options(self, plan: RunnerPlan) -> str:
         version = int(self.connection.execute("SHOW server_version_num").fetchone()[0])
-        return migration_options(plan, self.user_options, version)
+        return migration_options(plan.shared, self.user_options, version)
 
     def alembic_environ(self, plan: RunnerPlan) -> dict:
         """PGOPTIONS for a connection env.py opens itself (with a libpq driver): ours appended."""
@@ -59,8 +63,8 @@ def open_component_database(
 ) -> ComponentDatabase:
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
     register_secret(*source.url.secrets())
-    timeout = float(plan.option("connect_timeout", 5))
-    dev = DevServerSettings.from_options(plan.buildroot, plan.options)
+    timeout = plan.shared.connect_timeout
+    dev = DevServerSettings.of(plan.buildroot, plan.shared)
     ours = dev.serves(source)
     options = user_options(source, environ)
 

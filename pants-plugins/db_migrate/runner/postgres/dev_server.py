@@ -11,6 +11,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from db_migrate.core.contract import SharedSettings
 from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource
 from db_migrate.runner.postgres.server import LocalServer, pg_version
 from db_migrate.runner.workspace import git_ignored_folder
@@ -24,11 +25,11 @@ class DevServerSettings:
     port: int
 
     @classmethod
-    def from_options(cls, buildroot: str, options: dict) -> DevServerSettings:
-        data_dir = Path(options.get("dev_server_dir") or ".dev-postgres")
+    def of(cls, buildroot: str, shared: SharedSettings) -> DevServerSettings:
+        data_dir = Path(shared.dev_server_dir or ".dev-postgres")
         if not data_dir.is_absolute():
             data_dir = Path(buildroot) / data_dir
-        return cls(data_dir=data_dir, port=int(options.get("dev_server_port") or 8101))
+        return cls(data_dir=data_dir, port=shared.dev_server_port or 8101)
 
     def serves(self, source: UrlSource) -> bool:
         """True when `source` is the default URL aimed at this dev server."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from testsupport import postgres as pgtesting
+from testsupport import postgres as pg_fixtures
 
 from db_migrate.runner.postgres.server import (
     LocalServer,
@@ -21,9 +21,9 @@ from db_migrate.runner.postgres.server import (
 
 # The real-PostgreSQL fixtures. Bound here rather than in a conftest.py next to this file: Pants
 # would need a `python_test_utils` target in this directory's BUILD to own one.
-pg_server = pgtesting.pg_server
-pg_database = pgtesting.pg_database
-pg_url = pgtesting.pg_url
+pg_server = pg_fixtures.pg_server
+pg_database = pg_fixtures.pg_database
+pg_url = pg_fixtures.pg_url
 
 
 def _can_connect(conninfo: str) -> bool:

@@ -20,8 +20,8 @@ from typing import Dict, Iterable, Mapping, Optional, Sequence, Set, Tuple
 import psycopg
 from psycopg import sql
 
-from db_migrate.core.contract import RevisionFact
 from db_migrate.core.report import WARNING, Problem, first_few, git_paths
+from db_migrate.core.revision_file import Revision
 from db_migrate.core.revision_order import base_to_head_order
 from db_migrate.runner.postgres.version_table import split_table
 
@@ -93,7 +93,7 @@ def ensure(conn: psycopg.Connection, version_table: str) -> Optional[str]:
     return None if writable else f"the role may not write {name}"
 
 
-def applied_revisions(revisions: Sequence[RevisionFact], heads: Iterable[str]) -> Set[str]:
+def applied_revisions(revisions: Sequence[Revision], heads: Iterable[str]) -> Set[str]:
     """Every revision a database at `heads` has applied: the heads and all they build on (pure)."""
     parents = {r.revision: (*r.down_revisions, *r.depends_on) for r in revisions}
     seen: Set[str] = set()
@@ -106,7 +106,7 @@ def applied_revisions(revisions: Sequence[RevisionFact], heads: Iterable[str]) -
     return seen
 
 
-def ancestor_counts(revisions: Sequence[RevisionFact], ids: Iterable[str]) -> Dict[str, int]:
+def ancestor_counts(revisions: Sequence[Revision], ids: Iterable[str]) -> Dict[str, int]:
     """`len(applied_revisions(revisions, [r]))` for each of `ids`, in one pass (pure).
 
     Parents first (`base_to_head_order`), each revision's ancestry is a bitmask, its own bit OR
@@ -145,9 +145,7 @@ class Audit:
     stale: Tuple[str, ...] = ()  # rows of revisions no longer applied
 
 
-def audit(
-    rows: Mapping[str, Recorded], applied: Set[str], facts: Mapping[str, RevisionFact]
-) -> Audit:
+def audit(rows: Mapping[str, Recorded], applied: Set[str], facts: Mapping[str, Revision]) -> Audit:
     changed = tuple(
         ChangedRevision(
             r, facts[r].path or row.path, row.checksum, facts[r].checksum, row.applied_at
@@ -239,9 +237,7 @@ def work_in_progress(
 class Book:
     """`on_version_apply`: one ledger row per revision, written in that revision's transaction."""
 
-    def __init__(
-        self, version_table: str, enabled: bool, facts: Mapping[str, RevisionFact]
-    ) -> None:
+    def __init__(self, version_table: str, enabled: bool, facts: Mapping[str, Revision]) -> None:
         self.enabled = enabled
         self.facts = facts
         self._upsert = (

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import random
 
-from db_migrate.core.contract import RevisionFact
 from db_migrate.core.report import git_paths
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.tamper.ledger import (
     ChangedRevision,
     ancestor_counts,
@@ -58,12 +58,14 @@ def test_git_paths_of_files_in_two_folders_is_their_common_folder():
 def branchy(count: int, seed: int) -> list:
     """A random DAG: merges, forks, `depends_on` across branches, and a parent no file defines."""
     rng = random.Random(seed)
-    facts = [RevisionFact("r0", ("gone",), "root", "v/r0.py")]
+    facts = [Revision("r0", ("gone",), message="root", path="v/r0.py")]
     for i in range(1, count):
         earlier = [f.revision for f in facts[max(0, i - 8) :]]
         down = tuple(rng.sample(earlier, k=min(len(earlier), rng.choice((1, 1, 1, 2)))))
         depends = tuple(rng.sample(earlier, k=1)) if rng.random() < 0.1 else ()
-        facts.append(RevisionFact(f"r{i}", down, f"Do {i}", f"v/r{i}.py", depends_on=depends))
+        facts.append(
+            Revision(f"r{i}", down, message=f"Do {i}", path=f"v/r{i}.py", depends_on=depends)
+        )
     rng.shuffle(facts)  # in no particular order, like files on disk
     return facts
 
@@ -77,8 +79,6 @@ def test_ancestor_counts_are_the_sizes_of_each_revisions_ancestry():
 
 
 def test_ancestor_counts_of_a_long_chain_need_no_recursion():
-    chain = [RevisionFact("c0", (), "", "")] + [
-        RevisionFact(f"c{i}", (f"c{i - 1}",), "", "") for i in range(1, 5000)
-    ]
+    chain = [Revision("c0")] + [Revision(f"c{i}", (f"c{i - 1}",)) for i in range(1, 5000)]
     counts = ancestor_counts(chain, [f.revision for f in chain])
     assert counts["c0"] == 1 and counts["c4999"] == 5000

@@ -14,14 +14,13 @@ from pathlib import PurePosixPath
 from typing import Collection, Dict, Optional, Sequence, Tuple
 
 from db_migrate.core import report
-from db_migrate.core.contract import DEFAULT_BASE_REF, RevisionFact, RunnerPlan
+from db_migrate.core.contract import DEFAULT_BASE_REF, RunnerPlan
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.tamper.git_ref import files_at_ref
 from db_migrate.runner.tamper.ledger import ancestor_counts, applied_revisions
 
 
-def first_release(
-    revisions: Sequence[RevisionFact], pins: Sequence[Tuple[str, str]]
-) -> Dict[str, str]:
+def first_release(revisions: Sequence[Revision], pins: Sequence[Tuple[str, str]]) -> Dict[str, str]:
     """Each pinned revision (pins and their ancestors) with the oldest release that has it (pure)."""
     released: Dict[str, str] = {}
     for name, pin in pins:
@@ -61,16 +60,18 @@ class Releases:
         )
 
 
-def releases(plan: RunnerPlan, paths: Collection[str]) -> Releases:
-    """The releases of `plan`'s component, asking git about the folders of `paths` only."""
-    pins = [tuple(pin) for pin in plan.option("release_pins") or ()]
-    base_ref = plan.option("base_ref") or DEFAULT_BASE_REF
+def releases(
+    plan: RunnerPlan, paths: Collection[str], pins: Sequence[Tuple[str, str]], base_ref: str
+) -> Releases:
+    """The releases of `plan`'s component (`pins`: (release, revision), oldest first), asking git
+    about the folders of `paths` only."""
+    base_ref = base_ref or DEFAULT_BASE_REF
     folders = {str(PurePosixPath(p).parent) for p in paths}
     on_base, why = files_at_ref(plan.buildroot, base_ref, folders) if folders else (set(), None)
     return Releases(first_release(plan.revisions, pins), base_ref, on_base, why or "")
 
 
-def below(revisions: Sequence[RevisionFact], ids: Collection[str]) -> str:
+def below(revisions: Sequence[Revision], ids: Collection[str]) -> str:
     """The `--target` of a downgrade that reverts every one of `ids`: the parent of the oldest."""
     depth = ancestor_counts(revisions, ids)
     oldest = min(ids, key=lambda r: (depth[r], r))

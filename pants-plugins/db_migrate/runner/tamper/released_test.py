@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 
-from db_migrate.core.contract import RevisionFact, RunnerPlan
+from db_migrate.core.contract import MigrateOptions, RunnerCommand, RunnerPlan
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.tamper.released import Releases, below, first_release, releases
 
 
-def fact(revision: str, *down: str) -> RevisionFact:
-    return RevisionFact(revision, tuple(down), f"Do {revision}", f"v/{revision}.py")
+def fact(revision: str, *down: str) -> Revision:
+    return Revision(revision, tuple(down), message=f"Do {revision}", path=f"v/{revision}.py")
 
 
 # a ← b ← c ← d, and e on b (a second branch)
@@ -66,13 +67,19 @@ def test_files_on_the_base_ref_are_released_and_new_ones_are_not(tmp_path):
     git(tmp_path, "add", "-A")
     git(tmp_path, "commit", "-q", "-m", "b")  # committed, but only on my branch
     plan = RunnerPlan(
-        "migrate", "c", "s", "alembic.ini", "C_DB_URL", str(tmp_path), HISTORY[:2], ("b",)
+        RunnerCommand.MIGRATE,
+        "c",
+        "s",
+        "alembic.ini",
+        "C_DB_URL",
+        str(tmp_path),
+        MigrateOptions(),
+        HISTORY[:2],
+        ("b",),
     )
-    known = releases(plan, ["v/a.py", "v/b.py"])
+    known = releases(plan, ["v/a.py", "v/b.py"], (), "main")
     assert known.released_because("a", "v/a.py") == "its file is on main"
     assert known.released_because("b", "v/b.py") is None
-    elsewhere = releases(
-        RunnerPlan(**{**plan.__dict__, "options": {"base_ref": "origin/main"}}), ["v/a.py"]
-    )
+    elsewhere = releases(plan, ["v/a.py"], (), "origin/main")
     assert elsewhere.released_because("a", "v/a.py") is None
     assert "git knows no `origin/main`" in elsewhere.note()

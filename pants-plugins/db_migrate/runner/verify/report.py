@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from db_migrate.core import report
-from db_migrate.core.contract import RevisionFact, RunnerPlan
+from db_migrate.core.contract import RunnerPlan, VerifyOptions
 from db_migrate.core.report import Problem, VerificationResult
+from db_migrate.core.revision_file import Revision
 from db_migrate.runner.postgres.errors import db_error_text
 from db_migrate.runner.verify.model_diff import ModelDifference
 from db_migrate.runner.verify.schema import Delta, Key, SchemaDiff
@@ -33,11 +34,11 @@ class Policy:
     min_revision: Optional[str] = None  # `verify_min_revision`: never downgraded below
 
     @classmethod
-    def of(cls, plan: RunnerPlan) -> Policy:
+    def of(cls, options: VerifyOptions) -> Policy:
         return cls(
-            frozenset(plan.option("skip") or ()),
-            frozenset(plan.option("cli_skip") or ()) - frozenset(plan.option("skip") or ()),
-            plan.option("min_revision") or None,
+            frozenset(options.skip),
+            frozenset(options.cli_skip) - frozenset(options.skip),
+            options.min_revision or None,
         )
 
     def skips(self, revision: str) -> bool:
@@ -52,7 +53,7 @@ class Policy:
 class Record:
     """What a round trip has done so far, for the report and for blame."""
 
-    facts: Dict[str, RevisionFact]
+    facts: Dict[str, Revision]
     order: List[str] = field(default_factory=list)  # upgrade order
     deltas: Dict[str, Delta] = field(default_factory=dict)  # revision -> what its upgrade changed
     introduced: Dict[Key, str] = field(default_factory=dict)  # object -> last revision changing it

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from db_migrate.core import report
-from db_migrate.core.contract import RunnerPlan
+from db_migrate.core.contract import RunnerPlan, VerifyOptions
 from db_migrate.core.report import ProblemError, VerificationResult
 from db_migrate.runner.verify import report as verify_report
 from db_migrate.runner.verify import schema
@@ -40,11 +40,11 @@ class SchemaMismatch(Exception):
 class RoundTrip:
     """The four phases on one session; `record` keeps what they saw, for the report."""
 
-    def __init__(self, plan: RunnerPlan, session, snapshots: Snapshots) -> None:
+    def __init__(self, plan: RunnerPlan[VerifyOptions], session, snapshots: Snapshots) -> None:
         self.plan = plan
         self.session = session
         self.snapshots = snapshots
-        self.policy = Policy.of(plan)
+        self.policy = Policy.of(plan.options)
         self.record = Record({r.revision: r for r in plan.revisions})
 
     def say(self, text: str) -> None:

@@ -1,0 +1,118 @@
+"""The part of a migration that changes the database: the sessions check and the backup before a
+downgrade, then Alembic's steps with live progress, and on failure what stayed (read back)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import List, Tuple
+
+from db_migrate.core import report
+from db_migrate.core.alembic_ini import AlembicIni
+from db_migrate.core.contract import MigrateOptions, RunnerPlan
+from db_migrate.core.report import ProblemError
+from db_migrate.runner.live import LiveOutput
+from db_migrate.runner.migration.move import Move, retry_command
+from db_migrate.runner.migration.problems import failure_problem, in_one_transaction
+from db_migrate.runner.migration.rendering import as_step, heads_text, partial_summary
+from db_migrate.runner.outcome import Outcome
+from db_migrate.runner.postgres.connection import ComponentDatabase
+from db_migrate.runner.postgres.sessions import active_sessions, other_sessions
+from db_migrate.runner.postgres.version_table import current_heads
+from db_migrate.runner.usercode import theirs_if_raised
+
+
+def backup_location(plan: RunnerPlan, heads, steps) -> Tuple[Path, str, str]:
+    """(folder, from, to) of the backup before a downgrade of `steps` from `heads`."""
+    folder = Path(plan.shared.backup_dir or Path(plan.buildroot) / ".db-backups")
+    return folder, "+".join(heads) or "base", "+".join(steps[-1].new) or "base"
+
+
+def check_sessions(plan: RunnerPlan[MigrateOptions], db: ComponentDatabase, move: Move) -> None:
+    """Refuse a downgrade while other sessions are connected; list them for an upgrade."""
+    others = other_sessions(db.connection)
+    if not others:
+        return
+    if move.direction == "downgrade" and not plan.options.allow_active_sessions:
+        retry = retry_command(plan, "--allow-active-sessions")
+        raise ProblemError(active_sessions(plan.component, db.source.url.masked(), others, retry))
+    print(
+        f"{report.WARNING} Warning: {plan.component}: {len(others)} other session(s) on the database:",
+        flush=True,
+    )
+    for session in others:
+        print(f"  - {session.describe()}", flush=True)
+
+
+def backup_before(
+    plan: RunnerPlan[MigrateOptions], db: ComponentDatabase, move: Move, heads, steps, outcome
+) -> None:
+    """A verified pg_dump before a downgrade (unless --no-backup), recorded in the outcome."""
+    if move.direction != "downgrade":
+        return
+    if plan.options.no_backup:
+        print(f"{plan.component}: --no-backup given: downgrading without a backup", flush=True)
+        return
+    from db_migrate.runner.postgres.backup import take_backup
+
+    folder, start, destination = backup_location(plan, heads, steps)
+    where = db.source.url.masked()
+    print(f"{plan.component}: backing up {where} before the downgrade ...", flush=True)
+    outcome.backup = take_backup(
+        db.source.url, folder, (plan.component, start, destination), plan.selector, plan.buildroot
+    )
+    print(
+        f"{plan.component}: backup verified ({outcome.backup.size} bytes): {outcome.backup.path}",
+        flush=True,
+    )
+
+
+def apply_steps(
+    plan: RunnerPlan,
+    ini: AlembicIni,
+    db: ComponentDatabase,
+    session,
+    move: Move,
+    planned,
+    book,
+    outcome: Outcome,
+) -> Tuple[str, ...]:
+    """Run the steps; on failure, say what was kept or rolled back (checked on the database)."""
+    from db_migrate.runner.alembic_glue.steps import StepFailed
+
+    heads, steps = planned
+    n = len(steps)
+    print(
+        f"{plan.component}: {move.direction} {move.target} on {db.source.url.masked()} "
+        f"({n} revision{'s' if n != 1 else ''}, from {heads_text(heads)})",
+        flush=True,
+    )
+    started = time.perf_counter()
+    try:
+        with LiveOutput() as live:
+            done = theirs_if_raised(
+                plan, lambda: _run_steps(session, move, live, book), "running env.py"
+            )
+    except StepFailed as failure:
+        outcome.steps = tuple(as_step(d.step, d.seconds) for d in failure.done)
+        after = current_heads(db.connection, ini.version_table)
+        outcome.finish("failed", after)
+        print(f"  ✗ {failure.step.revision} failed", flush=True)
+        if failure.done and not in_one_transaction(failure):
+            print(partial_summary(move, failure.done), flush=True)
+        raise ProblemError(failure_problem(plan, heads, after, failure)) from None
+    outcome.seconds = time.perf_counter() - started
+    outcome.steps = tuple(as_step(d.step, d.seconds) for d in done)
+    return current_heads(db.connection, ini.version_table)
+
+
+def _run_steps(session, move: Move, live: LiveOutput, book) -> List:
+    def on_start(step) -> None:
+        live.line(f"  ▶ {heads_text(step.old)} → {heads_text(step.new)}: {step.message}")
+
+    def on_end(done) -> None:
+        verb = "applied" if done.step.is_upgrade else "reverted"
+        when = "" if session.per_migration else " (commits with the run)"
+        live.line(f"  ✓ {done.step.revision} {verb} in {report.duration(done.seconds)}{when}")
+
+    return session.run(move.direction, move.target, on_start, on_end, on_applied=book.note)
