@@ -246,6 +246,7 @@ def build_plan(
         heads=tuple(setup.heads),
         options={
             "connect_timeout": settings.connect_timeout,
+            "network_timeout": settings.network_timeout,
             "dev_server_port": settings.dev_server_port,
             "dev_server_dir": settings.dev_server_dir,
             "backup_dir": os.path.join(build_root.path, settings.backup_dir),

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.postgres.database import DatabaseUrl
-from db_migrate.runner.postgres.dev_server import DevServerSettings, describe, status
+from db_migrate.runner.postgres.dev_server import (
+    DevServerSettings,
+    check_port_owner,
+    describe,
+    listening,
+    status,
+)
 from db_migrate.runner.postgres.server import PgServerError
 
 
@@ -25,6 +31,10 @@ def run(plan, environ, outcome) -> None:
     action = plan.option("action", "status")
     server = settings.server(url)
     try:
+        if action in ("status", "start") and not server.is_running() and listening(url):
+            # The port is taken: by another checkout's server, which is never ours to use.
+            print(f"Development PostgreSQL: {status(settings, url)}", flush=True)
+            check_port_owner(settings, url, "")
         if action == "start" and not server.is_running():
             server.init()
             server.start()

@@ -118,9 +118,23 @@ def locked_database(
     """The component's database with the migration lock held until the block ends: one lock
     for a whole operation (a rebase's downgrade, edit and re-upgrade; autogenerate's compare)."""
     db = open_component_database(plan, ini, environ)
-    with db.connection as conn:
-        lock.acquire(conn, plan.component, ini.version_table, float(plan.option("lock_wait", 60)))
-        yield db
+    with db.connection as conn, db.watched():
+        try:
+            lock.acquire(
+                conn, plan.component, ini.version_table, float(plan.option("lock_wait", 60))
+            )
+            yield db
+        except ProblemError:
+            conn.close()  # a connection the server dropped cannot be rolled back: just closed
+            raise
+        except (
+            Exception
+        ) as e:  # noqa: BLE001 - a fault of the server's is told; anything else re-raised
+            told = _diagnosed(plan, ini, db, e, _scene(plan, db))
+            conn.close()
+            if told is None:
+                raise
+            raise ProblemError(told.problem) from None
 
 
 def run(plan: RunnerPlan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
@@ -282,12 +296,13 @@ def _judge_changed(plan: RunnerPlan, changed, outcome: Outcome) -> None:
     )
 
 
-def _retry(plan: RunnerPlan, *extra: str) -> str:
-    """The command the user ran, with their own options, plus `extra`."""
+def _retry(plan: RunnerPlan, *extra: str, target: str = "") -> str:
+    """The command the user ran, with their own options, plus `extra` (and `target` instead of
+    theirs when given)."""
     flags = []
     if plan.option("direction", "upgrade") != "upgrade":
         flags.append(f"--direction={plan.option('direction')}")
-    label = plan.option("target_label")
+    label = target or plan.option("target_label")
     if label and label != "head":
         flags.append(f"--target={label}")
     flags += [f for f in plan.option("user_flags", ()) if f not in flags]
@@ -345,7 +360,9 @@ def hand_over(plan: RunnerPlan, ini: AlembicIni, db: ComponentDatabase):
         selector=plan.selector,
         config=plan.config,
         version_table=ini.version_table,
-        connect_timeout=float(plan.option("connect_timeout", 5)),
+        connect_timeout=db.connect_timeout,
+        network_timeout=db.network_timeout,
+        watch=db.watch,
     )
 
 
@@ -509,7 +526,12 @@ def _backup_before(plan: RunnerPlan, db, move: Move, heads, steps, outcome: Outc
     where = db.source.url.masked()
     print(f"{plan.component}: backing up {where} before the downgrade ...", flush=True)
     outcome.backup = take_backup(
-        db.source.url, folder, (plan.component, start, destination), plan.selector, plan.buildroot
+        db.source.url,
+        folder,
+        (plan.component, start, destination),
+        plan.selector,
+        plan.buildroot,
+        retry=_retry(plan),
     )
     print(
         f"{plan.component}: backup verified ({outcome.backup.size} bytes): {outcome.backup.path}",
@@ -536,6 +558,14 @@ def _apply(plan, ini, db, session, move: Move, planned, book, outcome: Outcome):
             )
     except StepFailed as failure:
         outcome.steps = tuple(_as_step(d.step, d.seconds) for d in failure.done)
+        told = _diagnosed(
+            plan, ini, db, failure.error, _step_scene(plan, db, move, planned, failure)
+        )
+        if told is not None:
+            _tell_progress(move, failure)
+            outcome.finish("failed", told.state.heads or ())
+            outcome.extra["database_state"] = "read back" if told.state.known else "unknown"
+            raise ProblemError(told.problem) from None
         after = current_heads(db.connection, ini.version_table)
         outcome.finish("failed", after)
         raise ProblemError(_failure_problem(plan, move, heads, after, failure)) from None
@@ -556,9 +586,70 @@ def _run_steps(session, move: Move, live: LiveOutput, book) -> List:
     return session.run(move.direction, move.target, on_start, on_end, on_applied=book.note)
 
 
+def _tell_progress(move: Move, failure) -> None:
+    """The failed revision's line, and what committed before it (one transaction per revision)."""
+    print(f"  ✗ {failure.step.revision} failed", flush=True)
+    if failure.done and (failure.facts is None or failure.facts.per_migration):
+        print(_partial_summary(move, failure.done), flush=True)
+
+
+def _diagnosed(plan: RunnerPlan, ini: AlembicIni, db: ComponentDatabase, error, scene):
+    """The failure as a fault of the server or the network, the state read back (else None)."""
+    from db_migrate.runner.faults.diagnose import diagnose
+
+    return diagnose(error, scene, db.connection, db.reconnect, ini.version_table, db.watch)
+
+
+def _scene(plan: RunnerPlan, db: ComponentDatabase, **more):
+    from db_migrate.runner.faults.report import Scene
+
+    settings = {
+        "component": plan.component,
+        "selector": plan.selector,
+        "server": db.source.url.where,
+        "continue_command": _retry(plan),
+        "lock_timeout": str(plan.option("pg_lock_timeout", "") or ""),
+        "statement_timeout": str(plan.option("pg_statement_timeout", "") or ""),
+        "network_timeout": db.network_timeout,
+        "dev_server": db.dev_server,
+    }
+    return Scene(**{**settings, **more})
+
+
+def _step_scene(plan: RunnerPlan, db: ComponentDatabase, move: Move, planned, failure):
+    """The revision that was running, what had committed before it, and the command that
+    continues from wherever the database is now."""
+    heads, steps = planned
+    step = failure.step
+    per_migration = failure.facts is None or failure.facts.per_migration
+    if per_migration and failure.done:
+        known = f"{_heads_text(failure.done[-1].step.new)} (the revisions before {step.revision} committed)"
+    elif per_migration:
+        known = f"{_heads_text(heads)} (where it was before {step.revision} started)"
+    else:
+        known = f"{_heads_text(heads)} (the run is one transaction, which had not committed)"
+    verb = "applying" if step.is_upgrade else "reverting"
+    return _scene(
+        plan,
+        db,
+        activity=f"while {verb} {step.revision} ({step.message}, {os.path.relpath(step.path)})",
+        revision=step.revision,
+        last_known=known,
+        continue_command=_retry(plan, target=_absolute_target(move, steps)),
+    )
+
+
+def _absolute_target(move: Move, steps) -> str:
+    """The target as the user gave it, unless it counts from the database's revision (`-1`,
+    `+2`, `REV+1`): a rerun after a partial run would count from somewhere else."""
+    if not re.search(r"[+-]\d+$", move.label) or len(steps[-1].new) > 1:
+        return move.label
+    return _heads_text(steps[-1].new) if steps[-1].new else "base"
+
+
 def _failure_problem(plan, move: Move, before, after, failure) -> Problem:
     """The failed revision, its error, and what the database holds now."""
-    print(f"  ✗ {failure.step.revision} failed", flush=True)
+    _tell_progress(move, failure)
     path = os.path.relpath(failure.step.path)
     if failure.facts is not None and not failure.facts.per_migration:
         if tuple(after) == tuple(before):
@@ -575,8 +666,6 @@ def _failure_problem(plan, move: Move, before, after, failure) -> Problem:
             f" {where} (checked)."
         )
     else:
-        if failure.done:
-            print(_partial_summary(move, failure.done), flush=True)
         footer = (
             "Revisions applied before it stay applied (one transaction per revision): the database"
             f" is at {_heads_text(after) if after else report.BASE} (checked)."
