@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 from e2e.conftest import COMPONENTS, _isolated_copy, _shutdown, add_revision
@@ -216,7 +217,10 @@ def test_one_edited_revision_is_the_only_one_linted_again(linted):
     warm = repo.run("--stats-log", "lint", "--only=migration-safety", MANAGER)
     assert warm.returncode == 1 and _executions(warm) == 0, warm
     path = paths["5afe00000003"]
-    repo.write(path, repo.read(path).replace("def upgrade", "# reviewed\n\n\ndef upgrade"))
+    # A comment no earlier run wrote: the machine's process cache (shared by every repo copy and
+    # checkout) may hold the result of the same edit from a previous run of this test.
+    reviewed = f"# reviewed {uuid.uuid4().hex}\n\n\ndef upgrade"
+    repo.write(path, repo.read(path).replace("def upgrade", reviewed))
     edited = _lint_seeing(repo, "5afe00000003", _line(repo, path, "op.alter_column"))
     assert _executions(edited) == 1, edited
     assert _found(_report(repo), "5afe00000003")[0][0] == "changing-column-type"

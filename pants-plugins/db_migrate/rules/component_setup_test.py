@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import pytest
+import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 
 from db_migrate.core.revision_file import Revision
 from db_migrate.core.revision_graph import InvalidRevisionGraph

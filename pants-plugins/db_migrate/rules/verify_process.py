@@ -59,8 +59,16 @@ class VerifyProcessResult:
             return {}
 
 
+@dataclass(frozen=True)
+class VerifyProcess:
+    """The process `verify_process` builds, apart from running it: what its cache key is made of
+    can be checked without a venv or a PostgreSQL (`verify_process_rules_test.py`)."""
+
+    process: Process
+
+
 @rule(desc="Prepare a hermetic db-verify")
-async def verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
+async def verify_process(request: VerifyProcessRequest) -> VerifyProcess:
     fs = request.field_set
     environment, plan_digest = await MultiGet(
         Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(fs)),
@@ -68,8 +76,7 @@ async def verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
     )
     digest = await Get(Digest, MergeDigests([environment.digest, plan_digest]))
     plural = "s" if request.revisions != 1 else ""
-    result = await Get(
-        FallibleProcessResult,
+    return VerifyProcess(
         Process(
             argv=(environment.argv0, "{chroot}/" + PLAN_FILE),
             env={
@@ -91,8 +98,14 @@ async def verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
             # With a remote cache, Pants would start the process at once while it asks the
             # server (speculation): a PostgreSQL for nothing. Wait for the answer instead.
             remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
-        ),
+        )
     )
+
+
+@rule(desc="Verify a component's migrations")
+async def run_verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
+    prepared = await Get(VerifyProcess, VerifyProcessRequest, request)
+    result = await Get(FallibleProcessResult, Process, prepared.process)
     contents = await Get(DigestContents, Digest, result.output_digest)
     outcome = next((c.content.decode() for c in contents if c.path == OUTCOME_FILE), "")
     return VerifyProcessResult(

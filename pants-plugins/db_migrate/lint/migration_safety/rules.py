@@ -86,29 +86,42 @@ class SafetyEnvironment:
     append_only_caches: FrozenDict[str, str]
 
 
+@dataclass(frozen=True)
+class Squawk:
+    """squawk installed from `[migration-safety].install_from_resolve`, ready for a sandbox."""
+
+    digest: Digest
+    argv0: str
+    append_only_caches: FrozenDict[str, str]
+
+
+@rule(desc="Install squawk", level=LogLevel.DEBUG)
+async def install_squawk(tool: MigrationSafety, pex_env: PexEnvironment) -> Squawk:
+    venv = await Get(
+        VenvPex,
+        VenvPexRequest(
+            tool.to_pex_request(),
+            pex_env.in_sandbox(working_directory=None),
+            bin_names=("squawk",),
+        ),
+    )
+    return Squawk(venv.digest, venv.bin["squawk"].argv0, FrozenDict(venv.append_only_caches or {}))
+
+
 @rule(desc="Prepare the migration-safety environment", level=LogLevel.DEBUG)
-async def safety_environment(
-    request: SafetyEnvironmentRequest, tool: MigrationSafety, pex_env: PexEnvironment
-) -> SafetyEnvironment:
+async def safety_environment(request: SafetyEnvironmentRequest) -> SafetyEnvironment:
     runner_env, squawk = await MultiGet(
         Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(request.field_set)),
-        Get(
-            VenvPex,
-            VenvPexRequest(
-                tool.to_pex_request(),
-                pex_env.in_sandbox(working_directory=None),
-                bin_names=("squawk",),
-            ),
-        ),
+        Get(Squawk),
     )
     without_history = await Get(
         Digest,
         DigestSubset(runner_env.digest, PathGlobs(["**", *(f"!{p}" for p in request.excluded)])),
     )
     digest = await Get(Digest, MergeDigests([without_history, squawk.digest]))
-    caches = {**runner_env.append_only_caches, **(squawk.append_only_caches or {})}
+    caches = {**runner_env.append_only_caches, **squawk.append_only_caches}
     return SafetyEnvironment(
-        digest, runner_env.argv0, squawk.bin["squawk"].argv0, runner_env.env, FrozenDict(caches)
+        digest, runner_env.argv0, squawk.argv0, runner_env.env, FrozenDict(caches)
     )
 
 
@@ -155,13 +168,22 @@ def _plan(request: RevisionSafetyRequest, tool: MigrationSafety) -> str:
     ).to_json()
 
 
-@rule(desc="Check one revision's migration safety", level=LogLevel.DEBUG)
-async def revision_safety(request: RevisionSafetyRequest, tool: MigrationSafety) -> RevisionSafety:
+@dataclass(frozen=True)
+class RevisionSafetyProcess:
+    """The process `revision_safety` runs, built apart from running it, so what goes into its
+    cache key can be checked without squawk or a venv (`rules_test.py`)."""
+
+    process: Process
+
+
+@rule(desc="Prepare one revision's migration-safety check", level=LogLevel.DEBUG)
+async def revision_safety_process(
+    request: RevisionSafetyRequest, tool: MigrationSafety
+) -> RevisionSafetyProcess:
     plan = await Get(Digest, CreateDigest([FileContent(PLAN_FILE, _plan(request, tool).encode())]))
     env = request.environment
     digest = await Get(Digest, MergeDigests([env.digest, request.revision_file, plan]))
-    result = await Get(
-        FallibleProcessResult,
+    return RevisionSafetyProcess(
         Process(
             argv=(env.argv0, f"{{chroot}}/{PLAN_FILE}"),
             env={**env.env, "PYTHONUNBUFFERED": "1"},
@@ -170,8 +192,14 @@ async def revision_safety(request: RevisionSafetyRequest, tool: MigrationSafety)
             description=f"migration-safety {request.field_set.component_name} {request.revision}",
             level=LogLevel.DEBUG,
             remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
-        ),
+        )
     )
+
+
+@rule(desc="Check one revision's migration safety", level=LogLevel.DEBUG)
+async def revision_safety(request: RevisionSafetyRequest) -> RevisionSafety:
+    prepared = await Get(RevisionSafetyProcess, RevisionSafetyRequest, request)
+    result = await Get(FallibleProcessResult, Process, prepared.process)
     lines = result.stdout.decode(errors="replace").strip().splitlines()
     if result.exit_code == 0 and lines:
         return RevisionSafety(lines[-1])
