@@ -19,18 +19,12 @@ from typing import Iterator
 
 import psycopg
 import pytest
-from e2e.conftest import _isolated_copy, _shutdown, add_revision
+from e2e.conftest import COMPONENTS, _isolated_copy, _shutdown, add_revision
 from e2e.pants_repo import PantsRepo, PantsResult
 from testsupport.silent_proxy import silent_proxy
 
 from db_migrate.runner.postgres.server import LocalServer, throwaway_server
 
-COMPONENT = "src/ai/backend/accountmgr::"
-VERSION_TABLE = "alembic_version_accountmgr"
-URL_ENV = "ACCOUNTMGR_DB_URL"
-BUILD = "src/ai/backend/accountmgr/models/alembic/BUILD"
-TARGET = "src/ai/backend/accountmgr/models/alembic:migrations"  # as messages name the component
-SLOW = "fa17fa17fa17"
 # The slow revision waits while `fault_hold` has a row (at most 120 s): a test holds it there to
 # inject its fault, and a rerun without the row runs it at once. Each statement of a DO block
 # reads a fresh snapshot, so a row deleted by the test is seen.
@@ -38,32 +32,66 @@ HOLD = (
     "DO $$ BEGIN FOR i IN 1..1200 LOOP EXIT WHEN NOT EXISTS (SELECT 1 FROM fault_hold);"
     " PERFORM pg_sleep(0.1); END LOOP; END $$"
 )
-ALEMBIC_SESSION = "pants db-migrate (accountmgr): alembic"
-NOT_OURS = ("Traceback", "bug in pants-db-migrate")
+NOT_OURS = ("Traceback", "bug in pants-db-migrate", "Review the migration file")
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    slow: str  # the slow revision's id
+
+    @property
+    def spec(self) -> str:
+        return f"src/ai/backend/{self.name}::"
+
+    @property
+    def target(self) -> str:
+        """The component as its messages name it."""
+        return f"src/ai/backend/{self.name}/models/alembic:migrations"
+
+    @property
+    def build(self) -> str:
+        return f"src/ai/backend/{self.name}/models/alembic/BUILD"
+
+    @property
+    def url_env(self) -> str:
+        return f"{self.name.upper()}_DB_URL"
+
+    @property
+    def version_table(self) -> str:
+        return COMPONENTS[self.name][2]
+
+
+# One transaction per revision; one transaction for the whole run (its env.py's choice).
+ACCOUNTMGR = Component("accountmgr", "fa17fa17fa17")
+APPPROXY = Component("appproxy", "fa17fa17fa18")
+SLOW = ACCOUNTMGR.slow
 
 
 @pytest.fixture(scope="module")
 def fault_repo(tmp_path_factory, histories) -> Iterator[PantsRepo]:
-    """One copy for the module, with the slow revision on top of accountmgr's head."""
+    """One copy for the module, with a slow revision on top of each component's head."""
     copy = _isolated_copy(tmp_path_factory.mktemp("faults"))
-    add_revision(
-        copy,
-        "accountmgr",
-        SLOW,
-        histories["accountmgr"].head,
-        "Slow backfill",
-        upgrade="\n".join(
-            [
-                'op.execute("CREATE TABLE fault_log (n int)")',
-                f"op.execute({HOLD!r})",
-                'op.execute("ALTER TABLE fault_target ADD COLUMN note text")',
-                'op.execute("INSERT INTO fault_log VALUES (1)")',
-            ]
-        ),
-        downgrade='op.execute("ALTER TABLE fault_target DROP COLUMN note")\n'
-        'op.drop_table("fault_log")',
-    )
-    assert copy.run("lint", "--only=alembic-history", COMPONENT).returncode == 0  # warm pantsd
+    for component in (ACCOUNTMGR, APPPROXY):
+        add_revision(
+            copy,
+            component.name,
+            component.slow,
+            histories[component.name].head,
+            "Slow backfill",
+            upgrade="\n".join(
+                [
+                    'op.execute("CREATE TABLE fault_log (n int)")',
+                    f"op.execute({HOLD!r})",
+                    'op.execute("ALTER TABLE fault_target ADD COLUMN note text")',
+                    'op.execute("INSERT INTO fault_log VALUES (1)")',
+                ]
+            ),
+            downgrade='op.execute("ALTER TABLE fault_target DROP COLUMN note")\n'
+            'op.drop_table("fault_log")',
+        )
+    warm = copy.run("lint", "--only=alembic-history", ACCOUNTMGR.spec, APPPROXY.spec)
+    assert warm.returncode == 0, warm
     yield copy
     _shutdown(copy)
 
@@ -78,9 +106,10 @@ def server() -> Iterator[LocalServer]:
 
 @dataclass(frozen=True)
 class Target:
-    """The test's database, with the tables the slow revision reads and alters."""
+    """The test's database for a component, with the tables the slow revision reads and alters."""
 
     server: LocalServer
+    component: Component = ACCOUNTMGR
     name: str = "faults"
 
     def url(self, port: int = 0) -> str:
@@ -88,15 +117,19 @@ class Target:
             f":{self.server.port}/", f":{port or self.server.port}/"
         )
 
+    def env(self, port: int = 0) -> dict:
+        return {self.component.url_env: self.url(port)}
+
     def query(self, sql: str, *params) -> list:
         with psycopg.connect(self.server.conninfo(self.name), autocommit=True) as conn:
             cur = conn.execute(sql, params or None)
             return cur.fetchall() if cur.description else []
 
     def versions(self) -> tuple:
-        if not self.query("SELECT to_regclass(%s) IS NOT NULL", VERSION_TABLE)[0][0]:
+        table = self.component.version_table
+        if not self.query("SELECT to_regclass(%s) IS NOT NULL", table)[0][0]:
             return ()
-        return tuple(r[0] for r in self.query(f"SELECT version_num FROM {VERSION_TABLE}"))
+        return tuple(r[0] for r in self.query(f"SELECT version_num FROM {table}"))
 
     def has_table(self, name: str) -> bool:
         return self.query("SELECT to_regclass(%s) IS NOT NULL", name)[0][0]
@@ -104,16 +137,17 @@ class Target:
     def release(self) -> None:
         self.query("DELETE FROM fault_hold")
 
-    def our_sessions(self) -> int:
+    def our_sessions(self, suffix: str = "%") -> list:
         return self.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s",
-            "pants db-migrate (accountmgr)%",
-        )[0][0]
+            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s"
+            " AND pid <> pg_backend_pid()",
+            f"pants db-migrate ({self.component.name}){suffix}",
+        )
 
 
-def target_on(server: LocalServer, *, hold: bool = True) -> Target:
+def target_on(server: LocalServer, component: Component = ACCOUNTMGR, hold: bool = True) -> Target:
     server.create_database("faults")
-    target = Target(server)
+    target = Target(server, component)
     target.query("CREATE TABLE fault_hold (since timestamptz DEFAULT now())")
     target.query("CREATE TABLE fault_target (id int)")
     if hold:
@@ -136,7 +170,7 @@ def slow_revision_pid(target: Target):
     rows = target.query(
         "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND state = 'active'"
         " AND query LIKE '%%fault_hold%%' AND pid <> pg_backend_pid()",
-        ALEMBIC_SESSION,
+        f"pants db-migrate ({target.component.name}): alembic",
     )
     return rows[0][0] if rows else None
 
@@ -170,7 +204,7 @@ class Background:
 
 
 def migrate_until_slow(repo: PantsRepo, target: Target, *flags: str, port: int = 0) -> Background:
-    run = Background(repo, [*flags, "db-migrate", COMPONENT], {URL_ENV: target.url(port)})
+    run = Background(repo, [*flags, "db-migrate", target.component.spec], target.env(port))
     try:
         wait_for(
             lambda: slow_revision_pid(target) or run.proc.poll() is not None, "the slow revision"
@@ -186,15 +220,15 @@ def assert_told_truthfully(result: PantsResult, title: str, *details: str) -> No
     assert result.returncode == 1, str(result)
     for expected in (f"❌ Error: {title}", *details):
         assert expected in result.stderr, f"{expected!r} not in\n{result}"
-    for phrase in (*NOT_OURS, "Review the migration file"):
+    for phrase in NOT_OURS:
         assert phrase not in result.output, f"{phrase!r} in\n{result}"
 
 
 def assert_plain_rerun_completes(repo: PantsRepo, target: Target, port: int = 0) -> None:
     target.release()
-    rerun = repo.run("db-migrate", COMPONENT, env={URL_ENV: target.url(port)})
+    rerun = repo.run("db-migrate", target.component.spec, env=target.env(port))
     assert rerun.returncode == 0, rerun
-    assert target.versions() == (SLOW,)
+    assert target.versions() == (target.component.slow,)
     assert target.query("SELECT count(*) FROM fault_log")[0][0] == 1
 
 
@@ -211,7 +245,7 @@ def test_session_terminated_by_an_administrator(fault_repo, server, histories):
         f"while applying {SLOW}",
         "pg_terminate_backend",
         f"The database is at {before} (read back",
-        f"pants db-migrate {TARGET}",
+        f"pants db-migrate {ACCOUNTMGR.target}",
     )
     assert target.versions() == (before,)
     assert not target.has_table("fault_log")
@@ -230,9 +264,31 @@ def test_server_restarted(fault_repo, server, histories):
         "PostgreSQL restarted during the migration",
         f"while applying {SLOW}",
         f"The database is at {before} (read back",
-        f"pants db-migrate {TARGET}",
+        f"pants db-migrate {ACCOUNTMGR.target}",
     )
     assert target.versions() == (before,)
+    assert not target.has_table("fault_log")
+    assert_plain_rerun_completes(fault_repo, target)
+
+
+def test_server_restarted_in_a_one_transaction_run(fault_repo, server, histories):
+    """appproxy's env.py runs every revision of a run in one transaction: all of it is undone."""
+    target = target_on(server, APPPROXY)
+    run = migrate_until_slow(fault_repo, target)
+    server.restart()
+    result = run.finish()
+
+    applied_before = len(histories["appproxy"].ordered())
+    assert_told_truthfully(
+        result,
+        "PostgreSQL restarted during the migration",
+        f"while applying {APPPROXY.slow}",
+        "The database is at <base> (read back",
+        f"The run was one transaction: the {applied_before} revision(s) it applied before"
+        f" {APPPROXY.slow} were rolled back with it.",
+        f"Continue: pants db-migrate {APPPROXY.target}",
+    )
+    assert target.versions() == ()
     assert not target.has_table("fault_log")
     assert_plain_rerun_completes(fault_repo, target)
 
@@ -252,8 +308,8 @@ def test_server_stopped_immediately(fault_repo, server, histories):
         "The database state is unknown",
         f"Connection refused to 127.0.0.1:{server.port}",
         f"{before} (the revisions before {SLOW} committed)",
-        f"pants db-status {TARGET}",
-        f"pants db-migrate {TARGET}",
+        f"pants db-status {ACCOUNTMGR.target}",
+        f"pants db-migrate {ACCOUNTMGR.target}",
     )
     server.start()  # crash recovery
     assert target.versions() == (before,)
@@ -280,11 +336,11 @@ def test_network_gone_silent_fails_in_bounded_time(fault_repo, server, histories
             f"while applying {SLOW}",
             "The database state is unknown",
             "[db-migrations].network_timeout",
-            f"pants db-migrate {TARGET}",
+            f"pants db-migrate {ACCOUNTMGR.target}",
         )
         proxy.heal()
         # The server notices the migration's sessions are gone and rolls their work back.
-        wait_for(lambda: target.our_sessions() == 0, "the silenced sessions to end", timeout=60)
+        wait_for(lambda: not target.our_sessions(), "the silenced sessions to end", timeout=60)
         assert target.versions() == (before,)
         assert not target.has_table("fault_log")
         assert_plain_rerun_completes(fault_repo, target, port=proxy.port)
@@ -293,28 +349,29 @@ def test_network_gone_silent_fails_in_bounded_time(fault_repo, server, histories
 @contextlib.contextmanager
 def target_setting(repo: PantsRepo, field: str) -> Iterator[None]:
     """accountmgr's alembic_migrations target with `field` (e.g. `lock_timeout="1s"`) added."""
-    original = repo.read(BUILD)
+    build = ACCOUNTMGR.build
+    original = repo.read(build)
     marker = 'component="accountmgr",\n'
     assert marker in original
-    repo.write(BUILD, original.replace(marker, f"{marker}    {field},\n"))
+    repo.write(build, original.replace(marker, f"{marker}    {field},\n"))
     try:
         yield
     finally:
-        repo.write(BUILD, original)
+        repo.write(build, original)
 
 
 def test_statement_timeout_in_a_data_migration(fault_repo, server, histories):
     before = histories["accountmgr"].head
     target = target_on(server)
     with target_setting(fault_repo, 'statement_timeout="2s"'):
-        result = fault_repo.run("db-migrate", COMPONENT, env={URL_ENV: target.url()})
+        result = fault_repo.run("db-migrate", ACCOUNTMGR.spec, env=target.env())
         assert_told_truthfully(
             result,
             f"Migration {SLOW} ran longer than statement_timeout (2s)",
             f"The database is at {before} (read back",
             "statement_timeout",
-            TARGET,
-            f"pants db-migrate {TARGET}",
+            ACCOUNTMGR.target,
+            f"pants db-migrate {ACCOUNTMGR.target}",
         )
         assert target.versions() == (before,)
         assert not target.has_table("fault_log")
@@ -328,13 +385,13 @@ def test_lock_timeout_behind_an_application_transaction(fault_repo, server, hist
         server.conninfo(target.name, application_name="billing-worker")
     ) as app:
         app.execute("LOCK TABLE fault_target IN ACCESS SHARE MODE")  # an open transaction
-        result = fault_repo.run("db-migrate", COMPONENT, env={URL_ENV: target.url()})
+        result = fault_repo.run("db-migrate", ACCOUNTMGR.spec, env=target.env())
         assert_told_truthfully(
             result,
             f"Migration {SLOW} could not get a lock within lock_timeout (1s)",
             f"The database is at {before} (read back",
             "lock_timeout",
-            f"pants db-migrate {TARGET}",
+            f"pants db-migrate {ACCOUNTMGR.target}",
         )
         assert target.versions() == (before,)
         assert not target.has_table("fault_log")
@@ -366,12 +423,12 @@ def full_disk(where: Path) -> Iterator[Path]:
 
 def test_disk_full_while_writing_the_backup(fault_repo, server, histories, tmp_path):
     target = target_on(server, hold=False)
-    env = {URL_ENV: target.url()}
-    assert fault_repo.run("db-migrate", COMPONENT, env=env).returncode == 0
+    env = target.env()
+    assert fault_repo.run("db-migrate", ACCOUNTMGR.spec, env=env).returncode == 0
     backups = tmp_path / "backups"
     with full_disk(backups) as filler:
         flags = [f"--db-migrations-backup-dir={backups}"]
-        down = ["db-migrate", "--direction=downgrade", "--target=-1", COMPONENT]
+        down = ["db-migrate", "--direction=downgrade", "--target=-1", ACCOUNTMGR.spec]
         result = fault_repo.run(*flags, *down, env=env)
         assert_told_truthfully(
             result,

@@ -63,10 +63,7 @@ class HandOver:
         from sqlalchemy import create_engine, exc, pool
 
         url = self.source.url
-        given = url.libpq_params()
-        args: dict = {
-            k: v for k, v in network_params(self.network_timeout).items() if k not in given
-        }
+        args: dict = network_params(self.network_timeout, url)
         args.update(
             application_name=f"pants db-migrate ({self.component}): alembic",
             connect_timeout=max(1, int(round(self.connect_timeout))),

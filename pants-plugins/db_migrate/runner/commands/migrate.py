@@ -127,10 +127,10 @@ def locked_database(
         except ProblemError:
             conn.close()  # a connection the server dropped cannot be rolled back: just closed
             raise
-        except (
-            Exception
-        ) as e:  # noqa: BLE001 - a fault of the server's is told; anything else re-raised
-            told = _diagnosed(plan, ini, db, e, _scene(plan, db))
+        except Exception as e:  # noqa: BLE001 - a fault of the server is told, the rest re-raised
+            from db_migrate.runner.faults.scene import scene
+
+            told = _diagnosed(plan, ini, db, e, scene(plan, db, _retry(plan)))
             conn.close()
             if told is None:
                 raise
@@ -532,6 +532,7 @@ def _backup_before(plan: RunnerPlan, db, move: Move, heads, steps, outcome: Outc
         plan.selector,
         plan.buildroot,
         retry=_retry(plan),
+        network_timeout=db.network_timeout,
     )
     print(
         f"{plan.component}: backup verified ({outcome.backup.size} bytes): {outcome.backup.path}",
@@ -600,51 +601,12 @@ def _diagnosed(plan: RunnerPlan, ini: AlembicIni, db: ComponentDatabase, error, 
     return diagnose(error, scene, db.connection, db.reconnect, ini.version_table, db.watch)
 
 
-def _scene(plan: RunnerPlan, db: ComponentDatabase, **more):
-    from db_migrate.runner.faults.report import Scene
-
-    settings = {
-        "component": plan.component,
-        "selector": plan.selector,
-        "server": db.source.url.where,
-        "continue_command": _retry(plan),
-        "lock_timeout": str(plan.option("pg_lock_timeout", "") or ""),
-        "statement_timeout": str(plan.option("pg_statement_timeout", "") or ""),
-        "network_timeout": db.network_timeout,
-        "dev_server": db.dev_server,
-    }
-    return Scene(**{**settings, **more})
-
-
 def _step_scene(plan: RunnerPlan, db: ComponentDatabase, move: Move, planned, failure):
-    """The revision that was running, what had committed before it, and the command that
-    continues from wherever the database is now."""
+    from db_migrate.runner.faults.scene import absolute_target, step_scene
+
     heads, steps = planned
-    step = failure.step
-    per_migration = failure.facts is None or failure.facts.per_migration
-    if per_migration and failure.done:
-        known = f"{_heads_text(failure.done[-1].step.new)} (the revisions before {step.revision} committed)"
-    elif per_migration:
-        known = f"{_heads_text(heads)} (where it was before {step.revision} started)"
-    else:
-        known = f"{_heads_text(heads)} (the run is one transaction, which had not committed)"
-    verb = "applying" if step.is_upgrade else "reverting"
-    return _scene(
-        plan,
-        db,
-        activity=f"while {verb} {step.revision} ({step.message}, {os.path.relpath(step.path)})",
-        revision=step.revision,
-        last_known=known,
-        continue_command=_retry(plan, target=_absolute_target(move, steps)),
-    )
-
-
-def _absolute_target(move: Move, steps) -> str:
-    """The target as the user gave it, unless it counts from the database's revision (`-1`,
-    `+2`, `REV+1`): a rerun after a partial run would count from somewhere else."""
-    if not re.search(r"[+-]\d+$", move.label) or len(steps[-1].new) > 1:
-        return move.label
-    return _heads_text(steps[-1].new) if steps[-1].new else "base"
+    rerun = _retry(plan, target=absolute_target(move.label, steps[-1].new))
+    return step_scene(plan, db, failure, heads, rerun)
 
 
 def _failure_problem(plan, move: Move, before, after, failure) -> Problem:

@@ -15,29 +15,9 @@ from db_migrate.core import report
 from db_migrate.core.report import Problem
 from db_migrate.runner.faults import classify as c
 from db_migrate.runner.faults.classify import Symptom
+from db_migrate.runner.faults.scene import Scene
 from db_migrate.runner.faults.state import StateAfter
 from db_migrate.runner.faults.watch import ServerWatch
-
-
-@dataclass(frozen=True)
-class Scene:
-    """Where a fault struck, and the commands that go on from it."""
-
-    component: str
-    selector: str
-    server: str  # host:port (or socket), never a password
-    activity: str = "during the run"  # "while applying <rev> (<message>, <path>)"
-    revision: str = ""  # the revision that was running, if any
-    last_known: str = ""  # the state known before the fault, for when it cannot be read now
-    continue_command: str = ""
-    lock_timeout: str = ""
-    statement_timeout: str = ""
-    network_timeout: float = 0.0
-    dev_server: bool = False
-
-    @property
-    def status_command(self) -> str:
-        return report.goal("db-status", self.selector)
 
 
 @dataclass(frozen=True)
@@ -266,9 +246,13 @@ def _state_lines(scene: Scene, after: StateAfter) -> Tuple[str, ...]:
             if scene.revision
             else ""
         )
-        return tuple(
-            line for line in (f"The database is at {heads} (read back {after.how}).", fate) if line
-        )
+        lines = [f"The database is at {heads} (read back {after.how}).", fate]
+        if scene.with_it and not set(scene.with_it) & set(after.heads or ()):
+            lines.append(
+                f"The run was one transaction: the {len(scene.with_it)} revision(s) it applied"
+                f" before {scene.revision} were rolled back with it."
+            )
+        return tuple(line for line in lines if line)
     lines = [f"The database state is unknown: the server could not be reached ({after.how})."]
     if scene.last_known:
         lines.append(f"Last known: {scene.last_known}.")

@@ -6,7 +6,8 @@ import pytest
 
 from db_migrate.runner.faults import classify as c
 from db_migrate.runner.faults.classify import Symptom
-from db_migrate.runner.faults.report import Scene, fault_problem, fault_without_evidence
+from db_migrate.runner.faults.report import fault_problem, fault_without_evidence
+from db_migrate.runner.faults.scene import Scene
 from db_migrate.runner.faults.state import StateAfter
 
 SELECTOR = "src/ai/backend/accountmgr/models/alembic:migrations"
@@ -82,3 +83,14 @@ def test_a_fault_outside_any_run_is_still_the_servers():
     assert '"terminating connection due to administrator command"' in text
     assert f"pants db-status {SELECTOR}" in text
     assert "bug in pants-db-migrate" not in text
+
+
+def test_a_one_transaction_run_says_the_revisions_before_went_with_it():
+    scene = Scene(**{**SCENE.__dict__, "with_it": ("ac29778c6bf9", "0deb1ff2f24a")})
+    after = StateAfter((), "after reconnecting, 0.5 s later", True, restarted=True)
+    text = fault_problem(c.SERVER_RESTARTED, CONNECTION, scene, after, None).render()
+    assert "The database is at <base> (read back after reconnecting, 0.5 s later)." in text
+    assert (
+        "The run was one transaction: the 2 revision(s) it applied before fa17fa17fa17 were"
+        " rolled back with it." in text
+    )

@@ -41,7 +41,8 @@ def test_a_silent_network_fails_the_waiting_statement_within_the_timeout(pg_serv
             threading.Timer(0.5, proxy.go_silent).start()
             took = _waiting_fails(migration)
         assert watch.silent_for is not None and watch.silent_for >= 2
-        assert took < 2 + 0.5 + 3  # the timeout, when it went silent, and the watch's own pace
+        # Bounded: the statement would have waited 60 s (a loaded machine gets a margin).
+        assert took < 2 + 0.5 + 7
         assert watch.lock_session_error is None
 
 
@@ -71,7 +72,7 @@ def test_a_terminated_lock_session_stops_the_run(pg_server):
             pid = lock_session.info.backend_pid
             threading.Timer(0.5, admin.execute, ("SELECT pg_terminate_backend(%s)", (pid,))).start()
             took = _waiting_fails(migration)
-        assert took < 5
+        assert took < 10  # the next ping (every second) finds the session gone
         assert watch.silent_for is None
         assert c.symptom(watch.lock_session_error).sqlstate == c.ADMIN_SHUTDOWN
         assert watch.sessions[pid] == "the session holding the migration lock"

@@ -14,10 +14,10 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, Tuple
 
 from db_migrate.core.report import Problem, ProblemError, mask
-from db_migrate.runner.postgres.database import DatabaseUrl
+from db_migrate.runner.postgres.database import DatabaseUrl, network_params
 from db_migrate.runner.postgres.server import pg_bin
 
 
@@ -66,9 +66,11 @@ def take_backup(
     selector: str,
     buildroot: str,
     retry: str = "",
+    network_timeout: float = 0.0,
 ) -> Backup:
     """pg_dump into a file only its owner can read, verified by listing it back. Written as
-    `.partial` and renamed when verified: a failure (a full disk, say) leaves no file behind."""
+    `.partial` and renamed when verified: a failure (a full disk, say) leaves no file behind.
+    pg_dump's connection gets the run's keepalives and TCP user timeout (`network_params`)."""
     component, from_revs, to_rev = names
     target = backup_path(backup_dir, component, from_revs, to_rev)
     partial = target.with_suffix(".partial")
@@ -76,7 +78,7 @@ def take_backup(
         _private_dir(backup_dir)
         # Only its owner may read it: a dump holds every row, password hashes included.
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-        _dump(url, partial)
+        _dump(url, partial, network_params(network_timeout, url))
         partial.rename(target)
     except (_DumpFailed, OSError) as e:
         tool, output = (e.tool, e.output) if isinstance(e, _DumpFailed) else ("writing", str(e))
@@ -88,7 +90,7 @@ def take_backup(
     return Backup(path=target, size=target.stat().st_size, restore_command=restore)
 
 
-def _dump(url: DatabaseUrl, into: Path) -> None:
+def _dump(url: DatabaseUrl, into: Path, params: Dict[str, str]) -> None:
     env = {**os.environ, **url.libpq_env()}
     dump = subprocess.run(
         [
@@ -96,7 +98,7 @@ def _dump(url: DatabaseUrl, into: Path) -> None:
             "--format=custom",
             "--no-owner",
             f"--file={into}",
-            f"--dbname={url.conninfo(password=False)}",
+            f"--dbname={url.conninfo(password=False, **params)}",
         ],
         env=env,
         capture_output=True,
