@@ -36,7 +36,7 @@ def run(plan, environ, outcome) -> None:
             print(f"Development PostgreSQL: {status(settings, url)}", flush=True)
             check_port_owner(settings, url, "")
         if action == "start" and not server.is_running():
-            server.init()
+            settings.init(server)
             server.start()
         elif action == "stop":
             if server.is_running():
