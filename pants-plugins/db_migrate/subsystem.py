@@ -15,6 +15,18 @@ class DbMigrationsSubsystem(Subsystem):
         default=5,
         help="Seconds to wait for a database connection before reporting it unreachable.",
     )
+    network_timeout = IntOption(
+        default=30,
+        help=softwrap(
+            """
+            Seconds a database may stay silent (no answer, no error, no closed connection: a
+            network that went quiet, a hung server) before a running migration gives up and says
+            so, instead of waiting forever with its locks held. While a migration holds its lock,
+            its own session is asked `SELECT 1` every few seconds; the same bound sets libpq's TCP
+            keepalives and `tcp_user_timeout` on its connections. `0` turns both off.
+            """
+        ),
+    )
     dev_server_port = IntOption(
         default=8101,
         help=softwrap(

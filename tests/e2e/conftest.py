@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import psycopg
 import pytest
@@ -30,10 +30,11 @@ COMPONENTS = {
 }
 
 
-def _isolated_copy(destination: Path) -> PantsRepo:
-    """A repo copy whose development server uses a port of its own, never the developer's."""
+def _isolated_copy(destination: Path, port: Optional[int] = None) -> PantsRepo:
+    """A repo copy whose development server uses a port of its own, never the developer's
+    (`port`: this one, e.g. another copy's, on purpose)."""
     copy = PantsRepo.copy_of(find_repo_files(), destination)
-    port = free_port()
+    port = port or free_port()
     for ini in copy.root.glob("alembic*.ini"):
         ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
     toml = copy.root / "pants.toml"
@@ -45,6 +46,18 @@ def _isolated_copy(destination: Path) -> PantsRepo:
         text += "\n[db-migrations]\n" + setting
     toml.write_text(text)
     return copy
+
+
+def move_dev_port(copy: PantsRepo, old: int, new: int) -> None:
+    """What a user does to give a copy's development server another port: the setting in
+    pants.toml and every ini URL aimed at it."""
+    for ini in copy.root.glob("alembic*.ini"):
+        ini.write_text(ini.read_text().replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}"))
+    toml = copy.root / "pants.toml"
+    toml.write_text(
+        toml.read_text().replace(f"dev_server_port = {old}\n", f"dev_server_port = {new}\n")
+    )
+    copy.settle()
 
 
 def _shutdown(copy: PantsRepo) -> None:

@@ -56,6 +56,9 @@ class SharedSettings:
         "text"  # text | json: the goal prints the JSON report, the runner's text goes to stderr
     )
     connect_timeout: float = 5.0
+    # Seconds a database may stay silent before a run gives up (`[db-migrations].network_timeout`;
+    # 0: not watched, no keepalives).
+    network_timeout: float = 30.0
     dev_server_port: int = 8101
     dev_server_dir: str = ".dev-postgres"  # relative to the build root, or absolute
     backup_dir: str = ""  # absolute; empty: <build root>/.db-backups

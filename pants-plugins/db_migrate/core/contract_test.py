@@ -87,6 +87,7 @@ EXAMPLES = {
 SHARED = SharedSettings(
     output="json",
     connect_timeout=2.5,
+    network_timeout=12.0,
     dev_server_port=9999,
     dev_server_dir="/tmp/dev",
     backup_dir="/repo/backups",

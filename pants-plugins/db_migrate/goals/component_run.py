@@ -29,6 +29,7 @@ def shared_settings(
     return SharedSettings(
         output=output,
         connect_timeout=settings.connect_timeout,
+        network_timeout=settings.network_timeout,
         dev_server_port=settings.dev_server_port,
         dev_server_dir=settings.dev_server_dir,
         backup_dir=os.path.join(build_root.path, settings.backup_dir),

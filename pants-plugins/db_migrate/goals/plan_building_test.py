@@ -92,6 +92,7 @@ def _settings() -> DbMigrationsSubsystem:
     return create_subsystem(
         DbMigrationsSubsystem,
         connect_timeout=3,
+        network_timeout=17,
         dev_server_port=8111,
         dev_server_dir=".dev-postgres",
         backup_dir=".db-backups",
@@ -160,6 +161,7 @@ def test_a_downgrade_to_a_release_is_planned_with_typed_options_and_checksums(
     assert plan.shared == SharedSettings(
         output="json",
         connect_timeout=3,
+        network_timeout=17.0,
         dev_server_port=8111,
         dev_server_dir=".dev-postgres",
         backup_dir=os.path.join(rule_runner.build_root, ".db-backups"),

@@ -69,6 +69,17 @@ def our_bug(plan: RunnerPlan, error: BaseException) -> str:
     )
 
 
+def _server_fault(plan: RunnerPlan, error: BaseException):
+    """A failure of the server or the network that no command told (before any was watched)."""
+    from db_migrate.runner.faults.classify import symptom
+    from db_migrate.runner.faults.report import fault_without_evidence
+
+    seen = symptom(error)
+    if seen is None:
+        return None
+    return fault_without_evidence(plan.component, plan.selector, seen)
+
+
 def main(argv: list) -> int:
     if len(argv) != 1:
         print(
@@ -114,7 +125,7 @@ def main(argv: list) -> int:
             raise
         outcome.status = "error"
         sys.stdout.flush()
-        problem = user_code_problem(e, plan.component, reproduce(plan))
+        problem = _server_fault(plan, e) or user_code_problem(e, plan.component, reproduce(plan))
         if problem is not None:
             outcome.error = problem
             print(problem.render(), file=sys.stderr, flush=True)

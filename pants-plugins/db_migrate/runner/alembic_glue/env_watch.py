@@ -16,7 +16,12 @@ from typing import Any, Iterator, Optional
 
 from db_migrate.core import report
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource, connect_problem
+from db_migrate.runner.postgres.database import (
+    DatabaseUrl,
+    UrlSource,
+    connect_problem,
+    network_params,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class HandOver:
     config: str
     version_table: str
     connect_timeout: float = 5.0
+    network_timeout: float = 0.0
+    watch: Optional[Any] = None  # the run's `faults.watch.ServerWatch`, which also watches this one
 
     @property
     def origin(self) -> str:
@@ -56,10 +63,11 @@ class HandOver:
         from sqlalchemy import create_engine, exc, pool
 
         url = self.source.url
-        args = {
-            "application_name": f"pants db-migrate ({self.component}): alembic",
-            "connect_timeout": max(1, int(round(self.connect_timeout))),
-        }
+        args: dict = network_params(self.network_timeout, url)
+        args.update(
+            application_name=f"pants db-migrate ({self.component}): alembic",
+            connect_timeout=max(1, int(round(self.connect_timeout))),
+        )
         if self.options:
             args["options"] = self.options
         engine = create_engine(url.sync_url(), poolclass=pool.NullPool, connect_args=args)
@@ -70,6 +78,8 @@ class HandOver:
                 raise ProblemError(
                     connect_problem(e.orig or e, self.source, self.component, False)
                 ) from None
+            if self.watch is not None:
+                self.watch.add(connection.connection.dbapi_connection, "the migration's session")
             with connection:
                 yield connection
         finally:

@@ -9,7 +9,13 @@ from db_migrate.core.contract import DevServerOptions, RunnerPlan
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.database import DatabaseUrl
-from db_migrate.runner.postgres.dev_server import DevServerSettings, describe, status
+from db_migrate.runner.postgres.dev_server import (
+    DevServerSettings,
+    check_port_owner,
+    describe,
+    listening,
+    status,
+)
 from db_migrate.runner.postgres.server import PgServerError
 
 
@@ -27,6 +33,10 @@ def run(plan: RunnerPlan[DevServerOptions], environ, outcome: Outcome) -> None:
     action = plan.options.action
     server = settings.server(url)
     try:
+        if action in ("status", "start") and not server.is_running() and listening(url):
+            # The port is taken: by another checkout's server, which is never ours to use.
+            print(f"Development PostgreSQL: {status(settings, url)}", flush=True)
+            check_port_owner(settings, url, "")
         if action == "start" and not server.is_running():
             settings.init(server)
             server.start()

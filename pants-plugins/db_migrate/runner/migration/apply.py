@@ -11,8 +11,10 @@ from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni
 from db_migrate.core.contract import MigrateOptions, RunnerPlan
 from db_migrate.core.report import ProblemError
+from db_migrate.runner.faults.scene import step_scene
 from db_migrate.runner.live import LiveOutput
-from db_migrate.runner.migration.move import Move, retry_command
+from db_migrate.runner.migration.database import diagnosed
+from db_migrate.runner.migration.move import Move, continuing_target, retry_command
 from db_migrate.runner.migration.problems import failure_problem, in_one_transaction
 from db_migrate.runner.migration.rendering import as_step, heads_text, partial_summary
 from db_migrate.runner.outcome import Outcome
@@ -59,7 +61,13 @@ def backup_before(
     where = db.source.url.masked()
     print(f"{plan.component}: backing up {where} before the downgrade ...", flush=True)
     outcome.backup = take_backup(
-        db.source.url, folder, (plan.component, start, destination), plan.selector, plan.buildroot
+        db.source.url,
+        folder,
+        (plan.component, start, destination),
+        plan.selector,
+        plan.buildroot,
+        retry=retry_command(plan),
+        network_timeout=db.network_timeout,
     )
     print(
         f"{plan.component}: backup verified ({outcome.backup.size} bytes): {outcome.backup.path}",
@@ -95,15 +103,35 @@ def apply_steps(
             )
     except StepFailed as failure:
         outcome.steps = tuple(as_step(d.step, d.seconds) for d in failure.done)
-        after = current_heads(db.connection, ini.version_table)
-        outcome.finish("failed", after)
-        print(f"  ✗ {failure.step.revision} failed", flush=True)
-        if failure.done and not in_one_transaction(failure):
-            print(partial_summary(move, failure.done), flush=True)
-        raise ProblemError(failure_problem(plan, heads, after, failure)) from None
+        raise ProblemError(_failed(plan, ini, db, move, planned, failure, outcome)) from None
     outcome.seconds = time.perf_counter() - started
     outcome.steps = tuple(as_step(d.step, d.seconds) for d in done)
     return current_heads(db.connection, ini.version_table)
+
+
+def _failed(plan, ini: AlembicIni, db: ComponentDatabase, move: Move, planned, failure, outcome):
+    """The failed revision's block: a fault of the server or the network told as one (the state
+    read back, or said to be unknown), else the revision's own error; what stays is checked."""
+    heads, steps = planned
+    # Where the database is now is not known yet: a relative target is given as the revision it meant.
+    goal = continuing_target(move.label, steps) or ""
+    scene = step_scene(plan, db, failure, heads, retry_command(plan, target=goal))
+    told = diagnosed(ini, db, failure.error, scene)
+    _tell_progress(move, failure)
+    if told is not None:
+        outcome.finish("failed", told.state.heads or ())
+        outcome.extra["database_state"] = "read back" if told.state.known else "unknown"
+        return told.problem
+    after = current_heads(db.connection, ini.version_table)
+    outcome.finish("failed", after)
+    return failure_problem(plan, heads, after, failure)
+
+
+def _tell_progress(move: Move, failure) -> None:
+    """The failed revision's line, and what committed before it (one transaction per revision)."""
+    print(f"  ✗ {failure.step.revision} failed", flush=True)
+    if failure.done and not in_one_transaction(failure):
+        print(partial_summary(move, failure.done), flush=True)
 
 
 def _run_steps(session, move: Move, live: LiveOutput, book) -> List:

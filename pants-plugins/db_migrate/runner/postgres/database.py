@@ -286,6 +286,26 @@ def connect_problem(exc: BaseException, source: UrlSource, component: str, dev_s
     )
 
 
+def network_params(timeout: float, url: Optional[DatabaseUrl] = None) -> Dict[str, str]:
+    """libpq's TCP keepalives and user timeout for a peer that stops answering within `timeout`
+    seconds: probes start after a third of it, unacknowledged data fails the connection at
+    `timeout`. They notice a dead network when nothing answers in its place; a proxy that holds
+    the connection open is noticed by `faults.watch` instead. None for `timeout` 0, and none the
+    `url` sets itself (the user's own win)."""
+    if timeout <= 0:
+        return {}
+    idle = max(1, int(timeout // 3))
+    params = {
+        "keepalives": "1",
+        "keepalives_idle": str(idle),
+        "keepalives_interval": str(max(1, idle // 2)),
+        "keepalives_count": "3",
+        "tcp_user_timeout": str(int(timeout * 1000)),
+    }
+    given = url.libpq_params() if url is not None else {}
+    return {k: v for k, v in params.items() if k not in given}
+
+
 def connect(
     source: UrlSource,
     component: str,
@@ -294,12 +314,14 @@ def connect(
     autocommit: bool = True,
     dev_server: bool = False,
     options: str = "",
+    network_timeout: float = 0.0,
 ) -> psycopg.Connection:
     url = source.url
-    extra = {
-        "connect_timeout": str(max(1, int(round(connect_timeout)))),
-        "application_name": f"pants db-migrate ({component})",
-    }
+    extra = network_params(network_timeout, url)
+    extra.update(
+        connect_timeout=str(max(1, int(round(connect_timeout)))),
+        application_name=f"pants db-migrate ({component})",
+    )
     if options:
         extra["options"] = options
     try:

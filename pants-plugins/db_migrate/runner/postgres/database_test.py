@@ -112,3 +112,17 @@ def test_the_development_server_is_offered_only_when_it_could_help(cause):
     assert "pants db-dev-server --action=start" in refused.render()
     other = report.cannot_connect("manager", at, cause, "why", dev_server=True)
     assert "db-dev-server" not in other.render()
+
+
+def test_connections_get_keepalives_from_the_network_timeout_the_urls_own_win(pg_server):
+    plain = UrlSource(DatabaseUrl.parse(pg_server.url()), True, "MANAGER_DB_URL")
+    with connect(plain, "manager", 5, network_timeout=30) as conn:
+        given = conn.info.get_parameters()
+    assert given["keepalives_idle"] == "10" and given["tcp_user_timeout"] == "30000"
+    own = UrlSource(
+        DatabaseUrl.parse(pg_server.url() + "?keepalives_idle=7"), True, "MANAGER_DB_URL"
+    )
+    with connect(own, "manager", 5, network_timeout=30) as conn:
+        assert conn.info.get_parameters()["keepalives_idle"] == "7"
+    with connect(plain, "manager", 5, network_timeout=0) as conn:
+        assert "tcp_user_timeout" not in conn.info.get_parameters()

@@ -422,8 +422,12 @@ class LocalServer:
                 self._failure(f"failed to start (pg_ctl exit {proc.returncode})", proc.stdout)
             )
 
-    def stop(self, timeout: float = 60) -> None:
-        """Stop the server (fast shutdown: open sessions are disconnected); no-op when it is not running."""
+    def stop(self, timeout: float = 60, mode: str = "fast") -> None:
+        """Stop the server; no-op when it is not running.
+
+        `fast` disconnects open sessions and shuts down cleanly; `immediate` stops every process at
+        once, as a crash would (the next start runs crash recovery).
+        """
         if not self.is_initialized() or not self.is_running():
             return
         args = [
@@ -433,7 +437,7 @@ class LocalServer:
             self.data_dir.absolute(),
             "--wait",
             f"--timeout={max(1, int(timeout))}",
-            "--mode=fast",
+            f"--mode={mode}",
         ]
         try:
             proc = _run(args, timeout=timeout + 10)
@@ -452,6 +456,27 @@ class LocalServer:
             )
             if self.is_running():
                 raise PgServerError(self._failure("did not stop"))
+
+    def restart(self, timeout: float = 60) -> None:
+        """`pg_ctl restart --mode=fast`: open sessions are disconnected, the server comes back."""
+        args = [
+            pg_bin("pg_ctl"),
+            "restart",
+            "--pgdata",
+            self.data_dir.absolute(),
+            "--wait",
+            f"--timeout={max(1, int(timeout))}",
+            "--mode=fast",
+            "--log",
+            self.log_file.absolute(),
+            "-o",
+            self._server_options(),
+        ]
+        proc = _run(args, timeout=timeout + 10)
+        if proc.returncode != 0:
+            raise PgServerError(
+                self._failure(f"failed to restart (pg_ctl exit {proc.returncode})", proc.stdout)
+            )
 
     def is_running(self) -> bool:
         if not self.is_initialized():
