@@ -13,7 +13,7 @@ from pants.base.specs_parser import SpecsParser
 from pants.engine.console import Console
 from pants.engine.goal import GoalSubsystem
 from pants.engine.rules import Get, MultiGet
-from pants.option.option_types import StrOption
+from pants.option.option_types import StrListOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
@@ -21,6 +21,7 @@ from db_migrate.core import report
 from db_migrate.core.contract import DEFAULT_BASE_REF
 from db_migrate.core.report import Problem
 from db_migrate.goals.reporting import Reporter
+from db_migrate.rules.component_names import parse_names, specs_and_component
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -45,17 +46,31 @@ async def run_goal(
     component when no spec is given (with `settings` and `changed`), a bad `--output` refused,
     and the report written at the end. Returns the exit code."""
     reporter = Reporter(console, subsystem.name, subsystem, build_root)
-    if settings is not None and changed is not None:
+    reporter.components = parse_names(getattr(subsystem, "component", None) or ())
+    if not reporter.check_output():
+        return reporter.finish(EXIT_USAGE)
+    if reporter.components and _typed_specs(specs, changed):
+        reporter.problem([specs_and_component(reporter.goal, reporter.components)])
+        return reporter.finish(EXIT_USAGE)
+    if settings is not None and changed is not None and not reporter.components:
         specs = with_default_specs(specs, settings, changed, build_root, reporter)
-    code = await body(reporter, specs) if reporter.check_output() else EXIT_USAGE
-    return reporter.finish(code)
+    return reporter.finish(await body(reporter, specs))
+
+
+def _typed_specs(specs: Specs, changed: Optional[Changed]) -> bool:
+    """Whether the user typed specs (a `--changed-*` run's specs come from git, not from them)."""
+    from_git = changed is not None and bool(changed.since or changed.diffspec)
+    return not from_git and bool(specs.arguments_provided_description())
 
 
 async def selected_components(
     reporter: Reporter, specs: Specs
 ) -> Optional[Tuple[AlembicMigrationsFieldSet, ...]]:
     """The components the specs select, in order; None once a selection problem is reported."""
-    selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, reporter.goal))
+    selection = await Get(
+        ComponentSelection,
+        ComponentSelectionRequest(specs, reporter.goal, reporter.components),
+    )
     if selection.problem:
         reporter.problem([selection.problem])
         return None
@@ -89,6 +104,25 @@ async def gather_setups(
         (time.perf_counter() - started) * 1000,
     )
     return tuple(setups)
+
+
+class ComponentOption:
+    """`--component=NAME`, the specification's parameter, on every goal that selects components."""
+
+    component = StrListOption(
+        default=[],
+        metavar="NAME",
+        help=softwrap(
+            """
+            Select components by name (the `component` field of their `alembic_migrations`
+            targets, wherever they are), as the specification writes it:
+            `--component=appproxy`, repeated or comma-separated (`--component=manager,appproxy`).
+            Use it instead of specs, not with them; with `--changed-since` it narrows the changed
+            components to these. Without it and without specs, `[db-migrations].default_specs`
+            applies.
+            """
+        ),
+    )
 
 
 class BaseRefOption:

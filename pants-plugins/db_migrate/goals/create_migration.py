@@ -26,6 +26,7 @@ from db_migrate.core.contract import CreateOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     EXIT_USAGE,
+    ComponentOption,
     run_goal,
     static_problems,
     the_one_component,
@@ -42,7 +43,7 @@ REV_ID = re.compile(r"^[A-Za-z0-9_]+$")
 NO_REVISION_FILES = "No revision files"  # a fresh component: its first revision is what we create
 
 
-class DbCreateMigrationSubsystem(GoalSubsystem, ReportOptions):
+class DbCreateMigrationSubsystem(GoalSubsystem, ReportOptions, ComponentOption):
     name = "db-create-migration"
     help = softwrap(
         """

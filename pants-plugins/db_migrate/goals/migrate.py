@@ -24,6 +24,7 @@ from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     EXIT_USAGE,
     BaseRefOption,
+    ComponentOption,
     gather_setups,
     run_goal,
     run_order,
@@ -45,7 +46,7 @@ from db_migrate.subsystem import DbMigrationsSubsystem
 DIRECTIONS = ("upgrade", "downgrade")
 
 
-class DbMigrateSubsystem(GoalSubsystem, ReportOptions, BaseRefOption):
+class DbMigrateSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefOption):
     name = "db-migrate"
     help = softwrap(
         """

@@ -26,6 +26,7 @@ from db_migrate.core.contract import RebaseOptions
 from db_migrate.goals.common import (
     EXIT_USAGE,
     BaseRefOption,
+    ComponentOption,
     run_goal,
     run_order,
     selected_components,
@@ -43,7 +44,7 @@ class RebaseStrategy(Enum):
     rebase = "rebase"
 
 
-class DbRebaseSubsystem(GoalSubsystem, ReportOptions, BaseRefOption):
+class DbRebaseSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefOption):
     name = "db-rebase"
     help = softwrap(
         """

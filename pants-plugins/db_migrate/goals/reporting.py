@@ -54,6 +54,9 @@ class Reporter:
     ) -> None:
         self.console = console
         self.goal = goal
+        # `--component=NAME` as given (`run_goal` sets it): what selects the components instead
+        # of specs.
+        self.components: tuple = ()
         self.output = (options.output or "text").strip().lower()
         self.report_file = options.report_file and os.path.join(
             build_root.path, options.report_file

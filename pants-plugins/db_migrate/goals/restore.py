@@ -21,14 +21,14 @@ from pants.vcs.changed import Changed
 
 from db_migrate.core.contract import RestoreOptions
 from db_migrate.core.report import Problem
-from db_migrate.goals.common import EXIT_USAGE, run_goal, the_one_component
+from db_migrate.goals.common import EXIT_USAGE, ComponentOption, run_goal, the_one_component
 from db_migrate.goals.component_run import run_component
 from db_migrate.goals.reporting import ReportOptions
 from db_migrate.rules.selection import ExampleSelector
 from db_migrate.subsystem import DbMigrationsSubsystem
 
 
-class DbRestoreSubsystem(GoalSubsystem, ReportOptions):
+class DbRestoreSubsystem(GoalSubsystem, ReportOptions, ComponentOption):
     name = "db-restore"
     help = softwrap(
         """

@@ -34,6 +34,7 @@ from db_migrate.core.status_report import (
 from db_migrate.goals.common import (
     EXIT_USAGE,
     BaseRefOption,
+    ComponentOption,
     run_goal,
     selected_components,
 )
@@ -46,7 +47,7 @@ from db_migrate.target_types import AlembicMigrationsFieldSet
 EXIT_NOT_UP_TO_DATE = 1
 
 
-class DbStatusSubsystem(GoalSubsystem, ReportOptions, BaseRefOption):
+class DbStatusSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefOption):
     name = "db-status"
     help = softwrap(
         """

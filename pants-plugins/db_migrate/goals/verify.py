@@ -30,6 +30,7 @@ from db_migrate.core.contract import VerifyOptions
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     EXIT_USAGE,
+    ComponentOption,
     gather_setups,
     run_goal,
     selected_components,
@@ -45,7 +46,7 @@ from db_migrate.subsystem import DbMigrationsSubsystem
 EXIT_FAILED = 1
 
 
-class DbVerifySubsystem(GoalSubsystem, ReportOptions):
+class DbVerifySubsystem(GoalSubsystem, ReportOptions, ComponentOption):
     name = "db-verify"
     help = softwrap(
         """

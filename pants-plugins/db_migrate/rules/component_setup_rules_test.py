@@ -289,6 +289,7 @@ def test_after_an_edit_only_the_edited_file_is_parsed(
     second = _setup(rule_runner, edited)
     assert memo.parsed == [f"{VERSIONS}/b2_step.py"]
     assert [r.message for r in second.revisions] == ["Step a1", "Edited", "Step c3", "Step d4"]
+
     def checksums(setup):
         return {r.revision: r.checksum for r in setup.revisions}
 

@@ -34,6 +34,7 @@ from pants.engine.unions import UnionRule, union
 from pants.option.global_options import GlobMatchErrorBehavior
 
 from db_migrate.core.report import Problem
+from db_migrate.rules.component_names import by_name
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -65,6 +66,9 @@ class MigrationComponentFieldSet(FieldSet):
 class ComponentSelectionRequest:
     specs: Specs
     goal: str
+    # `--component=NAME`: by the `component` field instead of specs (a `--changed-since` selection
+    # is narrowed to these names).
+    components: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,9 +279,31 @@ def _in_run_order(field_sets) -> Tuple[AlembicMigrationsFieldSet, ...]:
     )
 
 
+async def _select_by_name(
+    request: ComponentSelectionRequest, changed: Tuple[AlembicMigrationsFieldSet, ...] | None
+) -> ComponentSelection:
+    """`--component=NAME`: every component's target by its name (narrowing a changed-only
+    selection when there is one); an unknown name is refused whatever changed."""
+    everything = await Get(AllTargets)
+    field_sets = _in_run_order(
+        AlembicMigrationsFieldSet.create(t)
+        for t in everything
+        if AlembicMigrationsFieldSet.is_applicable(t)
+    )
+    selected, problems = by_name(request.goal, request.components, field_sets)
+    if problems:
+        return ComponentSelection((), problems[0])
+    if changed is not None:
+        names = {fs.component_name for fs in selected}
+        selected = tuple(fs for fs in changed if fs.component_name in names)
+    return ComponentSelection(selected)
+
+
 @rule
 async def select_components(request: ComponentSelectionRequest) -> ComponentSelection:
     changed = request.specs.includes.from_change_detection
+    if request.components and not changed:
+        return await _select_by_name(request, None)
     one_specs = _one_spec_requests(request)
     if not one_specs and not changed:
         example = await Get(ExampleSelector)
@@ -295,6 +321,8 @@ async def select_components(request: ComponentSelectionRequest) -> ComponentSele
         selected = _in_run_order(roots.field_sets)
     except Exception:  # noqa: BLE001 - a spec Pants cannot resolve: `_diagnose` explains it
         selected = None
+    if changed and selected is not None and request.components:
+        return await _select_by_name(request, selected)
     if changed and selected is not None:
         return ComponentSelection(selected)  # nothing relevant changed: an empty, quiet selection
     problem = await _diagnose(request, one_specs)

@@ -119,3 +119,44 @@ def test_an_empty_change_detection_selection_is_quiet(rule_runner: RuleRunner) -
         ComponentSelection, [ComponentSelectionRequest(changed, "db-migrate")]
     )
     assert (_components(selected), selected.problem) == (("zeta",), None)
+
+
+def _by_name(runner: RuleRunner, *names: str, specs: Specs | None = None) -> ComponentSelection:
+    specs = specs or Specs(
+        includes=RawSpecs(description_of_origin="the test"),
+        ignores=RawSpecs(description_of_origin="the test"),
+    )
+    return runner.request(
+        ComponentSelection, [ComponentSelectionRequest(specs, "db-status", names)]
+    )
+
+
+def test_component_names_select_their_targets_in_run_order(rule_runner: RuleRunner) -> None:
+    """`--component=NAME` selects by the `component` field, wherever the target is, in run order
+    whatever order the names were given in."""
+    selected = _by_name(rule_runner, "zeta", "ledger")
+    assert (_components(selected), selected.problem) == (("ledger", "zeta"), None)
+
+
+def test_an_unknown_name_lists_the_known_ones_and_the_closest(rule_runner: RuleRunner) -> None:
+    selected = _by_name(rule_runner, "biling", "zeta")
+    assert selected.field_sets == ()
+    problem = selected.problem
+    assert problem is not None and problem.kind == "unknown_component"
+    assert problem.title == "Unknown component 'biling'"
+    assert problem.details == (
+        "Known components: audit, billing, ledger, zeta",
+        "Did you mean `billing`?",
+    )
+    assert problem.actions[0] == "pants db-status --component=billing"
+
+
+def test_names_narrow_a_changed_only_selection(rule_runner: RuleRunner) -> None:
+    """With `--changed-since`, only the named components among the changed ones: none changed is
+    quiet, an unknown name is still refused."""
+    zeta = AddressLiteralSpec("services/zeta/migrations", "migrations")
+    billing = AddressLiteralSpec("services/billing/migrations", "migrations")
+    both = _changed(zeta, billing)
+    assert _components(_by_name(rule_runner, "zeta", specs=both)) == ("zeta",)
+    assert _by_name(rule_runner, "audit", specs=both) == ComponentSelection(())
+    assert _by_name(rule_runner, "nope", specs=both).problem is not None
