@@ -250,6 +250,7 @@ def build_plan(
             "dev_server_dir": settings.dev_server_dir,
             "backup_dir": os.path.join(build_root.path, settings.backup_dir),
             "pg_lock_timeout": fs.lock_timeout.value,
+            "lock_retries": fs.lock_retries.value,
             "pg_statement_timeout": fs.statement_timeout.value,
             "script_dir": setup.script_dir,
             **options,

@@ -24,6 +24,7 @@ EXIT_FAILED = 1
 # pay for importing what db-migrate, db-verify or the safety lint use.
 _COMMANDS = {
     "migrate": "migrate",
+    "accept": "accept",
     "sql": "sql",
     "syntax": "syntax",
     "devserver": "devserver",
@@ -43,6 +44,7 @@ def _command(name: str):
 # The goal a user runs to get each runner command again.
 _GOALS = {
     "migrate": "db-migrate --dry-run",
+    "accept": "db-migrate --accept-changed --dry-run --reason=...",
     "sql": "db-migrate --sql",
     "syntax": "lint",
     "status": "db-status",

@@ -13,13 +13,15 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Mapping, Sequence, Tuple
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.core.contract import RunnerPlan
 from db_migrate.core.report import MigrationResult, Problem, ProblemError, Step
 from db_migrate.runner.live import LiveOutput
+from db_migrate.runner.migration.lock_retries import LockWaitGaveUp
+from db_migrate.runner.migration.retry_policy import RetryPolicy
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres import errors as db_errors
 from db_migrate.runner.postgres import lock
@@ -191,6 +193,7 @@ def _dry_run_without_database(plan: RunnerPlan, outcome: Outcome) -> Outcome:
     lines = [
         f"{plan.component}: dry run of {move.direction} {move.shown} on a new database",
         "Transactions: shown once the database exists (env.py says when it runs)",
+        RetryPolicy.of(plan).describe(None),
         *_step_lines(move, steps),
         "Nothing was changed (--dry-run).",
     ]
@@ -271,8 +274,11 @@ def _judge_changed(plan: RunnerPlan, changed, outcome: Outcome) -> None:
     if not shipped:
         return
     reasons = {c.revision: why[c.revision] for c in shipped}
+    accept = report.goal(
+        "db-migrate", plan.selector, "--accept-changed", '--reason="<why the edit is harmless>"'
+    )
     problem = ledger.changed_problem(
-        plan.component, shipped, _retry(plan, "--allow-changed"), reasons
+        plan.component, shipped, _retry(plan, "--allow-changed"), reasons, accept
     )
     if not plan.option("allow_changed", False):
         raise ProblemError(problem)
@@ -451,6 +457,7 @@ def _dry_run(plan: RunnerPlan, db, session, move: Move, heads, steps, outcome: O
         f"{plan.component}: dry run of {move.direction} {move.shown} on {db.source.url.masked()}",
         f"Current revision: {_heads_text(heads)}",
         f"Transactions: {facts.transaction_mode()}",
+        RetryPolicy.of(plan).describe(facts.per_migration),
         *_step_lines(move, steps),
     ]
     others = other_sessions(db.connection)
@@ -531,9 +538,21 @@ def _apply(plan, ini, db, session, move: Move, planned, book, outcome: Outcome):
     started = time.perf_counter()
     try:
         with LiveOutput() as live:
+            retries = _lock_retries(plan, ini, db, session, move, live)
             done = theirs_if_raised(
-                plan, lambda: _run_steps(session, move, live, book), "running env.py"
+                plan,
+                lambda: retries.run(
+                    lambda target: _run_steps(session, move, live, book, target), move.target, steps
+                ),
+                "running env.py",
             )
+    except LockWaitGaveUp as gave_up:
+        outcome.steps = tuple(_as_step(d.step, d.seconds) for d in gave_up.done)
+        outcome.extra["lock_waits"] = retries.waits
+        outcome.finish("failed", gave_up.after)
+        if gave_up.done:
+            print(_partial_summary(move, gave_up.done), flush=True)
+        raise
     except StepFailed as failure:
         outcome.steps = tuple(_as_step(d.step, d.seconds) for d in failure.done)
         after = current_heads(db.connection, ini.version_table)
@@ -541,10 +560,36 @@ def _apply(plan, ini, db, session, move: Move, planned, book, outcome: Outcome):
         raise ProblemError(_failure_problem(plan, move, heads, after, failure)) from None
     outcome.seconds = time.perf_counter() - started
     outcome.steps = tuple(_as_step(d.step, d.seconds) for d in done)
+    if retries.waits:
+        outcome.extra["lock_waits"] = retries.waits
     return current_heads(db.connection, ini.version_table)
 
 
-def _run_steps(session, move: Move, live: LiveOutput, book) -> List:
+def _lock_retries(plan, ini: AlembicIni, db, session, move: Move, live: LiveOutput):
+    """How this run retries a revision that times out waiting for a lock, and says so."""
+    from db_migrate.runner.migration.lock_retries import LockRetries
+    from db_migrate.runner.postgres.lock_waits import LockWaitWatch
+
+    policy = RetryPolicy.of(plan)
+    interval = min(0.25, max(0.05, policy.timeout_seconds / 5))
+
+    def onward(target: Optional[str]) -> str:
+        if target is None:
+            return _retry(plan)
+        down = ("--direction=downgrade",) if move.direction == "downgrade" else ()
+        return report.goal("db-migrate", plan.selector, *down, f"--target={target}")
+
+    return LockRetries(
+        policy,
+        plan.component,
+        read_heads=lambda: current_heads(db.connection, ini.version_table),
+        watch=lambda: LockWaitWatch(db.connection, lambda: session.migration_pid, interval),
+        say=live.line,
+        retry_command=onward,
+    )
+
+
+def _run_steps(session, move: Move, live: LiveOutput, book, target: str) -> List:
     def on_start(step) -> None:
         live.line(f"  ▶ {_heads_text(step.old)} → {_heads_text(step.new)}: {step.message}")
 
@@ -553,7 +598,7 @@ def _run_steps(session, move: Move, live: LiveOutput, book) -> List:
         when = "" if session.per_migration else " (commits with the run)"
         live.line(f"  ✓ {done.step.revision} {verb} in {report.duration(done.seconds)}{when}")
 
-    return session.run(move.direction, move.target, on_start, on_end, on_applied=book.note)
+    return session.run(move.direction, target, on_start, on_end, on_applied=book.note)
 
 
 def _failure_problem(plan, move: Move, before, after, failure) -> Problem:
