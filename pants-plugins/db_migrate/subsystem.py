@@ -44,7 +44,7 @@ class DbMigrationsSubsystem(Subsystem):
         ),
     )
     runner = StrOption(
-        default="pants-plugins/db_migrate/runner:runner",
+        default="pants-plugins/db_migrate:runner",
         help=softwrap(
             """
             Address of the migration runner's `python_sources` target. It is built into each

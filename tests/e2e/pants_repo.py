@@ -105,7 +105,13 @@ class PantsRepo:
     def copy_of(cls, source: Path, destination: Path) -> PantsRepo:
         shutil.copytree(source, destination, ignore=IGNORED, dirs_exist_ok=True, symlinks=False)
         (destination / "pants").chmod(0o755)
-        repo = cls(destination)
+        return cls.at(destination)
+
+    @classmethod
+    def at(cls, root: Path) -> PantsRepo:
+        """A build root a test made (a copy, or a repository of its own) whose pantsd must not
+        outlive the test."""
+        repo = cls(root)
         repo._start_watchdog()
         return repo
 

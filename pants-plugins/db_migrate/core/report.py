@@ -10,6 +10,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence, Tuple
+from urllib.parse import quote
 
 SUCCESS = "✅"
 FAILURE = "❌"
@@ -25,6 +26,17 @@ _SECRETS: set = set()
 def register_secret(*secrets: Optional[str]) -> None:
     """Passwords this process knows: `mask` removes them from every message from now on."""
     _SECRETS.update(s for s in secrets if s)
+
+
+def password_secrets(password: Optional[str], *names: Optional[str]) -> Tuple[str, ...]:
+    """What `mask` must remove from any text for a URL with this password: the password and its
+    URL-quoted forms. None when it is also one of `names` (the URL's user, host or database),
+    which messages show anyway: replacing it everywhere would hide the paths and names that
+    contain it (`services/billing/alembic.ini`), not a secret. Where it stands as a URL's or a
+    conninfo's password, `mask`'s patterns still remove it."""
+    if not password or password in names:
+        return ()
+    return tuple({password, quote(password, safe=""), quote(password)})
 
 
 def mask(text: str, secrets: Iterable[str] = ()) -> str:

@@ -54,3 +54,20 @@ def test_registered_secrets_are_masked_in_every_rendered_problem():
 def test_text_without_secrets_is_unchanged():
     text = "Connection refused to 127.0.0.1:5432 (postgresql+psycopg://bob@h/db, user=bob)"
     assert mask(text) == text
+
+
+def test_a_password_that_is_also_the_user_and_database_is_masked_only_as_the_password():
+    """user = password = database = billing: paths and names keep their `billing`."""
+    secrets = report.password_secrets("billing", "billing", "127.0.0.1", "billing")
+    text = (
+        "billing at postgresql+psycopg://billing:billing@127.0.0.1:5432/billing "
+        "(sqlalchemy.url in services/billing/alembic.ini): database billing_archive is missing"
+    )
+    assert mask(text, secrets) == text.replace("billing:billing@", "billing:***@")
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_a_password_of_its_own_is_masked_anywhere_in_every_form(password):
+    secrets = report.password_secrets(password, "bob", "db.internal", "app")
+    shown = mask(f"said {password} then {quote(password, safe='')}", secrets)
+    assert shown == "said *** then ***"

@@ -33,7 +33,11 @@ from db_migrate.goals.common import (
 from db_migrate.lint.migration_safety.rules import report_new_revision
 from db_migrate.lint.python_lint.new_file import NewFileFormatRequest, NewFileFormatted
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.rules.selection import (
+    ComponentSelection,
+    ComponentSelectionRequest,
+    ExampleSelector,
+)
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -84,21 +88,21 @@ class DbCreateMigration(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
-def missing_message() -> Problem:
+def missing_message(example: str) -> Problem:
     return Problem(
         title="A new migration needs a message",
         details=(
             "`--message` names what the revision does; it becomes its docstring and file name",
         ),
         actions=(
-            'pants db-create-migration --message="Add user nickname" src/ai/backend/manager::',
+            f'pants db-create-migration --message="Add user nickname" {example}',
             'With autogenerate: pants db-create-migration --autogenerate --message="..." <component>',
         ),
         kind="missing_message",
     )
 
 
-def one_component_only(components) -> Problem:
+def one_component_only(components, example: str) -> Problem:
     return Problem(
         title="Select exactly one component",
         details=(
@@ -106,7 +110,7 @@ def one_component_only(components) -> Problem:
             + ", ".join(components),
         ),
         actions=(
-            'Name one component: pants db-create-migration --message="..." src/ai/backend/manager::',
+            f'Name one component: pants db-create-migration --message="..." {example}',
             "List them: pants list --filter-target-type=alembic_migrations ::",
         ),
         kind="one_component_only",
@@ -132,7 +136,7 @@ async def _db_create_migration(
 ) -> int:
     message = (subsystem.message or "").strip()
     if not message:
-        reporter.problem([missing_message()])
+        reporter.problem([missing_message((await Get(ExampleSelector)).spec)])
         return 2
 
     selection = await Get(
@@ -142,7 +146,8 @@ async def _db_create_migration(
         reporter.problem([selection.problem])
         return 2
     if len(selection.field_sets) != 1:
-        reporter.problem([one_component_only([fs.component_name for fs in selection.field_sets])])
+        names = [fs.component_name for fs in selection.field_sets]
+        reporter.problem([one_component_only(names, (await Get(ExampleSelector)).spec)])
         return 2
 
     setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])

@@ -22,7 +22,11 @@ from pants.vcs.changed import Changed
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import Reporter, ReportOptions, run_component, with_default_specs
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.selection import ComponentSelection, ComponentSelectionRequest
+from db_migrate.rules.selection import (
+    ComponentSelection,
+    ComponentSelectionRequest,
+    ExampleSelector,
+)
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -57,25 +61,29 @@ class DbRestore(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
-def usage(why: str) -> Problem:
+def usage(why: str, example: str) -> Problem:
     return Problem(
         title="Nothing to restore",
         details=(why,),
         actions=(
-            "pants db-restore --backup=.db-backups/<file>.dump src/ai/backend/manager::",
+            f"pants db-restore --backup=.db-backups/<file>.dump {example}",
             "The downgrade report prints this command with the right file and component",
         ),
         kind="restore_usage",
     )
 
 
+async def _usage(why: str) -> Problem:
+    return usage(why, (await Get(ExampleSelector)).spec)
+
+
 async def _db_restore(reporter, subsystem, settings, specs, build_root) -> int:
     if not subsystem.backup:
-        reporter.problem([usage("--backup names the backup file to restore")])
+        reporter.problem([await _usage("--backup names the backup file to restore")])
         return 2
     path = os.path.join(build_root.path, subsystem.backup)
     if not os.path.isfile(path):
-        reporter.problem([usage(f"{subsystem.backup}: no such file")])
+        reporter.problem([await _usage(f"{subsystem.backup}: no such file")])
         return 2
     selection = await Get(ComponentSelection, ComponentSelectionRequest(specs, "db-restore"))
     if selection.problem:
@@ -84,7 +92,7 @@ async def _db_restore(reporter, subsystem, settings, specs, build_root) -> int:
     if len(selection.field_sets) != 1:
         names = ", ".join(fs.component_name for fs in selection.field_sets)
         reporter.problem(
-            [usage(f"a backup belongs to one component; the arguments select {names}")]
+            [await _usage(f"a backup belongs to one component; the arguments select {names}")]
         )
         return 2
     setup = await Get(ComponentSetup, AlembicMigrationsFieldSet, selection.field_sets[0])

@@ -193,7 +193,7 @@ def unknown_cli_skip(revisions: Sequence[str], components: Sequence[str]) -> Pro
         ),
         actions=(
             "Check for typos in the revision ids (a unique prefix is enough)",
-            "Select the component the revision belongs to, e.g. pants db-verify --skip=REV src/ai/backend/manager::",
+            "Select the component the revision belongs to, or every one: pants db-verify --skip=REV ::",
             "List a component's revisions: pants db-status --history <component>",
         ),
         kind="verify_revision_unknown",

@@ -10,6 +10,7 @@ carry credentials: it is never cached and its environment is never stored.
 from __future__ import annotations
 
 import os
+import posixpath
 from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple
 
@@ -202,8 +203,17 @@ async def runner_environment(
             ),
         ),
         Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure, include_files=True)),
-        # The ini, whether or not a target owns it (Alembic reads it by path).
-        Get(Digest, PathGlobs([request.field_set.alembic_config.value])),
+        # The ini and the template of new revisions, whether or not a target owns them: Alembic
+        # reads both by path.
+        Get(
+            Digest,
+            PathGlobs(
+                [
+                    request.field_set.alembic_config.value,
+                    posixpath.join(address.spec_path, "script.py.mako"),
+                ]
+            ),
+        ),
     )
     return await _environment(pex_env, pex_request, sources, runner_root, ini)
 

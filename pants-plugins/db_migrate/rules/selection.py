@@ -9,14 +9,15 @@ behaviour is `ignore`, because what an empty selection means is ours to say:
   (`pants db-migrate src/ai/backend/web::` is a mistake to report, not an empty success), and a
   typo gets the closest component directories (`did you mean src/ai/backend/manager::`).
 
-The result is in the documented run order.
+The result is in the documented run order. The hints of its errors (and the goals') show a spec
+of the repository at hand (`ExampleSelector`), never one of the repository the plugin came from.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 from pants.base.specs import RawSpecs, Specs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -33,11 +34,26 @@ from pants.engine.unions import UnionRule, union
 from pants.option.global_options import GlobMatchErrorBehavior
 
 from db_migrate.core.report import Problem
+from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 # A suggestion must be this similar to what was typed (`_similarity`), and within TIE of the best.
 CLOSE_ENOUGH = 0.75
 TIE = 0.05
+
+# Directory names that say where Alembic's files are, not which component they belong to.
+GENERIC_DIRECTORY_NAMES = frozenset(
+    {
+        "alembic",
+        "migrations",
+        "migration",
+        "models",
+        "db",
+        "database",
+        "versions",
+        "src",
+    }
+)
 
 
 @union
@@ -83,12 +99,54 @@ async def _targets_for_one_spec(request: _OneSpec) -> _SpecMatch:
     return _SpecMatch(request.text, request.path, tuple(targets))
 
 
-def no_specs(goal: str) -> Problem:
+@dataclass(frozen=True)
+class ExampleSelector:
+    """How a command names one of this repository's components, for the hints of errors."""
+
+    spec: str
+
+
+def component_selector(directory: str) -> str:
+    """The spec people type for the component whose target is in `directory`: the directory
+    without the trailing folders that only say where Alembic's files are
+    (`src/ai/backend/manager/models/alembic` -> `src/ai/backend/manager::`)."""
+    parts = directory.split("/") if directory else []
+    while len(parts) > 1 and parts[-1] in GENERIC_DIRECTORY_NAMES:
+        parts.pop()
+    return "/".join(parts) + "::"
+
+
+def example_selector(default_specs: Sequence[str], component_dirs: Sequence[str]) -> str:
+    """The default component when the repository names one, else its first component."""
+    if default_specs:
+        return default_specs[0]
+    if component_dirs:
+        return component_selector(component_dirs[0])
+    return "path/to/component::"
+
+
+def _component_dirs(everything: Iterable[Target]) -> Tuple[str, ...]:
+    """The directories of the component targets, in run order."""
+    field_sets = [
+        AlembicMigrationsFieldSet.create(t)
+        for t in everything
+        if AlembicMigrationsFieldSet.is_applicable(t)
+    ]
+    return tuple(fs.address.spec_path for fs in _in_run_order(field_sets))
+
+
+@rule
+async def find_example_selector(settings: DbMigrationsSubsystem) -> ExampleSelector:
+    everything = await Get(AllTargets)
+    return ExampleSelector(example_selector(settings.default_specs, _component_dirs(everything)))
+
+
+def no_specs(goal: str, example: str) -> Problem:
     return Problem(
         title="No components selected",
         details=(f"`pants {goal}` needs to know which database components to act on",),
         actions=(
-            f"One component: pants {goal} src/ai/backend/manager::",
+            f"One component: pants {goal} {example}",
             f"Every component in the repository: pants {goal} ::",
             "List them: pants list --filter-target-type=alembic_migrations ::",
         ),
@@ -123,7 +181,10 @@ def closest_specs(spec: str, path: str, component_dirs: Iterable[str]) -> Tuple[
 
 
 def no_component_for(
-    goal: str, unmatched: Tuple[Tuple[str, str], ...], suggestions: Tuple[str, ...] = ()
+    goal: str,
+    unmatched: Tuple[Tuple[str, str], ...],
+    example: str,
+    suggestions: Tuple[str, ...] = (),
 ) -> Problem:
     did_you_mean = (
         ("Did you mean " + " or ".join(f"`{s}`" for s in suggestions) + "?",) if suggestions else ()
@@ -134,7 +195,7 @@ def no_component_for(
         actions=(
             *(f"pants {goal} {s}" for s in suggestions[:1]),
             "List the components: pants list --filter-target-type=alembic_migrations ::",
-            f"Select one by its directory, e.g. pants {goal} src/ai/backend/manager::",
+            f"Select one by its directory, e.g. pants {goal} {example}",
             "Declare one: an `alembic_migrations` target next to env.py (pants tailor proposes it)",
         ),
         kind="no_component",
@@ -194,14 +255,14 @@ async def _diagnose(request: ComponentSelectionRequest, one_specs) -> Optional[P
             unmatched.append((match, why))
     if not unmatched:
         return None
-    everything = await Get(AllTargets)
-    dirs = sorted(
-        t.address.spec_path for t in everything if AlembicMigrationsFieldSet.is_applicable(t)
-    )
+    everything, example = await MultiGet(Get(AllTargets), Get(ExampleSelector))
+    dirs = sorted(_component_dirs(everything))
     suggestions = tuple(
         s for match, _ in unmatched for s in closest_specs(match.spec, match.path, dirs)
     )
-    return no_component_for(request.goal, tuple((m.spec, why) for m, why in unmatched), suggestions)
+    return no_component_for(
+        request.goal, tuple((m.spec, why) for m, why in unmatched), example.spec, suggestions
+    )
 
 
 def _in_run_order(field_sets) -> Tuple[AlembicMigrationsFieldSet, ...]:
@@ -219,7 +280,8 @@ async def select_components(request: ComponentSelectionRequest) -> ComponentSele
     changed = request.specs.includes.from_change_detection
     one_specs = _one_spec_requests(request)
     if not one_specs and not changed:
-        return ComponentSelection((), no_specs(request.goal))
+        example = await Get(ExampleSelector)
+        return ComponentSelection((), no_specs(request.goal, example.spec))
     roots_request = TargetRootsToFieldSetsRequest(
         MigrationComponentFieldSet,
         goal_description=f"the `{request.goal}` goal",
@@ -236,8 +298,10 @@ async def select_components(request: ComponentSelectionRequest) -> ComponentSele
     if changed and selected is not None:
         return ComponentSelection(selected)  # nothing relevant changed: an empty, quiet selection
     problem = await _diagnose(request, one_specs)
-    if problem is not None or selected is None:
-        return ComponentSelection((), problem or no_specs(request.goal))
+    if problem is None and selected is None:
+        problem = no_specs(request.goal, (await Get(ExampleSelector)).spec)
+    if problem is not None:
+        return ComponentSelection((), problem)
     return ComponentSelection(selected)
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from db_migrate.rules.selection import closest_specs
+from db_migrate.rules.selection import closest_specs, example_selector
 
 DIRS = [
     "src/ai/backend/manager/models/alembic",
@@ -26,3 +26,15 @@ def test_nothing_alike_gets_no_suggestion() -> None:
     assert closest_specs("::", "", DIRS) == ()
     # A spec deeper than any component directory: nothing of the same depth to compare.
     assert closest_specs("a/b/c/d/e/f/g::", "a/b/c/d/e/f/g", DIRS) == ()
+
+
+def test_a_hint_names_a_component_of_the_repository_at_hand() -> None:
+    assert example_selector((), DIRS) == "src/ai/backend/manager::"
+    assert example_selector(("src/ai/backend/appproxy::",), DIRS) == "src/ai/backend/appproxy::"
+    assert example_selector((), ["services/billing/migrations"]) == "services/billing::"
+    assert example_selector((), ["db/migrations"]) == "db::"
+    assert example_selector((), ["migrations"]) == "migrations::"
+    assert example_selector((), ["services/billing/migrations/shop"]) == (
+        "services/billing/migrations/shop::"
+    )
+    assert example_selector((), []) == "path/to/component::"

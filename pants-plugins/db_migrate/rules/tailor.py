@@ -1,8 +1,13 @@
 """`pants tailor`: propose an `alembic_migrations` target for every Alembic environment without one.
 
 An Alembic environment is a directory with an `env.py` that uses Alembic's context (and usually
-`script.py.mako` and `versions/`). The component name and config come from the root ini file
-whose `script_location` points there; without one, from the directory's path.
+`script.py.mako` and `versions/`). The component name and config come from the ini file, wherever
+in the repository it is, whose `script_location` points there; without one, from the directory's
+path.
+
+Pants' own Python tailor, run in the same pass, cannot know that the revision files will belong to
+the proposed target: it proposes a `python_sources` target in `versions/` (two owners for each
+revision file) unless `[tailor].ignore_paths` keeps it out (README, "Steps for a repo of your own").
 """
 
 from __future__ import annotations
@@ -19,20 +24,8 @@ from pants.util.logging import LogLevel
 
 from db_migrate.core.alembic_ini import AlembicIni, AlembicIniError, parse_alembic_ini
 from db_migrate.rules.component_setup import ScriptDirResult
+from db_migrate.rules.selection import GENERIC_DIRECTORY_NAMES
 from db_migrate.target_types import AlembicMigrationsTarget
-
-_NOT_A_COMPONENT = {
-    "alembic",
-    "migrations",
-    "migration",
-    "models",
-    "db",
-    "database",
-    "versions",
-    "src",
-    "ai",
-    "backend",
-}
 
 
 @dataclass(frozen=True)
@@ -42,9 +35,15 @@ class PutativeAlembicMigrationsRequest(PutativeTargetsRequest):
 
 def component_from_path(path: str) -> str:
     for part in reversed(path.split("/")):
-        if part and part not in _NOT_A_COMPONENT:
+        if part and part not in GENERIC_DIRECTORY_NAMES:
             return part.lower().replace(".", "-")
     return "default"
+
+
+def target_name(directory: str) -> str:
+    """`migrations`, unless that is the directory's own name: the name Pants' Python tailor gives
+    the `python_sources` target it proposes there for env.py."""
+    return "alembic" if posixpath.basename(directory) == "migrations" else "migrations"
 
 
 def component_from_ini(ini_path: str, script_dir: str) -> str:
@@ -55,7 +54,8 @@ def component_from_ini(ini_path: str, script_dir: str) -> str:
 
 
 async def _configs_by_script_dir(inis: DigestContents) -> dict:
-    """The root ini files by the directory their `script_location` names (any of Alembic's forms)."""
+    """The ini files by the directory their `script_location` names (any of Alembic's forms); an
+    ini without an `[alembic]` section is some other tool's."""
     parsed = []
     for ini in inis:
         try:
@@ -76,7 +76,7 @@ async def find_putative_alembic_targets(
 ) -> PutativeTargets:
     env_files, inis = await MultiGet(
         Get(DigestContents, PathGlobs, request.path_globs("env.py")),
-        Get(DigestContents, PathGlobs(["alembic*.ini", "*/alembic*.ini"])),
+        Get(DigestContents, PathGlobs(["**/*.ini"])),
     )
     declared = {t.address.spec_path for t in all_targets if isinstance(t, AlembicMigrationsTarget)}
     configs = await _configs_by_script_dir(inis)
@@ -91,16 +91,12 @@ async def find_putative_alembic_targets(
             continue
         config = configs.get(here)
         component = component_from_ini(config, here) if config else component_from_path(here)
-        comments = (
-            ()
-            if config
-            else ("# No alembic*.ini at the root points here: check `alembic_config`.",)
-        )
+        comments = () if config else ("# No ini file points here: check `alembic_config`.",)
         putative.append(
             PutativeTarget.for_target_type(
                 AlembicMigrationsTarget,
                 path=here,
-                name="migrations",
+                name=target_name(here),
                 triggering_sources=("env.py",),
                 kwargs={"component": component, "alembic_config": config or "alembic.ini"},
                 comments=comments,

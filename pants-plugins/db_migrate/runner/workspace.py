@@ -27,6 +27,25 @@ class WrittenFile:
     note: str = ""
 
 
+# What a folder of ours in the workspace holds, so that no repository's git sees its content.
+GITIGNORE = "# Created by pants-db-migrate: nothing in this folder belongs in git.\n*\n"
+
+
+def git_ignored_folder(path: Path, mode: int = 0o777) -> Path:
+    """A folder the plugin keeps its own files in (the development server's data, backups).
+
+    Made with a `.gitignore` that ignores everything in it, as pytest does for its cache: git
+    ignores it in any repository, whatever that repository's own `.gitignore` says. A folder
+    that already exists is the user's to manage and is left as it is.
+    """
+    try:
+        path.mkdir(mode=mode, parents=True)
+    except FileExistsError:
+        return path
+    (path / ".gitignore").write_text(GITIGNORE)
+    return path
+
+
 def sandbox_relpath(path: str) -> str:
     """A path the sandbox's Alembic produced, relative to the sandbox root (= build root layout)."""
     return os.path.relpath(os.path.abspath(path), os.getcwd())

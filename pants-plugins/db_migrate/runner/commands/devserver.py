@@ -26,7 +26,7 @@ def run(plan, environ, outcome) -> None:
     server = settings.server(url)
     try:
         if action == "start" and not server.is_running():
-            server.init()
+            settings.init(server)
             server.start()
         elif action == "stop":
             if server.is_running():

@@ -18,6 +18,7 @@ from typing import Tuple
 from db_migrate.core.report import Problem, ProblemError, mask
 from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.postgres.server import pg_bin
+from db_migrate.runner.workspace import git_ignored_folder
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,8 @@ def backup_path(backup_dir: Path, component: str, from_revs: str, to_rev: str) -
 
 
 def _private_dir(path: Path) -> None:
-    """The backups folder, readable by its owner only (made so if we create it)."""
-    if not path.exists():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """The backups folder, readable by its owner only (made so, and git-ignored, if we create it)."""
+    git_ignored_folder(path, mode=0o700)
     path.chmod(0o700)
 
 

@@ -147,12 +147,8 @@ class DatabaseUrl:
         return (them.host, them.port, them.database) == (self.host, self.port, self.database)
 
     def secrets(self) -> Tuple[str, ...]:
-        """What no message may show: the password (and its URL-quoted form)."""
-        if not self.password:
-            return ()
-        from urllib.parse import quote
-
-        return tuple({self.password, quote(self.password, safe=""), quote(self.password)})
+        """What no message may show (`report.password_secrets`)."""
+        return report.password_secrets(self.password, self.user, self.host, self.database)
 
 
 def _sqlalchemy_url(text: str) -> URL:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource
 from db_migrate.runner.postgres.server import LocalServer, pg_version
+from db_migrate.runner.workspace import git_ignored_folder
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
@@ -37,6 +38,11 @@ class DevServerSettings:
             and source.url.port == self.port
         )
 
+    def init(self, server: LocalServer) -> None:
+        """The server's data directory, made if missing, in a git-ignored folder of its own."""
+        git_ignored_folder(self.data_dir)
+        server.init()
+
     def server(self, url: DatabaseUrl) -> LocalServer:
         return LocalServer(
             data_dir=self.data_dir / "data",
@@ -56,7 +62,7 @@ def ensure_database(settings: DevServerSettings, url: DatabaseUrl, component: st
             f"({'new data directory ' if fresh else ''}{server.data_dir}) ...",
             flush=True,
         )
-        server.init()
+        settings.init(server)
         server.start()
     if not server.database_exists(url.database):
         print(
@@ -73,10 +79,11 @@ def state(server: LocalServer) -> str:
 
 
 def status(settings: DevServerSettings, url: DatabaseUrl) -> str:
+    """Where the server itself listens: a component's URL may point elsewhere."""
     server = settings.server(url)
     now = state(server)
     if now == "running":
-        return f"running on {url.where}, data in {server.data_dir}"
+        return f"running on {server.address}, data in {server.data_dir}"
     if now == "stopped":
         return f"stopped (data in {server.data_dir})"
     return "not created yet (the first db-migrate creates it)"
