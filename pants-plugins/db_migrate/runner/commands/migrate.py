@@ -571,7 +571,9 @@ def _lock_retries(plan, ini: AlembicIni, db, session, move: Move, live: LiveOutp
     from db_migrate.runner.postgres.lock_waits import LockWaitWatch
 
     policy = RetryPolicy.of(plan)
-    interval = min(0.25, max(0.05, policy.timeout_seconds / 5))
+    # Often enough to see a wait of one lock_timeout; no faster than needed without one.
+    timeout = policy.timeout_seconds
+    interval = min(0.25, max(0.05, timeout / 5)) if timeout > 0 else 0.25
 
     def onward(target: Optional[str]) -> str:
         if target is None:

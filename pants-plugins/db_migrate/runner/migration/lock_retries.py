@@ -130,7 +130,7 @@ class LockRetries:
         rolled = "rolled back" if failure.per_migration else "the whole run was rolled back"
         self.say(
             f"  ✗ {step.revision} timed out waiting for a lock (lock_timeout"
-            f" {self.policy.lock_timeout.strip()}): {rolled}"
+            f" {self.policy.limit}): {rolled}"
         )
         for line in seen.lines() if seen else ("who held the lock was not seen",):
             self.say(f"    {line}")
@@ -183,7 +183,7 @@ def lock_wait_problem(
     read back, and what to do about the holder."""
     policy, tries = tried
     step = failure.step
-    limit = policy.lock_timeout.strip()
+    limit = policy.limit
     holder = seen.holder if seen else None
     if failure.per_migration:
         where = (
@@ -228,6 +228,6 @@ def _actions(holder, policy: RetryPolicy, retry: str) -> Tuple[str, ...]:
     actions.append(f"Retry when the table is quiet: {retry}")
     actions.append(
         f"Or retry more often: add --lock-retries=N (now {policy.retries}); each try stalls the"
-        f" table's queries for at most lock_timeout ({policy.lock_timeout.strip()})"
+        f" table's queries for at most lock_timeout ({policy.limit})"
     )
     return tuple(actions)

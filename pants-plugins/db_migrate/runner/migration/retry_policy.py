@@ -56,6 +56,12 @@ class RetryPolicy:
         )
 
     @property
+    def limit(self) -> str:
+        """The timeout as the target gives it, for messages (`none` when it sets 0 or nothing:
+        a `NOWAIT` statement times out all the same)."""
+        return self.lock_timeout.strip() if self.timeout_seconds > 0 else "none"
+
+    @property
     def timeout_seconds(self) -> float:
         return postgres_seconds(self.lock_timeout)
 
@@ -80,7 +86,7 @@ class RetryPolicy:
                 "Lock waits: no lock_timeout (the target sets 0): a statement waits for its lock"
                 " as long as it takes, and every later query on that table queues behind it"
             )
-        head = f"Lock waits: lock_timeout {self.lock_timeout.strip()} per lock"
+        head = f"Lock waits: lock_timeout {self.limit} per lock"
         if self.retries <= 0:
             return f"{head}; no retry (lock_retries=0): the first lock timeout stops the run"
         if per_migration is None:

@@ -92,3 +92,8 @@ def test_the_plan_gives_the_policy():
     assert RetryPolicy.of(_Plan(lock_retries=2, pg_lock_timeout="1s")) == RetryPolicy(2, "1s")
     assert RetryPolicy.of(_Plan(lock_retries=0, pg_lock_timeout="")) == RetryPolicy(0, "")
     assert RetryPolicy.of(_Plan()).retries == 5
+
+
+def test_a_timeout_the_target_does_not_set_is_named_as_none():
+    assert RetryPolicy(5, "5 s").limit == "5 s"
+    assert RetryPolicy(5, "0").limit == RetryPolicy(5, "").limit == "none"
