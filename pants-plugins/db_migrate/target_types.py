@@ -119,13 +119,41 @@ class _PostgresDurationField(StringField):
 
 class LockTimeoutField(_PostgresDurationField):
     alias = "lock_timeout"
-    default = "30s"
+    default = "5s"
     help = help_text(
         """
-        PostgreSQL `lock_timeout` for migration statements, so a migration fails instead of
-        waiting forever behind an application's lock. `0` disables it.
+        PostgreSQL `lock_timeout` for migration statements: the longest a statement waits for a
+        lock. While it waits, every later query on that table queues behind it, so this is the
+        longest stall a migration can cause; a statement that times out is rolled back and its
+        revision retried (`lock_retries`). A bare number is milliseconds, as in PostgreSQL.
+        `0` disables it (a statement waits as long as it takes).
         """
     )
+
+
+class LockRetriesField(IntField):
+    alias = "lock_retries"
+    default = 5
+    help = help_text(
+        """
+        How many times `db-migrate` runs a revision again after it timed out waiting for a lock
+        (`lock_timeout`), pausing 1-2 s before the first retry and twice as long before each
+        next one (up to a minute); the table serves its queries meanwhile. A component whose
+        env.py runs every revision in one transaction retries the whole run, while nothing of it
+        has committed. `0`: the first lock timeout stops the run. `db-migrate --lock-retries`
+        overrides it for one run.
+        """
+    )
+
+    # Annotated like Pants' own: `pants help` reads the type of `raw_value` from them.
+    @classmethod
+    def compute_value(cls, raw_value: Optional[int], address: Address) -> int:
+        value = super().compute_value(raw_value, address)
+        if value < 0:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is `{value}`: use 0 (no retry) or more."
+            )
+        return value
 
 
 class StatementTimeoutField(_PostgresDurationField):
@@ -194,6 +222,7 @@ class AlembicMigrationsTarget(Target):
         DatabaseUrlEnvField,
         MigrationOrderField,
         LockTimeoutField,
+        LockRetriesField,
         StatementTimeoutField,
         ReleasePinsField,
         VerifyMinRevisionField,
@@ -222,6 +251,7 @@ class AlembicMigrationsFieldSet(FieldSet):
     database_url_env: DatabaseUrlEnvField
     migration_order: MigrationOrderField
     lock_timeout: LockTimeoutField
+    lock_retries: LockRetriesField
     statement_timeout: StatementTimeoutField
     release_pins: ReleasePinsField
     verify_min_revision: VerifyMinRevisionField

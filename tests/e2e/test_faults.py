@@ -379,9 +379,11 @@ def test_statement_timeout_in_a_data_migration(fault_repo, server, histories):
 
 
 def test_lock_timeout_behind_an_application_transaction(fault_repo, server, histories):
+    """With no retry (`lock_retries=0`) the first lock timeout ends the run: the retry loop's
+    block (the holder named, the state read back), not a second one of the faults."""
     before = histories["accountmgr"].head
     target = target_on(server, hold=False)
-    with target_setting(fault_repo, 'lock_timeout="1s"'), psycopg.connect(
+    with target_setting(fault_repo, 'lock_timeout="1s", lock_retries=0'), psycopg.connect(
         server.conninfo(target.name, application_name="billing-worker")
     ) as app:
         app.execute("LOCK TABLE fault_target IN ACCESS SHARE MODE")  # an open transaction
@@ -389,10 +391,12 @@ def test_lock_timeout_behind_an_application_transaction(fault_repo, server, hist
         assert_told_truthfully(
             result,
             f"Migration {SLOW} could not get a lock within lock_timeout (1s)",
-            f"The database is at {before} (read back",
-            "lock_timeout",
+            f"The database is at {before} (checked)",
+            "Not retried: lock_retries is 0",
+            "application 'billing-worker'",
             f"pants db-migrate {ACCOUNTMGR.target}",
         )
+        assert result.stderr.count("❌ Error:") == 1, result
         assert target.versions() == (before,)
         assert not target.has_table("fault_log")
         app.commit()

@@ -24,12 +24,16 @@ from db_migrate.core.revision_file import Revision
 DEFAULT_BASE_REF = "main"
 # How long db-migrate (and what runs it: create, rebase, restore) waits for the migration lock.
 DEFAULT_LOCK_WAIT = 60
+# How many times db-migrate reruns a revision that timed out waiting for a table lock (the
+# `alembic_migrations` field `lock_retries`' default).
+DEFAULT_LOCK_RETRIES = 5
 
 
 class RunnerCommand(Enum):
     """What the runner is asked to do: one module of `runner/commands/` each."""
 
     MIGRATE = "migrate"
+    ACCEPT = "accept"
     SQL = "sql"
     SYNTAX = "syntax"
     DEVSERVER = "devserver"
@@ -64,6 +68,7 @@ class SharedSettings:
     backup_dir: str = ""  # absolute; empty: <build root>/.db-backups
     pg_lock_timeout: str = ""  # PostgreSQL durations for migration statements ("" or "0": none)
     pg_statement_timeout: str = ""
+    lock_retries: int = DEFAULT_LOCK_RETRIES  # the target's `lock_retries`
     script_dir: str = ""  # the ini's script_location, relative to the build root
 
 
@@ -80,6 +85,18 @@ class MigrateOptions:
     user_flags: Tuple[str, ...] = ()  # the user's other flags, for the commands we suggest
     base_ref: str = DEFAULT_BASE_REF
     release_pins: Tuple[Tuple[str, str], ...] = ()  # (release, revision), oldest first
+    lock_retries: Optional[int] = None  # --lock-retries; None: the target's (`SharedSettings`)
+
+
+@dataclass(frozen=True)
+class AcceptOptions:
+    """`db-migrate --accept-changed`: record the changed released revisions as reviewed."""
+
+    reason: str = ""
+    dry_run: bool = False
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    base_ref: str = DEFAULT_BASE_REF
+    release_pins: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +173,7 @@ class VerifyOptions:
 
 CommandOptions = Union[
     MigrateOptions,
+    AcceptOptions,
     SqlOptions,
     SyntaxOptions,
     DevServerOptions,
@@ -170,6 +188,7 @@ CommandOptions = Union[
 # Each command's options: what the runner's `commands/<name>.run` takes as `RunnerPlan[...]`.
 OPTIONS: Dict[RunnerCommand, Type[Any]] = {
     RunnerCommand.MIGRATE: MigrateOptions,
+    RunnerCommand.ACCEPT: AcceptOptions,
     RunnerCommand.SQL: SqlOptions,
     RunnerCommand.SYNTAX: SyntaxOptions,
     RunnerCommand.DEVSERVER: DevServerOptions,

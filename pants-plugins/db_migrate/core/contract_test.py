@@ -7,6 +7,7 @@ import pytest
 
 from db_migrate.core.contract import (
     OPTIONS,
+    AcceptOptions,
     ContractError,
     CreateOptions,
     DevServerOptions,
@@ -40,6 +41,14 @@ EXAMPLES = {
         user_flags=("--no-backup", "--lock-timeout=7"),
         base_ref="origin/main",
         release_pins=(("24.03", "aaa"), ("24.09", "abc123")),
+        lock_retries=0,
+    ),
+    RunnerCommand.ACCEPT: AcceptOptions(
+        reason="Black reformat, no SQL change",
+        dry_run=True,
+        lock_wait=4.0,
+        base_ref="origin/main",
+        release_pins=(("24.03", "aaa"),),
     ),
     RunnerCommand.SQL: SqlOptions(
         direction="downgrade",
@@ -93,6 +102,7 @@ SHARED = SharedSettings(
     backup_dir="/repo/backups",
     pg_lock_timeout="5s",
     pg_statement_timeout="1min",
+    lock_retries=2,
     script_dir="src/manager/alembic",
 )
 

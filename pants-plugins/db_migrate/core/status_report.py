@@ -194,7 +194,11 @@ def _changed_steps(selector: str, status: ComponentStatus) -> Tuple[str, ...]:
             "A released revision's file was edited: revert the edit (a released migration is never"
             " edited) and add a new revision instead",
             f"See what changed: git log -p -- {report.git_paths(status.why.split())}",
-            f"If the edit is harmless (formatting, comments): {report.goal('db-migrate', selector, '--allow-changed')}",
+            "If the edit is harmless (formatting, comments), record it as reviewed once: "
+            + report.goal(
+                "db-migrate", selector, "--accept-changed", '--reason="<why the edit is harmless>"'
+            ),
+            f"Or proceed once without recording it: {report.goal('db-migrate', selector, '--allow-changed')}",
         ]
     return tuple(steps)
 
@@ -246,6 +250,9 @@ class DatabaseFacts:
     rerun: str = ""  # the commands that run the edit of the unreleased ones
     ledger_lines: Tuple[str, ...] = ()  # printed after the status
     unrecorded: Tuple[str, ...] = ()  # applied revisions without a checksum
+    # Edits of released revisions accepted as reviewed (`AcceptedEdit.to_dict()`), oldest first,
+    # each with its `line` as printed.
+    accepted_edits: Tuple[Dict[str, Any], ...] = ()
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
@@ -294,7 +301,24 @@ def status_text(
     lines.append(render_status(component, selector, config, facts.database, history, status))
     if release:
         lines.append(f"Release: the database matches release {release}")
-    return "\n".join([*lines, *facts.ledger_lines])
+    return "\n".join([*lines, *facts.ledger_lines, *accepted_lines(facts, show_history)])
+
+
+def accepted_lines(facts: DatabaseFacts, show_history: bool) -> Tuple[str, ...]:
+    """The accepted edits: each one with `--history`, else how many there are."""
+    edits = facts.accepted_edits
+    if not edits:
+        return ()
+    if not show_history:
+        return (
+            f"Accepted edits: {_plural(len(edits), 'edit')} of released revisions recorded as"
+            " reviewed (--history lists them)",
+        )
+    return (
+        "",
+        f"Accepted edits ({len(edits)}, oldest first; the ledger expects the accepted files):",
+        *(f"  - {e['line']}" for e in edits),
+    )
 
 
 def outcome_fields(
@@ -314,4 +338,7 @@ def outcome_fields(
         "changed_revisions": list(status.changed),
         "unreleased_changed": [c for c in status.changed if c in mine],
         "unrecorded_revisions": list(facts.unrecorded),
+        "accepted_edits": [
+            {k: v for k, v in e.items() if k != "line"} for e in facts.accepted_edits
+        ],
     }

@@ -35,6 +35,7 @@ def shared_settings(
         backup_dir=os.path.join(build_root.path, settings.backup_dir),
         pg_lock_timeout=fs.lock_timeout.value or "",
         pg_statement_timeout=fs.statement_timeout.value or "",
+        lock_retries=fs.lock_retries.value,
         script_dir=setup.script_dir,
     )
 

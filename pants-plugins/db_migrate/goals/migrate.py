@@ -19,7 +19,12 @@ from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate.core.contract import DEFAULT_BASE_REF, MigrateOptions, SqlOptions
+from db_migrate.core.contract import (
+    DEFAULT_BASE_REF,
+    AcceptOptions,
+    MigrateOptions,
+    SqlOptions,
+)
 from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     EXIT_USAGE,
@@ -130,6 +135,32 @@ class DbMigrateSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefO
         default=60,
         help="Seconds to wait for another migration of the same database to finish before failing.",
     )
+    lock_retries = IntOption(
+        default=None,
+        help=softwrap(
+            """
+            How many times a revision that timed out waiting for a table lock (the target's
+            `lock_timeout`) is rolled back and run again, with a growing pause in between.
+            Default: the target's `lock_retries` field (5 unless it sets one).
+            """
+        ),
+    )
+    accept_changed = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Record the current file of every applied released revision that changed since it ran
+            as reviewed (the checksum ledger keeps the old checksum, when, who, the git commit
+            and `--reason`), so later runs need no `--allow-changed` and a later edit is caught
+            again. Runs no migration; needs `--reason`.
+            """
+        ),
+    )
+    reason = StrOption(
+        default=None,
+        metavar="TEXT",
+        help="Why the changed revisions are accepted (required with `--accept-changed`), kept in the ledger.",
+    )
 
 
 class DbMigrate(Goal):
@@ -162,6 +193,70 @@ def missing_downgrade_target() -> Problem:
     )
 
 
+def bad_lock_retries(value: int) -> Problem:
+    return Problem(
+        title=f"Invalid --lock-retries={value}",
+        details=(
+            "--lock-retries is how many times a revision that timed out on a lock runs again",
+        ),
+        actions=("No retry: --lock-retries=0; the target's lock_retries: leave the option out",),
+        kind="invalid_option",
+    )
+
+
+def accept_problem(subsystem: DbMigrateSubsystem) -> Problem | None:
+    """--accept-changed records a review and runs nothing: it needs a reason and no move."""
+    if not subsystem.accept_changed:
+        if subsystem.reason is None:
+            return None
+        return Problem(
+            title="--reason without --accept-changed",
+            details=("--reason says why changed revisions are accepted; nothing else reads it",),
+            actions=(
+                'Accept the changed revisions: pants db-migrate --accept-changed --reason="..." <component>',
+            ),
+            kind="invalid_option",
+        )
+    if not (subsystem.reason or "").strip():
+        return Problem(
+            title="--accept-changed needs --reason",
+            details=(
+                "Accepting an edited released revision is a review: the ledger keeps why, with"
+                " when, who and the git commit, next to the old checksum",
+            ),
+            actions=(
+                'Say why: pants db-migrate --accept-changed --reason="Black reformat, no SQL'
+                ' change" <component>',
+                "See what changed first: pants db-status <component>",
+            ),
+            kind="missing_reason",
+        )
+    clashing = [
+        flag
+        for flag, given in (
+            ("--direction=downgrade", subsystem.direction.strip().lower() == "downgrade"),
+            (f"--target={subsystem.target}", subsystem.target is not None),
+            ("--sql", subsystem.sql or bool(subsystem.sql_file)),
+            ("--allow-changed", subsystem.allow_changed),
+        )
+        if given
+    ]
+    if not clashing:
+        return None
+    return Problem(
+        title=f"--accept-changed runs no migration: {clashing[0]} does not go with it",
+        details=(
+            "--accept-changed only records the current files of changed released revisions as"
+            " reviewed; it moves no database to any target",
+        ),
+        actions=(
+            'First accept: pants db-migrate --accept-changed --reason="..." <component>',
+            f"Then migrate: pants db-migrate {' '.join(clashing)} <component>",
+        ),
+        kind="invalid_option",
+    )
+
+
 def user_flags(subsystem: DbMigrateSubsystem) -> Tuple[str, ...]:
     """The options the user gave besides direction and target, for the commands we suggest."""
     flags = []
@@ -169,6 +264,8 @@ def user_flags(subsystem: DbMigrateSubsystem) -> Tuple[str, ...]:
         flags.append("--no-backup")
     if subsystem.lock_timeout != 60:
         flags.append(f"--lock-timeout={subsystem.lock_timeout}")
+    if subsystem.lock_retries is not None:
+        flags.append(f"--lock-retries={subsystem.lock_retries}")
     if subsystem.allow_changed:
         flags.append("--allow-changed")
     if subsystem.allow_active_sessions:
@@ -194,6 +291,7 @@ def migrate_options(
         user_flags=user_flags(subsystem),
         base_ref=subsystem.base_ref,
         release_pins=setup.release_pins,
+        lock_retries=subsystem.lock_retries,
     )
 
 
@@ -219,6 +317,11 @@ def _option_problem(subsystem: DbMigrateSubsystem, direction: str, parts) -> Pro
     """What is wrong with --direction and --target before any file is read."""
     if direction not in DIRECTIONS:
         return bad_direction(subsystem.direction)
+    if subsystem.lock_retries is not None and subsystem.lock_retries < 0:
+        return bad_lock_retries(subsystem.lock_retries)
+    accepting = accept_problem(subsystem)
+    if accepting is not None:
+        return accepting
     if direction == "downgrade" and not subsystem.target:
         return missing_downgrade_target()
     try:
@@ -266,6 +369,8 @@ async def _migrate(
         return 1
 
     setups = run_order(reporter, setups, direction)
+    if subsystem.accept_changed:
+        return await _accept_in_order(reporter, subsystem, settings, build_root, setups)
     if offline:
         return await _write_sql(reporter, subsystem, settings, build_root, setups, direction, parts)
     return await _run_in_order(reporter, subsystem, settings, build_root, setups, direction, target)
@@ -285,6 +390,29 @@ async def _run_in_order(
         )
         if run.exit_code != 0:
             break
+    return _summed_up(reporter, setups)
+
+
+async def _accept_in_order(reporter, subsystem, settings, build_root, setups) -> int:
+    """--accept-changed: each component's changed released revisions recorded as reviewed."""
+    for setup in setups:
+        options = AcceptOptions(
+            reason=subsystem.reason.strip(),
+            dry_run=subsystem.dry_run,
+            lock_wait=subsystem.lock_timeout,
+            base_ref=subsystem.base_ref,
+            release_pins=setup.release_pins,
+        )
+        run = await run_component(
+            setup, options, settings=settings, build_root=build_root, reporter=reporter
+        )
+        if run.exit_code != 0:
+            break
+    return _summed_up(reporter, setups)
+
+
+def _summed_up(reporter: Reporter, setups) -> int:
+    """The skipped components, the summary line of several, and the run's exit code."""
     runs = reporter.runs
     reporter.skipped = [s.component for s in setups[len(runs) :]]
     if len(setups) > 1 or reporter.skipped:

@@ -45,6 +45,7 @@ alembic_migrations(
     alembic_config="billing.ini",
     release_pins="releases.txt",
     lock_timeout="5s",
+    lock_retries=3,
     statement_timeout="1min",
     verify_skip=["bbbb"],
 )
@@ -105,6 +106,7 @@ def _migrate_subsystem(**options) -> DbMigrateSubsystem:
     defaults = {
         "backup": True,
         "lock_timeout": 60,
+        "lock_retries": None,
         "dry_run": False,
         "allow_changed": False,
         "allow_active_sessions": False,
@@ -128,7 +130,7 @@ def test_a_downgrade_to_a_release_is_planned_with_typed_options_and_checksums(
 ) -> None:
     setup = _setup(rule_runner)
     subsystem = _migrate_subsystem(
-        backup=False, lock_timeout=7, dry_run=True, base_ref="origin/main"
+        backup=False, lock_timeout=7, lock_retries=1, dry_run=True, base_ref="origin/main"
     )
     options = migrate_options(subsystem, setup, "downgrade", "release:1.0")
     plan = interactive_plan(setup, options, _settings(), BuildRoot(), "json")
@@ -141,9 +143,15 @@ def test_a_downgrade_to_a_release_is_planned_with_typed_options_and_checksums(
         no_backup=True,
         lock_wait=7,
         dry_run=True,
-        user_flags=("--no-backup", "--lock-timeout=7", "--base-ref=origin/main"),
+        user_flags=(
+            "--no-backup",
+            "--lock-timeout=7",
+            "--lock-retries=1",
+            "--base-ref=origin/main",
+        ),
         base_ref="origin/main",
         release_pins=(("1.0", "aaaa00000001"), ("1.1", "bbbb00000002")),
+        lock_retries=1,
     )
     assert [(r.revision, r.down_revisions, r.message) for r in plan.revisions] == [
         (r, (d,) if d else (), m) for _, r, d, m in REVISIONS
@@ -167,6 +175,7 @@ def test_a_downgrade_to_a_release_is_planned_with_typed_options_and_checksums(
         backup_dir=os.path.join(rule_runner.build_root, ".db-backups"),
         pg_lock_timeout="5s",
         pg_statement_timeout="1min",
+        lock_retries=3,
         script_dir=DIR,
     )
     text = plan.to_json()

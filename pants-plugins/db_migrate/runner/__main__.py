@@ -26,6 +26,7 @@ EXIT_FAILED = 1
 # the safety lint use.
 COMMAND_MODULES: Dict[RunnerCommand, str] = {
     RunnerCommand.MIGRATE: "migrate",
+    RunnerCommand.ACCEPT: "accept",
     RunnerCommand.SQL: "sql",
     RunnerCommand.SYNTAX: "syntax",
     RunnerCommand.DEVSERVER: "devserver",
@@ -45,6 +46,7 @@ def command_module(command: RunnerCommand):
 # The goal a user runs to get each runner command again.
 GOALS: Dict[RunnerCommand, str] = {
     RunnerCommand.MIGRATE: "db-migrate --dry-run",
+    RunnerCommand.ACCEPT: "db-migrate --accept-changed --dry-run --reason=...",
     RunnerCommand.SQL: "db-migrate --sql",
     RunnerCommand.SYNTAX: "lint",
     RunnerCommand.DEVSERVER: "db-dev-server",

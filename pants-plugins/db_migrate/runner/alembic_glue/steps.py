@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 from alembic import util as alembic_util
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from db_migrate.core.report import ProblemError
@@ -45,7 +46,11 @@ class DoneStep:
 
 
 class StepFailed(Exception):
-    """A revision raised; it was rolled back, and with it, in one-transaction mode, the whole run."""
+    """A revision raised; it was rolled back, and with it, in one-transaction mode, the whole run.
+
+    `autocommitted`: the revision had left its transaction (`autocommit_block()`) before it failed,
+    so what it ran there stays: running it again would run that part twice.
+    """
 
     def __init__(
         self,
@@ -53,12 +58,18 @@ class StepFailed(Exception):
         done: Sequence[DoneStep],
         error: BaseException,
         facts: Optional[EnvFacts],
+        autocommitted: bool = False,
     ) -> None:
         super().__init__(str(error))
         self.step = step
         self.done = tuple(done)
         self.error = error
         self.facts = facts
+        self.autocommitted = autocommitted
+
+    @property
+    def per_migration(self) -> bool:
+        return self.facts is None or self.facts.per_migration
 
 
 class PlanError(Exception):
@@ -71,6 +82,12 @@ class RevisionLoadError(Exception):
     def __init__(self, path: str, line: int, message: str) -> None:
         super().__init__(message)
         self.path, self.line, self.message = path, line, message
+
+
+def _backend_pid(connection) -> Optional[int]:
+    """The server pid of a SQLAlchemy connection through psycopg (None for another driver)."""
+    info = getattr(getattr(connection.connection, "driver_connection", None), "info", None)
+    return getattr(info, "backend_pid", None)
 
 
 def _load_error(error: BaseException, script_dir: str) -> Optional[RevisionLoadError]:
@@ -121,9 +138,29 @@ def _watching(session: AlembicSession, on_applied=None, probe: bool = False) -> 
 
     EnvironmentContext.configure = configure  # type: ignore[method-assign]
     try:
-        yield
+        with _noting_autocommit(session):
+            yield
     finally:
         EnvironmentContext.configure = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _noting_autocommit(session: AlembicSession) -> Iterator[None]:
+    """`session.autocommitted` becomes True when a revision enters `autocommit_block()`, which
+    commits what ran before it and runs its body outside any transaction."""
+    original = MigrationContext.autocommit_block
+
+    @contextlib.contextmanager
+    def autocommit_block(context: MigrationContext) -> Iterator[None]:
+        session.autocommitted = True
+        with original(context):
+            yield
+
+    MigrationContext.autocommit_block = autocommit_block  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        MigrationContext.autocommit_block = original  # type: ignore[method-assign]
 
 
 @dataclass
@@ -146,6 +183,8 @@ class AlembicSession:
         self.hand_over = hand_over
         self.facts: Optional[EnvFacts] = None  # known once env.py has called `configure`
         self.script = ScriptDirectory.from_config(self.config)
+        self.migration_pid: Optional[int] = None  # the session env.py runs on, while it runs
+        self.autocommitted = False  # the running revision entered autocommit_block()
 
     @property
     def per_migration(self) -> bool:
@@ -186,6 +225,8 @@ class AlembicSession:
             if self.hand_over is not None:
                 connection = stack.enter_context(self.hand_over.connection())
                 self.config.attributes["connection"] = connection
+                self.migration_pid = _backend_pid(connection)
+                stack.callback(setattr, self, "migration_pid", None)
             with _watching(self, on_applied, probe):
                 yield
             if connection is not None and connection.in_transaction():
@@ -226,6 +267,7 @@ class AlembicSession:
         def tracked(steps) -> Iterator:
             for revision_step in steps:
                 progress.current = _planned(revision_step)
+                self.autocommitted = False
                 on_start(progress.current)
                 progress.started = time.perf_counter()
                 yield revision_step
@@ -249,6 +291,8 @@ class AlembicSession:
             raise
         except BaseException as e:
             if progress.current is not None:
-                raise StepFailed(progress.current, progress.done, e, self.facts) from e
+                raise StepFailed(
+                    progress.current, progress.done, e, self.facts, self.autocommitted
+                ) from e
             raise
         return progress.done

@@ -77,6 +77,7 @@ def _read_database(plan: RunnerPlan[StatusOptions], ini, db, database: str) -> D
     with db.connection as conn:
         current = current_heads(conn, ini.version_table)
         rows = ledger.recorded(conn, ini.version_table) or {}
+        edits = _accepted_edits(conn, ini.version_table)
     facts = {r.revision: r for r in plan.revisions}
     found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, current), facts)
     unrecorded = tuple(found.unrecorded)
@@ -87,6 +88,7 @@ def _read_database(plan: RunnerPlan[StatusOptions], ini, db, database: str) -> D
             tuple(current),
             ledger_lines=_unrecorded(unrecorded),
             unrecorded=unrecorded,
+            accepted_edits=edits,
         )
     known = released.releases(
         plan, [c.path for c in found.changed], plan.options.release_pins, plan.options.base_ref
@@ -104,6 +106,16 @@ def _read_database(plan: RunnerPlan[StatusOptions], ini, db, database: str) -> D
         rerun=released.rerun_command(plan, mine) if mine else "",
         ledger_lines=_changed_lines(found.changed, known) + _unrecorded(unrecorded),
         unrecorded=unrecorded,
+        accepted_edits=edits,
+    )
+
+
+def _accepted_edits(conn, version_table: str) -> tuple:
+    """The edits accepted as reviewed, each as the report has it plus its printed `line`."""
+    from db_migrate.runner.tamper import accepted
+
+    return tuple(
+        {**e.to_dict(), "line": e.describe()} for e in accepted.history(conn, version_table)
     )
 
 

@@ -126,14 +126,15 @@ def test_a_changed_state_says_whether_the_edit_is_released_or_your_own():
     )
     assert state_line(shipped) == "⚠️ Changed since applied (2 released revisions)"
     steps = next_steps("s", shipped)
-    assert "git log -p -- v/a.py v/b.py" in steps[1] and "--allow-changed s" in steps[2]
+    assert "git log -p -- v/a.py v/b.py" in steps[1]
+    assert "--accept-changed --reason=" in steps[2] and "--allow-changed s" in steps[3]
     both = ComponentStatus(
         CHANGED, ("b",), ("c",), (rev("c", "b"),), changed=("a", "b"), released=("a",), rerun="R"
     )
     assert state_line(both) == (
         "⚠️ Changed since applied (2 revisions: 1 released, 1 unreleased, 1 pending)"
     )
-    assert len(next_steps("s", both)) == 4
+    assert len(next_steps("s", both)) == 5
 
 
 def test_unrecorded_revisions_are_counted_and_only_a_few_named():
@@ -217,3 +218,49 @@ def test_the_runner_of_db_status_imports_no_alembic():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_accepted_edits_are_listed_with_history_and_counted_without():
+    edit = {
+        "revision": "b",
+        "path": "v/b.py",
+        "old_checksum": "a" * 64,
+        "new_checksum": "b" * 64,
+        "released": "in release 1.0",
+        "os_user": "alice",
+        "git_commit": "0123",
+        "in_commit": True,
+        "reason": "reformat",
+        "accepted_at": "2026-12-03 10:00:00 UTC",
+        "line": "b (v/b.py): sha256 aaaa… → bbbb…, accepted on ... by alice: reformat",
+    }
+    # What the goal reads is what the runner wrote: through JSON.
+    facts = DatabaseFacts.from_dict(
+        json.loads(json.dumps(DatabaseFacts(READ, "db", ("c",), accepted_edits=(edit,)).to_dict()))
+    )
+    status = status_of(LINE, facts)
+    assert status.state == UP_TO_DATE  # an accepted edit is no change
+    args = ("c1", "sel", "c1.ini", LINE, facts, status)
+    with_history = status_text(*args, show_history=True, release=None)
+    assert (
+        "Accepted edits (1, oldest first; the ledger expects the accepted files):" in with_history
+    )
+    assert f"  - {edit['line']}" in with_history
+    without = status_text(*args, show_history=False, release=None)
+    assert edit["line"] not in without
+    assert without.endswith(
+        "Accepted edits: 1 edit of released revisions recorded as reviewed (--history lists them)"
+    )
+    (reported,) = outcome_fields(facts, status, None)["accepted_edits"]
+    assert reported == {k: v for k, v in edit.items() if k != "line"}
+    plain = status_text(
+        "c1",
+        "sel",
+        "c1.ini",
+        LINE,
+        DatabaseFacts(READ, "db", ("c",)),
+        status,
+        show_history=True,
+        release=None,
+    )
+    assert "Accepted edits" not in plain

@@ -18,6 +18,7 @@ from db_migrate.runner.faults.classify import Symptom
 from db_migrate.runner.faults.scene import Scene
 from db_migrate.runner.faults.state import StateAfter
 from db_migrate.runner.faults.watch import ServerWatch
+from db_migrate.runner.migration.retry_policy import lock_timeout_limit, lock_timeout_title
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,9 @@ def _canceled(seen: Symptom, scene: Scene, watch, after) -> Story:
 
 
 def _lock_timeout(seen: Symptom, scene: Scene, watch, after) -> Story:
-    limit = scene.lock_timeout or "its lock_timeout"
+    limit = lock_timeout_limit(scene.lock_timeout)
     return Story(
-        f"Migration {scene.revision or scene.component} could not get a lock within lock_timeout ({limit})",
+        lock_timeout_title(scene.revision or scene.component, scene.lock_timeout),
         (
             f"a statement waited longer than the component's lock_timeout ({limit}) for a lock"
             f' another session holds {scene.activity}, and PostgreSQL cancelled it: "{seen.message}"',

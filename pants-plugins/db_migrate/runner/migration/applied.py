@@ -58,8 +58,11 @@ def _judge_changed(plan: RunnerPlan[MigrateOptions], changed, outcome: Outcome) 
     if not shipped:
         return
     reasons = {c.revision: why[c.revision] for c in shipped}
+    accept = report.goal(
+        "db-migrate", plan.selector, "--accept-changed", '--reason="<why the edit is harmless>"'
+    )
     problem = ledger.changed_problem(
-        plan.component, shipped, retry_command(plan, "--allow-changed"), reasons
+        plan.component, shipped, retry_command(plan, "--allow-changed"), reasons, accept
     )
     if not options.allow_changed:
         raise ProblemError(problem)

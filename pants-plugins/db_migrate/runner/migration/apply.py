@@ -14,11 +14,14 @@ from db_migrate.core.report import ProblemError
 from db_migrate.runner.faults.scene import step_scene
 from db_migrate.runner.live import LiveOutput
 from db_migrate.runner.migration.database import diagnosed
+from db_migrate.runner.migration.lock_retries import LockRetries, LockWaitGaveUp
 from db_migrate.runner.migration.move import Move, continuing_target, retry_command
 from db_migrate.runner.migration.problems import failure_problem, in_one_transaction
 from db_migrate.runner.migration.rendering import as_step, heads_text, partial_summary
+from db_migrate.runner.migration.retry_policy import RetryPolicy
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.connection import ComponentDatabase
+from db_migrate.runner.postgres.lock_waits import LockWaitWatch
 from db_migrate.runner.postgres.sessions import active_sessions, other_sessions
 from db_migrate.runner.postgres.version_table import current_heads
 from db_migrate.runner.usercode import theirs_if_raised
@@ -98,15 +101,52 @@ def apply_steps(
     started = time.perf_counter()
     try:
         with LiveOutput() as live:
+            retries = _lock_retries(plan, ini, db, session, move, live)
             done = theirs_if_raised(
-                plan, lambda: _run_steps(session, move, live, book), "running env.py"
+                plan,
+                lambda: retries.run(
+                    lambda target: _run_steps(session, move, live, book, target), move.target, steps
+                ),
+                "running env.py",
             )
-    except StepFailed as failure:
+    except LockWaitGaveUp as gave_up:  # every lock timeout of a step: retried, then told here
+        _gave_up(move, gave_up, retries, outcome)
+        raise
+    except StepFailed as failure:  # a revision's own error, or a fault of the server
         outcome.steps = tuple(as_step(d.step, d.seconds) for d in failure.done)
         raise ProblemError(_failed(plan, ini, db, move, planned, failure, outcome)) from None
     outcome.seconds = time.perf_counter() - started
     outcome.steps = tuple(as_step(d.step, d.seconds) for d in done)
+    if retries.waits:
+        outcome.extra["lock_waits"] = retries.waits
     return current_heads(db.connection, ini.version_table)
+
+
+def _lock_retries(plan, ini: AlembicIni, db: ComponentDatabase, session, move: Move, live):
+    """How this run retries a revision that times out waiting for a lock, and says so: every
+    lock timeout of a step goes through it (the faults' `lock_timeout` block is for one outside
+    a step)."""
+    policy = RetryPolicy.of(plan.shared, plan.options.lock_retries)
+    # Often enough to see a wait of one lock_timeout; no faster than needed without one.
+    timeout = policy.timeout_seconds
+    interval = min(0.25, max(0.05, timeout / 5)) if timeout > 0 else 0.25
+    return LockRetries(
+        policy,
+        plan.component,
+        read_heads=lambda: current_heads(db.connection, ini.version_table),
+        watch=lambda: LockWaitWatch(db.connection, lambda: session.migration_pid, interval),
+        say=live.line,
+        retry_command=lambda target: retry_command(plan, target=target or ""),
+    )
+
+
+def _gave_up(move: Move, gave_up: LockWaitGaveUp, retries: LockRetries, outcome: Outcome) -> None:
+    """A lock that never came: what committed before it, and every wait, in the outcome."""
+    outcome.steps = tuple(as_step(d.step, d.seconds) for d in gave_up.done)
+    outcome.extra["lock_waits"] = retries.waits
+    outcome.finish("failed", gave_up.after)
+    if gave_up.done:
+        print(partial_summary(move, gave_up.done), flush=True)
 
 
 def _failed(plan, ini: AlembicIni, db: ComponentDatabase, move: Move, planned, failure, outcome):
@@ -134,7 +174,7 @@ def _tell_progress(move: Move, failure) -> None:
         print(partial_summary(move, failure.done), flush=True)
 
 
-def _run_steps(session, move: Move, live: LiveOutput, book) -> List:
+def _run_steps(session, move: Move, live: LiveOutput, book, target: str) -> List:
     def on_start(step) -> None:
         live.line(f"  ▶ {heads_text(step.old)} → {heads_text(step.new)}: {step.message}")
 
@@ -143,4 +183,4 @@ def _run_steps(session, move: Move, live: LiveOutput, book) -> List:
         when = "" if session.per_migration else " (commits with the run)"
         live.line(f"  ✓ {done.step.revision} {verb} in {report.duration(done.seconds)}{when}")
 
-    return session.run(move.direction, move.target, on_start, on_end, on_applied=book.note)
+    return session.run(move.direction, target, on_start, on_end, on_applied=book.note)

@@ -14,6 +14,7 @@ from db_migrate.runner.migration.apply import backup_location
 from db_migrate.runner.migration.move import Move
 from db_migrate.runner.migration.planning import planned_steps
 from db_migrate.runner.migration.rendering import as_step, heads_text, step_lines
+from db_migrate.runner.migration.retry_policy import RetryPolicy
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.connection import ComponentDatabase
 from db_migrate.runner.postgres.sessions import other_sessions
@@ -35,6 +36,7 @@ def dry_run_on_database(
         f"{plan.component}: dry run of {move.direction} {move.shown} on {db.source.url.masked()}",
         f"Current revision: {heads_text(heads)}",
         f"Transactions: {facts.transaction_mode()}",
+        RetryPolicy.of(plan.shared, plan.options.lock_retries).describe(facts.per_migration),
         *step_lines(move, steps),
     ]
     others = other_sessions(db.connection)
@@ -80,6 +82,7 @@ def dry_run_without_database(plan: RunnerPlan[MigrateOptions], outcome: Outcome)
     lines = [
         f"{plan.component}: dry run of {move.direction} {move.shown} on a new database",
         "Transactions: shown once the database exists (env.py says when it runs)",
+        RetryPolicy.of(plan.shared, plan.options.lock_retries).describe(None),
         *step_lines(move, steps),
         "Nothing was changed (--dry-run).",
     ]

@@ -1,6 +1,8 @@
-"""What git's shared branch holds: the revision files that are on it are released.
+"""What git says: the revision files on the shared branch (they are released), and the
+workspace's commit (recorded with an accepted edit).
 
-`db-rebase` never edits them, and `db-migrate` refuses an edit of one that a database applied.
+`db-rebase` never edits released files, and `db-migrate` refuses an edit of one that a database
+applied unless it was accepted as reviewed.
 """
 
 from __future__ import annotations
@@ -29,3 +31,29 @@ def files_at_ref(
     if listing.returncode != 0:
         return None, f"git ls-tree {ref} failed: {listing.stderr.strip()}"
     return {line.strip() for line in listing.stdout.splitlines() if line.strip()}, None
+
+
+def workspace_commit(buildroot: str, paths: Collection[str]) -> Tuple[str, Optional[bool]]:
+    """(the workspace's HEAD commit, whether `paths` are as committed there): ("", None) when git
+    cannot tell, (commit, None) when it cannot say about the files."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=buildroot,
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:
+        return "", None
+    commit = head.stdout.strip()
+    if head.returncode != 0 or not commit:
+        return "", None
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", *sorted(paths)],
+        cwd=buildroot,
+        capture_output=True,
+        text=True,
+    )
+    if status.returncode != 0:
+        return commit, None
+    return commit, not status.stdout.strip()

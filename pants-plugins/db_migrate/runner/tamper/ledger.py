@@ -28,17 +28,22 @@ from db_migrate.runner.postgres.version_table import split_table
 LEDGER_SCHEMA = "pants_db_migrate"
 
 
-def ledger_table(version_table: str) -> Tuple[str, str]:
+CHECKSUMS = "checksums"
+ACCEPTED = "accepted_edits"  # the edits `db-migrate --accept-changed` recorded (`accepted.py`)
+TIME_FORMAT = "YYYY-MM-DD HH24:MI:SS TZ"
+
+
+def ledger_table(version_table: str, kind: str = CHECKSUMS) -> Tuple[str, str]:
     schema, table = split_table(version_table)
-    return LEDGER_SCHEMA, f"{schema + '_' if schema else ''}{table}_checksums"
+    return LEDGER_SCHEMA, f"{schema + '_' if schema else ''}{table}_{kind}"
 
 
-def _ident(version_table: str) -> sql.Composable:
-    return sql.Identifier(*ledger_table(version_table))
+def table_ident(version_table: str, kind: str = CHECKSUMS) -> sql.Composable:
+    return sql.Identifier(*ledger_table(version_table, kind))
 
 
-def _qualified(version_table: str) -> str:
-    schema, table = ledger_table(version_table)
+def qualified_name(version_table: str, kind: str = CHECKSUMS) -> str:
+    schema, table = ledger_table(version_table, kind)
     return f'"{schema}"."{table}"'
 
 
@@ -48,18 +53,41 @@ class Recorded:
     checksum: str
     path: str
     applied_at: str
+    accepted_at: str = ""  # the checksum is of an edit accepted then, not of the file that ran
+
+
+# When a row's checksum is an accepted edit's: accepted since the revision was (re)applied.
+_ACCEPTED_AT = sql.SQL(
+    "(SELECT to_char(max(a.accepted_at), {fmt}) FROM {accepted} a WHERE a.revision = c.revision"
+    " AND a.new_checksum = c.checksum AND a.accepted_at >= c.applied_at)"
+)
 
 
 def recorded(conn: psycopg.Connection, version_table: str) -> Optional[Dict[str, Recorded]]:
-    """The ledger's rows by revision; None when there is no ledger (yet, or cannot be)."""
-    if not conn.execute(
-        "SELECT to_regclass(%s) IS NOT NULL", (_qualified(version_table),)
-    ).fetchone()[0]:
+    """The ledger's rows by revision; None when there is no ledger (yet, or cannot be).
+
+    A ledger from before accepted edits has no table of them: its rows read as they always did.
+    """
+    has_ledger, has_accepted = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+        (qualified_name(version_table), qualified_name(version_table, ACCEPTED)),
+    ).fetchone()
+    if not has_ledger:
         return None
+    accepted_at = (
+        _ACCEPTED_AT.format(
+            fmt=sql.Literal(TIME_FORMAT), accepted=table_ident(version_table, ACCEPTED)
+        )
+        if has_accepted
+        else sql.SQL("NULL")
+    )
     rows = conn.execute(
         sql.SQL(
-            "SELECT revision, checksum, path, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM {}"
-        ).format(_ident(version_table))
+            "SELECT c.revision, c.checksum, c.path, to_char(c.applied_at, {fmt}),"
+            " coalesce({accepted_at}, '') FROM {table} c"
+        ).format(
+            fmt=sql.Literal(TIME_FORMAT), accepted_at=accepted_at, table=table_ident(version_table)
+        )
     ).fetchall()
     return {r[0]: Recorded(*r) for r in rows}
 
@@ -71,7 +99,7 @@ def ensure(conn: psycopg.Connection, version_table: str) -> Optional[str]:
     or write the table gets a warning and migrates without tamper detection, never a failure
     after its migrations committed.
     """
-    name = _qualified(version_table)
+    name = qualified_name(version_table)
     try:
         with conn.transaction():
             if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]:
@@ -83,7 +111,7 @@ def ensure(conn: psycopg.Connection, version_table: str) -> Optional[str]:
                         "CREATE TABLE IF NOT EXISTS {} (revision varchar(255) PRIMARY KEY, "
                         "checksum char(64) NOT NULL, path text NOT NULL, "
                         "applied_at timestamptz NOT NULL DEFAULT now())"
-                    ).format(_ident(version_table))
+                    ).format(table_ident(version_table))
                 )
             writable = conn.execute(
                 "SELECT has_table_privilege(%s, 'INSERT, UPDATE, DELETE')", (name,)
@@ -134,6 +162,7 @@ class ChangedRevision:
     recorded: str
     current: str
     applied_at: str
+    accepted_at: str = ""  # `recorded` is an edit accepted then (not the file that ran)
 
 
 @dataclass(frozen=True)
@@ -148,7 +177,12 @@ class Audit:
 def audit(rows: Mapping[str, Recorded], applied: Set[str], facts: Mapping[str, Revision]) -> Audit:
     changed = tuple(
         ChangedRevision(
-            r, facts[r].path or row.path, row.checksum, facts[r].checksum, row.applied_at
+            r,
+            facts[r].path or row.path,
+            row.checksum,
+            facts[r].checksum,
+            row.applied_at,
+            row.accepted_at,
         )
         for r, row in sorted(rows.items())
         if r in applied and r in facts and facts[r].checksum and row.checksum != facts[r].checksum
@@ -162,7 +196,7 @@ def audit(rows: Mapping[str, Recorded], applied: Set[str], facts: Mapping[str, R
 
 def reconcile(conn: psycopg.Connection, version_table: str, found: Audit, facts) -> None:
     """Adopt the unrecorded revisions (their current checksum) and drop the stale rows."""
-    table = _ident(version_table)
+    table = table_ident(version_table)
     with conn.transaction():
         if found.stale:
             conn.execute(
@@ -184,11 +218,14 @@ MORE_CHANGED = "  ... and {n} more (--output=json lists every changed revision)"
 
 
 def describe_change(c: ChangedRevision, why: str = "") -> str:
-    """`ran with sha256 …, the file is now …`: what the database ran against what is here."""
-    return (
-        f"ran with sha256 {c.recorded[:12]}…, the file is now {c.current[:12]}…"
-        f" (applied {c.applied_at}{'; ' + why if why else ''})"
+    """`ran with sha256 …, the file is now …`: what the database ran (or what was accepted
+    since) against what is here."""
+    was = (
+        f"accepted as sha256 {c.recorded[:12]}… on {c.accepted_at}"
+        if c.accepted_at
+        else f"ran with sha256 {c.recorded[:12]}…"
     )
+    return f"{was}, the file is now {c.current[:12]}… (applied {c.applied_at}{'; ' + why if why else ''})"
 
 
 def changed_problem(
@@ -196,8 +233,10 @@ def changed_problem(
     changed: Sequence[ChangedRevision],
     retry: str,
     released: Mapping[str, str],
+    accept: str = "pants db-migrate --accept-changed --reason=...",
 ) -> Problem:
-    """Released revisions edited after they ran; `released` says why each is released."""
+    """Released revisions edited after they ran; `released` says why each is released; `accept`
+    is the command that records the edit as reviewed, `retry` the one that proceeds once."""
     entries = [
         f"  - {c.revision} ({c.path}): " + describe_change(c, f"released: {released[c.revision]}")
         for c in changed
@@ -211,7 +250,9 @@ def changed_problem(
         actions=(
             "Never edit a released migration: revert the edit and add a new revision instead",
             f"See what changed: git log -p -- {git_paths([c.path for c in changed])}",
-            f"If the edit is harmless (formatting, comments): {retry}",
+            f"If the edit is harmless (formatting, comments), record it as reviewed once:"
+            f" {accept}",
+            f"Or proceed this once without recording it: {retry}",
         ),
         kind="changed_revision",
     )
@@ -241,11 +282,11 @@ class Book:
         self.enabled = enabled
         self.facts = facts
         self._upsert = (
-            f"INSERT INTO {_qualified(version_table)} (revision, checksum, path) "
+            f"INSERT INTO {qualified_name(version_table)} (revision, checksum, path) "
             "VALUES (%(revision)s, %(checksum)s, %(path)s) ON CONFLICT (revision) DO UPDATE SET "
             "checksum = excluded.checksum, path = excluded.path, applied_at = now()"
         )
-        self._delete = f"DELETE FROM {_qualified(version_table)} WHERE revision = %(revision)s"
+        self._delete = f"DELETE FROM {qualified_name(version_table)} WHERE revision = %(revision)s"
 
     def note(self, ctx, step) -> None:
         """The checksum is of the file Alembic ran (db-rebase may rewrite files mid-run)."""
