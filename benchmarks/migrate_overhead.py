@@ -6,7 +6,7 @@
 2. A 500-revision chain applied from empty (each revision creates a table), through the goal vs
    plain Alembic, each on a fresh database. Target: at most 1.1x (no per-revision overhead).
 
-Run: benchmarks/run migrate_overhead [--runs N] [--chain N]
+Run: benchmarks/run migrate_overhead [--runs N] [--chain-runs N] [--chain N]
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Warm: the same history as a component of a repo copy, through `./pants db-migrat
 the static pre-flight's own time (from the goal's debug log) when nothing changed, and which
 files are parsed again after one file is edited.
 
-    benchmarks/run static_analysis [--revisions 5000] [--runs 3]
+    benchmarks/run static_analysis [--revisions 5000] [--runs 3] [--no-pants]
 """
 
 from __future__ import annotations

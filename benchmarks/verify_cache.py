@@ -13,7 +13,7 @@ table), each copy with a local cache of its own:
 Pants' own start (`./pants --no-pantsd --version`) is measured in the same run and shown, since
 it is a fixed cost of every `--no-pantsd` case.
 
-Run: benchmarks/run verify_cache [--chain N] [--runs N]
+Run: benchmarks/run verify_cache [--chain N] [--runs N] [--fresh-only]
 """
 
 from __future__ import annotations

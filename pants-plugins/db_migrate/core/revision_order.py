@@ -18,9 +18,9 @@ def heads_of(revisions: Sequence[Revision]) -> tuple[str, ...]:
 def base_to_head_order(revisions: Sequence[Revision]) -> tuple[Revision, ...]:
     """Every revision after all it builds on (`down_revision`, and `depends_on` naming a revision
     id), ties in load order: linear in the history. Alembic's own order (`History.base_to_head`,
-    what `alembic history` shows) sorts once per branch point, 4 s at 5,000 revisions with a merge
-    every 40; code that needs only some topological order uses this one. Takes anything with
-    `revision`, `down_revisions` and `depends_on` ."""
+    what `alembic history` shows) sorts once per branch point, seconds on a long history with
+    many merges (docs/benchmarks.md, `scale`); code that needs only some topological order uses
+    this one. Takes anything with `revision`, `down_revisions` and `depends_on`."""
     index = {rev.revision: i for i, rev in enumerate(revisions)}
     parents = [
         {index[ref] for ref in (*rev.down_revisions, *rev.depends_on) if ref in index}

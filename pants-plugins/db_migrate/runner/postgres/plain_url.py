@@ -2,11 +2,12 @@
 
 `postgresql[+driver]://user[:password]@host[:port]/database` with plain names is how almost every
 `sqlalchemy.url` and `*_DB_URL` reads. db-status's runner only reads two tables; importing
-SQLAlchemy for `make_url` alone was a fifth of its run after an edit at 5,000 revisions (0.18 of
-0.85 s). Anything beyond that shape (a query, an IPv6 host, escapes or punctuation in a name, an
-empty user) is not read here: `plain_url` returns None and SQLAlchemy reads it. For what it does
-read, it says exactly what `make_url` says (`plain_url_test` checks that against the SQLAlchemy
-installed, on generated URLs), and anything that needs a real `URL` gets one from SQLAlchemy.
+SQLAlchemy for `make_url` alone was a fifth of its run after an edit at 5,000 revisions
+(docs/benchmarks.md, `scale`). Anything beyond that shape (a query, an IPv6 host, escapes or
+punctuation in a name, an empty user) is not read here: `plain_url` returns None and SQLAlchemy
+reads it. For what it does read, it says exactly what `make_url` says (`plain_url_test` checks
+that against the SQLAlchemy installed, on generated URLs), and anything that needs a real `URL`
+gets one from SQLAlchemy.
 """
 
 from __future__ import annotations
