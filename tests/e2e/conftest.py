@@ -10,10 +10,11 @@ from typing import Iterator, Optional
 import psycopg
 import pytest
 from e2e.pants_repo import PantsRepo, find_repo_files
+from testsupport.postgres import dev_server_port
 
 from db_migrate.core import history
 from db_migrate.core.revision_file import is_revision_file, parse_revision_file
-from db_migrate.runner.postgres.server import LocalServer, free_port
+from db_migrate.runner.postgres.server import LocalServer
 
 COMPONENTS = {
     "manager": ("src/ai/backend/manager/models/alembic", "MANAGER_DB_URL", "alembic_version"),
@@ -34,7 +35,7 @@ def _isolated_copy(destination: Path, port: Optional[int] = None) -> PantsRepo:
     """A repo copy whose development server uses a port of its own, never the developer's
     (`port`: this one, e.g. another copy's, on purpose)."""
     copy = PantsRepo.copy_of(find_repo_files(), destination)
-    port = port or free_port()
+    port = port or dev_server_port()
     for ini in copy.root.glob("alembic*.ini"):
         ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
     toml = copy.root / "pants.toml"

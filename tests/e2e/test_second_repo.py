@@ -26,8 +26,9 @@ import psycopg
 import pytest
 from e2e.pants_repo import PantsRepo, PantsResult, find_repo_files
 from psycopg import sql
+from testsupport.postgres import dev_server_port
 
-from db_migrate.runner.postgres.server import LocalServer, free_port
+from db_migrate.runner.postgres.server import LocalServer
 
 SPEC = "services/billing::"
 CONFIG = "services/billing/alembic.ini"
@@ -531,7 +532,7 @@ def adopted(tmp_path_factory, pg_server: LocalServer) -> Iterator[Adopted]:
 
     commands = adopt(root, find_repo_files())
     # The test's own isolation, not a README step: a development server of the test's own.
-    dev_port = free_port()
+    dev_port = dev_server_port()
     toml = root / "pants.toml"
     toml.write_text(
         merge_toml(toml.read_text(), f"[db-migrations]\ndev_server_port = {dev_port}\n")

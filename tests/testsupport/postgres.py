@@ -7,8 +7,11 @@ Use them from a conftest.py: `from testsupport.postgres import pg_server, pg_dat
 
 from __future__ import annotations
 
+import random
+import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +45,24 @@ def pg_database(pg_server: LocalServer) -> Iterator[str]:
 def pg_url(pg_server: LocalServer, pg_database: str) -> str:
     """The SQLAlchemy URL (`postgresql+psycopg://...`) of `pg_database`."""
     return pg_server.url(pg_database)
+
+
+def dev_server_port() -> int:
+    """A port for a test's development server, below the kernel's ephemeral range.
+
+    `free_port()` hands out an ephemeral port, free only now: the throwaway servers and outgoing
+    connections of tests running beside this one draw from the same range, and one took a
+    development port between the fixture choosing it and `db-dev-server --action=start` (CI
+    failed so). Below the range only another test's explicit choice can collide, and a random
+    pick that nobody listens on makes that unlikely.
+    """
+    low, _ = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for _ in range(200):
+        port = random.randrange(10000, min(low, 32768))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between 10000 and {low}")
