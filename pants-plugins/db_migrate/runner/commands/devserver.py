@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 from db_migrate.core.contract import DevServerOptions, RunnerPlan
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.postgres.dev_server import (
+    LOCAL_HOSTS,
     DevServerSettings,
     check_port_owner,
     describe,
@@ -19,17 +21,27 @@ from db_migrate.runner.postgres.dev_server import (
 from db_migrate.runner.postgres.server import PgServerError
 
 
+def dev_server_url(settings: DevServerSettings, ini_url: str) -> DatabaseUrl:
+    """Where the development server listens, as the ini's URL names its superuser.
+
+    The ini's URL may point at another server (a team's shared one, a test's): the address whose
+    port is checked and started is the development server's all the same, never that server's.
+    """
+    url = DatabaseUrl.parse(ini_url) if ini_url else None
+    if url is not None and url.host in LOCAL_HOSTS and url.port == settings.port:
+        return url
+    user = quote((url.user if url else None) or "postgres", safe="")
+    password = f":{quote(url.password, safe='')}" if url and url.password else ""
+    return DatabaseUrl.parse(f"postgresql://{user}{password}@127.0.0.1:{settings.port}/postgres")
+
+
 def run(plan: RunnerPlan[DevServerOptions], environ, outcome: Outcome) -> None:
     """`pants db-dev-server --action=...`: status, start, stop, reset."""
     from db_migrate.core.alembic_ini import parse_alembic_ini
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
     settings = DevServerSettings.of(plan.buildroot, plan.shared)
-    url = (
-        DatabaseUrl.parse(ini.url)
-        if ini.url
-        else DatabaseUrl.parse(f"postgresql://postgres@127.0.0.1:{settings.port}/postgres")
-    )
+    url = dev_server_url(settings, ini.url)
     action = plan.options.action
     server = settings.server(url)
     try:
