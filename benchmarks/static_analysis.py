@@ -40,8 +40,7 @@ READERS = {
 import json, os, sys, time
 t0 = time.perf_counter()
 from db_migrate.core.revision_file import read_revision_header
-from db_migrate.core.revision_graph import find_problems
-from db_migrate.core.revision_order import heads_of
+from db_migrate.core.history import History
 t1 = time.perf_counter()
 revisions = []
 for name in sorted(os.listdir(sys.argv[1])):
@@ -49,8 +48,7 @@ for name in sorted(os.listdir(sys.argv[1])):
         path = os.path.join(sys.argv[1], name)
         with open(path, "rb") as f:
             revisions.append(read_revision_header(path, f.read()))
-assert not find_problems(revisions)
-heads = heads_of(revisions)
+heads = History(revisions).heads  # finds the problems first
 t2 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "work": t2 - t1, "heads": list(heads)}))
 """,

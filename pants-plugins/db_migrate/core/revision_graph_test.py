@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from db_migrate.core.history import History
 from db_migrate.core.revision_file import Revision
 from db_migrate.core.revision_graph import find_problems
-from db_migrate.core.revision_order import heads_of
 
 
 def rev(
@@ -79,4 +79,4 @@ def test_label_conflicts_and_illegal_ids() -> None:
 def test_several_heads_are_not_a_problem() -> None:
     revs = [rev("a1aa"), rev("b2bb", "a1aa"), rev("c3cc", "a1aa")]
     assert find_problems(revs) == ()
-    assert heads_of(revs) == ("b2bb", "c3cc")
+    assert History(revs).heads == ("b2bb", "c3cc")

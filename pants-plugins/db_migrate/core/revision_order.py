@@ -8,13 +8,6 @@ from typing import Sequence
 from db_migrate.core.revision_file import Revision
 
 
-def heads_of(revisions: Sequence[Revision]) -> tuple[str, ...]:
-    """`RevisionGraph(revisions).heads` without building the graph: revisions no `down_revision`
-    names, in load order. Only meaningful when `find_problems(revisions)` is empty."""
-    named = {down for rev in revisions for down in rev.down_revisions}
-    return tuple(rev.revision for rev in revisions if rev.revision not in named)
-
-
 def base_to_head_order(revisions: Sequence[Revision]) -> tuple[Revision, ...]:
     """Every revision after all it builds on (`down_revision`, and `depends_on` naming a revision
     id), ties in load order: linear in the history. Alembic's own order (`History.base_to_head`,

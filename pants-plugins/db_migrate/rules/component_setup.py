@@ -36,8 +36,7 @@ from db_migrate.core.revision_file import (
     is_revision_file,
     read_revision_header,
 )
-from db_migrate.core.revision_graph import find_problems
-from db_migrate.core.revision_order import heads_of
+from db_migrate.core.revision_graph import InvalidRevisionGraph
 from db_migrate.rules.release_pins import (
     ReleasePinsError,
     in_release_order,
@@ -105,13 +104,6 @@ class RevisionMaps:
         history = History(revisions, self._graphs.get(shape))
         self._graphs.put(shape, history.graph)
         return history
-
-    def sound(self, revisions: Tuple[Revision, ...]) -> bool:
-        """Whether these revisions have a shape whose map was built: then `find_problems`, which
-        reads only the shape (paths name files in its messages, nothing more), finds nothing."""
-        from db_migrate.core.history import graph_shape
-
-        return self._graphs.get(graph_shape(revisions)) is not None
 
 
 REVISION_MAPS = RevisionMaps()
@@ -283,14 +275,16 @@ async def read_component_ini(request: IniRequest) -> IniResult:
 def _history(
     revisions, parse_errors, component: str, selector: str
 ) -> Tuple[Tuple[Problem, ...], Tuple[str, ...]]:
-    """(problems, heads): one graph construction, which also finds every structural problem."""
+    """(problems, heads): every structural problem, else Alembic's heads from its map, which
+    pantsd keeps for the goals that classify or plan on it (`REVISION_MAPS`)."""
     problems = tuple(
         report.revision_file_problem(path, line, message) for path, (line, message) in parse_errors
     )
-    issues = () if REVISION_MAPS.sound(revisions) else find_problems(revisions)
-    if issues:
-        return problems + graph_problem_reports(issues, component, selector), ()
-    return problems, (heads_of(revisions) if not problems else ())
+    try:
+        history = REVISION_MAPS.history(revisions)
+    except InvalidRevisionGraph as e:
+        return problems + graph_problem_reports(e.problems, component, selector), ()
+    return problems, (history.heads if not problems else ())
 
 
 def graph_problem_reports(issues, component: str, selector: str) -> Tuple[Problem, ...]:

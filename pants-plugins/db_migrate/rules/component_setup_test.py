@@ -7,7 +7,13 @@ from pants.engine.fs import FileDigest, FileEntry
 
 from db_migrate.core.revision_file import Revision
 from db_migrate.core.revision_graph import InvalidRevisionGraph
-from db_migrate.rules.component_setup import ComponentSetup, RevisionFileMemo, RevisionMaps
+from db_migrate.rules.component_setup import (
+    REVISION_MAPS,
+    ComponentSetup,
+    RevisionFileMemo,
+    RevisionMaps,
+    _history,
+)
 
 
 def _chain(n: int, message: str = "Step") -> tuple:
@@ -81,22 +87,28 @@ def test_a_setup_builds_its_history_once() -> None:
     assert twin.history() is not setup.history()
 
 
-def test_only_a_shape_whose_map_was_built_is_sound() -> None:
-    maps = RevisionMaps()
+def test_the_heads_are_alembics_and_its_map_is_kept_for_the_goals() -> None:
     chain = _chain(30)
-    assert not maps.sound(chain)
-    maps.history(chain)
-    assert maps.sound(_chain(30, message="Edited"))  # same links
+    assert _history(chain, (), "manager", "src::") == ((), ("r0029",))
+    assert (
+        REVISION_MAPS.history(_chain(30, message="Edited")).map is REVISION_MAPS.history(chain).map
+    )
+    unparsable = (("versions/r0030.py", (3, "invalid syntax")),)
+    problems, heads = _history(chain, unparsable, "manager", "src::")
+    assert len(problems) == 1 and heads == ()
+
+
+def test_a_broken_history_has_problems_and_no_heads() -> None:
+    chain = _chain(30)
     looped = chain[:-1] + (
         Revision("r0029", down_revisions=("r0029",), path=chain[-1].path),  # a self-loop
     )
-    with pytest.raises(InvalidRevisionGraph):
-        maps.history(looped)
-    assert not maps.sound(looped)
     dangling = chain + (Revision("r0030", down_revisions=("nowhere",), path="versions/x.py"),)
-    assert not maps.sound(dangling)
-    with pytest.raises(InvalidRevisionGraph):
-        maps.history(dangling)
+    for broken in (looped, dangling):
+        problems, heads = _history(broken, (), "manager", "src::")
+        assert problems and heads == ()
+        with pytest.raises(InvalidRevisionGraph):
+            RevisionMaps().history(broken)
 
 
 def _source(i: int, message: str = "Step") -> bytes:
