@@ -10,7 +10,7 @@ for CI and deploy gates.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
@@ -98,6 +98,18 @@ class DbStatus(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
+def _drift_note(entry: Optional[Dict[str, Any]]) -> str:
+    """`--drift`'s word in the one-line summary: `no drift`, `drifted: N differences`, ..."""
+    if not entry:
+        return ""
+    if entry.get("state") == "clean":
+        return "no drift"
+    n = len(entry.get("differences") or [])
+    if entry.get("state") == "drift":
+        return f"drifted: {n} difference{'s' if n != 1 else ''}"
+    return "drift not compared"
+
+
 def status_summary(console: Console, runs: Sequence[ComponentRun], broken: Sequence[str]) -> str:
     parts: List[str] = []
     for run in runs:
@@ -108,6 +120,12 @@ def status_summary(console: Console, runs: Sequence[ComponentRun], broken: Seque
             )
         else:
             parts.append(f"{run.component} {state or 'error'}")
+        drift_note = _drift_note(run.outcome.get("drift"))
+        if drift_note:
+            last = parts[-1]
+            parts[-1] = (
+                f"{last[:-1]}; {drift_note})" if last.endswith(")") else f"{last} ({drift_note})"
+            )
     parts += [f"{name} broken" for name in broken]
     fresh = sum(1 for r in runs if r.exit_code == 0 and r.outcome.get("state") == UP_TO_DATE)
     total = len(runs) + len(broken)
@@ -185,7 +203,7 @@ async def _db_status(
             reporter.say(reported_status(setup, run.outcome, show_history=subsystem.history))
             if check is not None:
                 say = reporter.console.print_stderr if check.failed else reporter.say
-                say("\n".join(check.lines))
+                say("\n".join(("", *check.lines)))
                 drifts.append(check)
         runs.append(run)
     if len(setups) > 1:
