@@ -61,6 +61,9 @@ def test_clean_at_head_then_planted_drift_is_named(repo, new_database, histories
     entry = report(again)
     assert entry["drift"]["state"] == "clean" and entry["drift"]["differences"] == []
     assert entry["drift"]["expected_cached"], "the second check replayed again"
+    repo.stop_pantsd()  # from the local cache now, not pantsd's memory: still no replay
+    restarted = report(drift(repo, db, "--check", "--output=json"))
+    assert restarted["drift"]["expected_cached"] == "cached locally", restarted["drift"]
 
     db.query("ALTER TABLE tokens ADD COLUMN nickname text")
     db.query("ALTER TABLE endpoints ALTER COLUMN health_check_enabled SET DEFAULT true")

@@ -62,7 +62,7 @@ def _unknowable(
 ) -> Optional[DriftCheck]:
     """Why there is nothing to compare with (a DriftCheck saying so), or None."""
     if live is None:
-        return _cannot_tell(NOT_READ, "the database could not be read")
+        return _cannot_tell(NOT_READ, status.why or "the database could not be read")
     tables = {_bare(t) for t in live.get("version_tables") or {}}
     if _bare(version_table) not in tables:
         return _cannot_tell(
@@ -103,14 +103,24 @@ async def _others(
     requests, notes = [], []
     for table, revisions in sorted(found.items()):
         other = next((s for s in setups if s.ini and _bare(s.ini.version_table) == table), None)
-        if other is None or not revisions:
-            continue  # a version table of no component here, or one with nothing applied
+        if other is None:
+            notes.append(f"{table}: the version table of no component here; its objects count")
+            continue
+        if not revisions:
+            continue  # nothing applied: nothing of theirs
         if other.problems or any(r not in {x.revision for x in other.revisions} for r in revisions):
-            notes.append(f"{table}: {other.component}'s objects could not be told apart")
+            notes.append(
+                f"{table}: {other.component}'s revision is unknown here; its objects count"
+            )
             continue
         requests.append(expected_request(other, revisions))
     results = await MultiGet(Get(ExpectedSchemaResult, ExpectedSchemaRequest, r) for r in requests)
     rows = [row for result in results if result.exit_code == 0 for row in result.objects()]
+    notes += [
+        f"{r.field_set.component_name}: its history does not replay; its objects count"
+        for r, result in zip(requests, results)
+        if result.exit_code != 0
+    ]
     return rows, notes
 
 
