@@ -192,3 +192,32 @@ def test_takes_no_migration_lock(repo, new_database):
         result = drift(repo, db, "--check")
         assert result.returncode == 0, result
         assert "Drift: ✅ none" in result.stdout
+
+
+def test_a_history_that_does_not_replay_is_an_error_not_a_guess(private_repo, new_database):
+    """The recorded revision's replay fails on an empty database (it needed something only the
+    live one had): db-status cannot tell, says why in the specification's format, exits 1."""
+    head = _appproxy_head(private_repo)
+    add_revision(
+        private_repo,
+        "appproxy",
+        "e2f8b1d1beef",
+        head,
+        "Needs outside data",
+        upgrade='op.execute("INSERT INTO tokens (id) SELECT id FROM outside_data")',
+    )
+    private_repo.settle()
+    db = new_database()
+    migrate(private_repo, db, "--target=" + head)
+    db.query(f"UPDATE {TABLE} SET version_num = 'e2f8b1d1beef'")
+    before = catalog_checksum(db)
+    result = drift(private_repo, db)
+    assert result.returncode == 1, result
+    assert (
+        "❌ Error: Cannot replay appproxy's history on a throwaway PostgreSQL at revision"
+        " e2f8b1d1beef"
+    ) in result.stderr, result.stderr
+    assert 'relation "outside_data" does not exist' in result.stderr
+    assert "pants db-verify src/ai/backend/appproxy" in result.stderr
+    assert "Traceback" not in result.output
+    assert catalog_checksum(db) == before
