@@ -71,6 +71,9 @@ def test_clean_at_head_then_planted_drift_is_named(repo, new_database, histories
     db.query("ALTER TYPE appmode ADD VALUE 'batch'")
     db.query("CREATE TABLE audit_log (id serial PRIMARY KEY, what text)")
     db.query("CREATE FUNCTION stray() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    # Outside the component's schema: not drift (neither is the checksum ledger's schema).
+    db.query("CREATE SCHEMA reporting; CREATE TABLE reporting.daily (day date PRIMARY KEY)")
+    assert db.query("SELECT to_regnamespace('pants_db_migrate') IS NOT NULL")[0][0]
     before = catalog_checksum(db)
 
     found = drift(repo, db)
