@@ -7,6 +7,7 @@ from db_migrate.lint.python_lint import new_file
 from db_migrate.rules import (
     component_setup,
     dependency_inference,
+    expected_schema_process,
     revision_files,
     runner_process,
     selection,
@@ -39,4 +40,5 @@ def rules():
         *restore.rules(),
         *verify.rules(),
         *verify_process.rules(),
+        *expected_schema_process.rules(),
     ]

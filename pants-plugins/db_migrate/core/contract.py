@@ -43,6 +43,7 @@ class RunnerCommand(Enum):
     RESTORE = "restore"
     MIGRATION_SAFETY = "migration-safety"
     VERIFY = "verify"
+    EXPECTED_SCHEMA = "expected-schema"
 
 
 class ContractError(ValueError):
@@ -123,6 +124,8 @@ class StatusOptions:
     history: bool = False
     release_pins: Tuple[Tuple[str, str], ...] = ()
     base_ref: str = DEFAULT_BASE_REF
+    # `--drift`: also read the live catalog (read-only) and the other version tables there.
+    drift: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,14 @@ class VerifyOptions:
     check_every_step: bool = False  # compare incremental reads with full ones (tests)
 
 
+@dataclass(frozen=True)
+class ExpectedSchemaOptions:
+    """`db-status --drift`: the catalog a replay from base to `revisions` gives, on a throwaway
+    PostgreSQL in a cached process (no URL, no host state)."""
+
+    revisions: Tuple[str, ...] = ()  # what the live version table records (full ids)
+
+
 CommandOptions = Union[
     MigrateOptions,
     AcceptOptions,
@@ -183,6 +194,7 @@ CommandOptions = Union[
     RestoreOptions,
     MigrationSafetyOptions,
     VerifyOptions,
+    ExpectedSchemaOptions,
 ]
 
 # Each command's options: what the runner's `commands/<name>.run` takes as `RunnerPlan[...]`.
@@ -198,6 +210,7 @@ OPTIONS: Dict[RunnerCommand, Type[Any]] = {
     RunnerCommand.RESTORE: RestoreOptions,
     RunnerCommand.MIGRATION_SAFETY: MigrationSafetyOptions,
     RunnerCommand.VERIFY: VerifyOptions,
+    RunnerCommand.EXPECTED_SCHEMA: ExpectedSchemaOptions,
 }
 _COMMAND_OF = {options: command for command, options in OPTIONS.items()}
 

@@ -11,6 +11,7 @@ from db_migrate.core.contract import (
     ContractError,
     CreateOptions,
     DevServerOptions,
+    ExpectedSchemaOptions,
     MigrateOptions,
     MigrationSafetyOptions,
     RebaseOptions,
@@ -60,7 +61,7 @@ EXAMPLES = {
     RunnerCommand.SYNTAX: SyntaxOptions(paths=("versions/a.py", "versions/b.py")),
     RunnerCommand.DEVSERVER: DevServerOptions(action="reset"),
     RunnerCommand.STATUS: StatusOptions(
-        history=True, release_pins=(("24.03", "aaa"),), base_ref="origin/main"
+        history=True, release_pins=(("24.03", "aaa"),), base_ref="origin/main", drift=True
     ),
     RunnerCommand.CREATE: CreateOptions(
         message="Add user nickname", autogenerate=True, empty=True, rev_id="r_1", lock_wait=3.0
@@ -92,6 +93,7 @@ EXAMPLES = {
         full_snapshots=True,
         check_every_step=True,
     ),
+    RunnerCommand.EXPECTED_SCHEMA: ExpectedSchemaOptions(revisions=("aaa", "bbb")),
 }
 SHARED = SharedSettings(
     output="json",

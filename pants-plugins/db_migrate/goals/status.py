@@ -10,18 +10,20 @@ for CI and deploy gates.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.internals.session import RunId
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
 from db_migrate.core.contract import StatusOptions
+from db_migrate.core.drift import LIVE_CATALOG
 from db_migrate.core.status_report import (
     FACTS,
     UP_TO_DATE,
@@ -39,12 +41,14 @@ from db_migrate.goals.common import (
     selected_components,
 )
 from db_migrate.goals.component_run import run_component
+from db_migrate.goals.drift import DriftCheck, drift_check
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.subsystem import DbMigrationsSubsystem
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 EXIT_NOT_UP_TO_DATE = 1
+EXIT_DRIFT = 1  # --drift --check: the database differs from its scripts at its revision
 
 
 class DbStatusSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefOption):
@@ -74,11 +78,36 @@ class DbStatusSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefOp
         default=False,
         help="Also list every revision from base to head as `rev: message`, marking the heads and the database's revision.",
     )
+    drift = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Also compare the database with the schema its scripts give at the revision its version
+            table records (replayed on a throwaway PostgreSQL, cached like db-verify): tables,
+            columns (type, nullability, default), indexes, constraints, sequences, enum types,
+            functions, triggers and extensions of the component's schema(s), each difference
+            with what the scripts expect and what the database has. Still read-only. With
+            `--check`, drift exits 1.
+            """
+        ),
+    )
 
 
 class DbStatus(Goal):
     subsystem_cls = DbStatusSubsystem
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+def _drift_note(entry: Optional[Dict[str, Any]]) -> str:
+    """`--drift`'s word in the one-line summary: `no drift`, `drifted: N differences`, ..."""
+    if not entry:
+        return ""
+    if entry.get("state") == "clean":
+        return "no drift"
+    n = len(entry.get("differences") or [])
+    if entry.get("state") == "drift":
+        return f"drifted: {n} difference{'s' if n != 1 else ''}"
+    return "drift not compared"
 
 
 def status_summary(console: Console, runs: Sequence[ComponentRun], broken: Sequence[str]) -> str:
@@ -91,6 +120,12 @@ def status_summary(console: Console, runs: Sequence[ComponentRun], broken: Seque
             )
         else:
             parts.append(f"{run.component} {state or 'error'}")
+        drift_note = _drift_note(run.outcome.get("drift"))
+        if drift_note:
+            last = parts[-1]
+            parts[-1] = (
+                f"{last[:-1]}; {drift_note})" if last.endswith(")") else f"{last} ({drift_note})"
+            )
     parts += [f"{name} broken" for name in broken]
     fresh = sum(1 for r in runs if r.exit_code == 0 and r.outcome.get("state") == UP_TO_DATE)
     total = len(runs) + len(broken)
@@ -118,12 +153,25 @@ def reported_status(setup: ComponentSetup, outcome: Dict[str, Any], *, show_hist
     )
 
 
+async def _drift(
+    reporter: Reporter, setup: ComponentSetup, outcome: Dict[str, Any], run_id: RunId
+) -> DriftCheck:
+    """`--drift` for one component whose database the runner read (its report entry set)."""
+    live = outcome.pop(LIVE_CATALOG, None)
+    facts = DatabaseFacts.from_dict(outcome[FACTS])
+    status = status_of(setup.history(), facts)
+    check = await drift_check(setup, status, live, facts.database, run_id)
+    outcome["drift"] = {"state": check.state, **check.entry}
+    return check
+
+
 async def _db_status(
     reporter: Reporter,
     subsystem: DbStatusSubsystem,
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
+    run_id: RunId,
 ) -> int:
     field_sets = await selected_components(reporter, specs)
     if field_sets is None:
@@ -132,6 +180,7 @@ async def _db_status(
     setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
     runs: List[ComponentRun] = []
     broken: List[str] = []
+    drifts: List[DriftCheck] = []
     for i, setup in enumerate(setups):
         if i:
             reporter.say("")
@@ -141,23 +190,32 @@ async def _db_status(
             continue
         run = await run_component(
             setup,
-            StatusOptions(subsystem.history, setup.release_pins, subsystem.base_ref),
+            StatusOptions(
+                subsystem.history, setup.release_pins, subsystem.base_ref, drift=subsystem.drift
+            ),
             settings=settings,
             build_root=build_root,
             reporter=reporter,
             lean=True,  # reads the plan and the version table, never a revision file
         )
         if run.exit_code == 0 and FACTS in run.outcome:
+            check = await _drift(reporter, setup, run.outcome, run_id) if subsystem.drift else None
             reporter.say(reported_status(setup, run.outcome, show_history=subsystem.history))
+            if check is not None:
+                say = reporter.console.print_stderr if check.failed else reporter.say
+                say("\n".join(("", *check.lines)))
+                drifts.append(check)
         runs.append(run)
     if len(setups) > 1:
         reporter.say("")
         reporter.say(status_summary(reporter.console, runs, broken))
     failed = next((r.exit_code for r in runs if r.exit_code != 0), 0)
-    if failed or broken:
+    if failed or broken or any(d.failed for d in drifts):
         return failed or 1
     if subsystem.check and any(r.outcome.get("state") != UP_TO_DATE for r in runs):
         return EXIT_NOT_UP_TO_DATE
+    if subsystem.check and any(d.drifted for d in drifts):
+        return EXIT_DRIFT
     return 0
 
 
@@ -169,12 +227,13 @@ async def db_status(
     specs: Specs,
     build_root: BuildRoot,
     changed: Changed,
+    run_id: RunId,
 ) -> DbStatus:
     code = await run_goal(
         console,
         subsystem,
         build_root,
-        lambda r, s: _db_status(r, subsystem, settings, s, build_root),
+        lambda r, s: _db_status(r, subsystem, settings, s, build_root, run_id),
         specs=specs,
         settings=settings,
         changed=changed,

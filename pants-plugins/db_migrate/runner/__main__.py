@@ -36,6 +36,7 @@ COMMAND_MODULES: Dict[RunnerCommand, str] = {
     RunnerCommand.RESTORE: "restore",
     RunnerCommand.MIGRATION_SAFETY: "migration_safety",
     RunnerCommand.VERIFY: "verify",
+    RunnerCommand.EXPECTED_SCHEMA: "expected_schema",
 }
 
 
@@ -56,6 +57,7 @@ GOALS: Dict[RunnerCommand, str] = {
     RunnerCommand.RESTORE: "db-restore",
     RunnerCommand.MIGRATION_SAFETY: "lint",
     RunnerCommand.VERIFY: "db-verify",
+    RunnerCommand.EXPECTED_SCHEMA: "db-status --drift",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Optional, Sequence, Tuple
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
 from db_migrate.core.contract import RunnerPlan, StatusOptions
+from db_migrate.core.drift import LIVE_CATALOG
 from db_migrate.core.report import ProblemError
 from db_migrate.core.status_report import FACTS, NOT_CREATED, NOT_RUNNING, READ, DatabaseFacts
 from db_migrate.runner.outcome import Outcome
@@ -29,6 +30,7 @@ def run(plan: RunnerPlan[StatusOptions], environ, outcome: Outcome) -> Outcome:
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
     dev = DevServerSettings.of(plan.buildroot, plan.shared)
     database = source.url.masked()
+    live = None
     try:
         db = peek_database(plan, ini, environ)
     except ProblemError as e:
@@ -38,9 +40,11 @@ def run(plan: RunnerPlan[StatusOptions], environ, outcome: Outcome) -> Outcome:
                 _print_history(plan)
             raise
     else:
-        facts = _read_database(plan, ini, db, database)
+        facts, live = _read_database(plan, ini, db, database)
     outcome.status = "ok"
     outcome.extra = {FACTS: facts.to_dict()}
+    if plan.options.drift and facts.reached == READ:
+        outcome.extra[LIVE_CATALOG] = live
     return outcome
 
 
@@ -68,16 +72,30 @@ def _without_database(e: ProblemError, source, database: str) -> Optional[Databa
     return None
 
 
-def _read_database(plan: RunnerPlan[StatusOptions], ini, db, database: str) -> DatabaseFacts:
+def _read_database(
+    plan: RunnerPlan[StatusOptions], ini, db, database: str
+) -> Tuple[DatabaseFacts, Optional[dict]]:
     """The version table and what the checksum ledger says of the applied files, from one
-    read-only connection (and git, for which edited revisions are released)."""
+    read-only connection (and git, for which edited revisions are released); with `--drift`,
+    the live catalog too (`schema_reads.live_catalog`)."""
     from db_migrate.runner.postgres.version_table import current_heads
-    from db_migrate.runner.tamper import ledger, released
+    from db_migrate.runner.tamper import ledger
 
+    live = None
     with db.connection as conn:
         current = current_heads(conn, ini.version_table)
         rows = ledger.recorded(conn, ini.version_table) or {}
         edits = _accepted_edits(conn, ini.version_table)
+        if plan.options.drift:
+            from db_migrate.runner.verify.schema_reads import live_catalog
+
+            live = live_catalog(conn, ini.version_table)
+    return _facts(plan, database, current, rows, edits), live
+
+
+def _facts(plan: RunnerPlan[StatusOptions], database: str, current, rows, edits) -> DatabaseFacts:
+    from db_migrate.runner.tamper import ledger, released
+
     facts = {r.revision: r for r in plan.revisions}
     found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, current), facts)
     unrecorded = tuple(found.unrecorded)

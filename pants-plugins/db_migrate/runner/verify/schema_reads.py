@@ -115,3 +115,37 @@ class Snapshots:
     def agree(tracked: Schema, full: Schema) -> None:
         if tracked.objects != full.objects:
             raise TrackingMissed(schema.diff(full, tracked))
+
+
+# Every table shaped like Alembic's version table (one column, `version_num`), in any user schema:
+# the component's own and other components' in a database they share. Names as the snapshot's.
+_VERSION_TABLES_SQL = """
+SELECT CASE WHEN n.nspname = 'public' THEN '' ELSE n.nspname || '.' END || c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND left(n.nspname, 3) <> 'pg_' AND n.nspname <> 'information_schema'
+  AND (SELECT array_agg(a.attname::text) FROM pg_attribute a
+       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) = ARRAY['version_num']
+"""
+
+
+def live_catalog(conn, version_table: str) -> dict:
+    """The catalog of a user's database for `db-status --drift`, in one read-only transaction:
+    `objects` (`[kind, parent, name, description]` rows, as the expected side) and
+    `version_tables` (name -> recorded revisions). Nothing is locked beyond what a plain SELECT
+    of the catalog takes, and the transaction cannot write."""
+    from psycopg import sql
+
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        rows = conn.execute(schema.snapshot_sql(version_table)).fetchall()
+        tables = {}
+        for (name,) in conn.execute(_VERSION_TABLES_SQL).fetchall():
+            ident = sql.Identifier(*name.split(".", 1))
+            found = conn.execute(sql.SQL("SELECT version_num FROM {}").format(ident)).fetchall()
+            tables[name] = sorted(r[0] for r in found)
+    return {"objects": rows_of(schema.from_rows(rows)), "version_tables": tables}
+
+
+def rows_of(found: Schema) -> list:
+    """A schema as the JSON rows both sides of drift detection hand the goal, in a stable order."""
+    return sorted([k.kind, k.parent, k.name, v] for k, v in found.objects.items())
