@@ -5,8 +5,10 @@ what it did, read back."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
+import time
 from typing import Any, Dict
 
 from pants.base.build_root import BuildRoot
@@ -18,6 +20,10 @@ from db_migrate.goals.reporting import ComponentRun, Reporter
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.runner_process import PLAN_FILE, RunnerProcess, RunnerRequest
 from db_migrate.subsystem import DbMigrationsSubsystem
+
+logger = logging.getLogger(__name__)
+# The prefix of runner/timing.py's lines: benchmarks/everyday.py reads both.
+TIMING_PREFIX = "db-migrate timing:"
 
 
 def shared_settings(
@@ -99,16 +105,29 @@ async def run_component(
     plan_file = _temporary_file(setup.component, f"-{PLAN_FILE}", plan_json)
     result_file = _temporary_file(setup.component, ".json")
     try:
+        requested = time.time()
         runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, lean=lean))
+        launched = time.time()
         result = await Effect(
             InteractiveProcessResult, InteractiveProcess, runner.interactive(plan_file, result_file)
         )
+        log_timing(runner, setup.component, requested, launched)
         outcome = read_outcome(result_file)
     finally:
         os.unlink(result_file)
         os.unlink(plan_file)
     run = ComponentRun(setup.component, result.exit_code, outcome)
     return reporter.add(run) if reporter is not None else run
+
+
+def log_timing(runner: RunnerProcess, component: str, requested: float, launched: float) -> None:
+    """With DB_MIGRATE_TIMING set (for benchmarks/everyday.py): when the goal asked for the
+    runner's process, launched it and got it back, in epoch seconds like the runner's own line."""
+    if runner.env.get("DB_MIGRATE_TIMING"):
+        logger.info(
+            f"{TIMING_PREFIX} goal {component} requested={requested:.4f} launched={launched:.4f}"
+            f" returned={time.time():.4f}"
+        )
 
 
 def _temporary_file(component: str, suffix: str, text: str = "") -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Dict
 
 from db_migrate.core.contract import ContractError, RunnerCommand, RunnerPlan
 from db_migrate.core.report import ProblemError, mask
+from db_migrate.runner import timing
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.usercode import error_line, user_code_problem
 
@@ -83,6 +85,7 @@ def _server_fault(plan: RunnerPlan, error: BaseException):
 
 
 def main(argv: list) -> int:
+    entered = time.time()
     if len(argv) != 1:
         print(
             "usage: python -m db_migrate.runner PLAN.json (run through `pants db-migrate`)",
@@ -135,6 +138,7 @@ def main(argv: list) -> int:
             print(our_bug(plan, e), file=sys.stderr, flush=True)
         code = EXIT_FAILED
     outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
+    timing.report(os.environ, plan.component, entered)
     return code
 
 
