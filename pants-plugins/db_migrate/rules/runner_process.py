@@ -304,6 +304,24 @@ async def _pex_apart(
     return rest, FrozenDict({name: inner})
 
 
+async def _prepared(
+    runner_env: RunnerEnvironment, user_env: EnvironmentVars, ini: Digest
+) -> RunnerProcess:
+    rest, immutable = await _pex_apart(runner_env)
+    digest = await Get(Digest, MergeDigests([rest, ini]))
+    env: Mapping[str, str] = {
+        **{k: v for k, v in user_env.items() if v is not None},
+        **runner_env.env,
+    }
+    return RunnerProcess(
+        argv0=runner_env.argv0,
+        env=FrozenDict(env),
+        input_digest=digest,
+        append_only_caches=runner_env.append_only_caches,
+        immutable_input_digests=immutable,
+    )
+
+
 @rule(desc="Prepare the migration process")
 async def runner_process(request: RunnerRequest) -> RunnerProcess:
     fs = request.field_set
@@ -321,19 +339,27 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         # The lean environment holds no component's ini (the full one already has it).
         Get(Digest, PathGlobs([fs.alembic_config.value] if request.lean else [])),
     )
-    rest, immutable = await _pex_apart(runner_env)
-    digest = await Get(Digest, MergeDigests([rest, ini]))
-    env: Mapping[str, str] = {
-        **{k: v for k, v in user_env.items() if v is not None},
-        **runner_env.env,
-    }
-    return RunnerProcess(
-        argv0=runner_env.argv0,
-        env=FrozenDict(env),
-        input_digest=digest,
-        append_only_caches=runner_env.append_only_caches,
-        immutable_input_digests=immutable,
+    return await _prepared(runner_env, user_env, ini)
+
+
+@dataclass(frozen=True)
+class LeanBatchRunnerRequest:
+    """One lean runner for several components (`RunnerBatch`): their inis and URL variables."""
+
+    field_sets: Tuple[AlembicMigrationsFieldSet, ...]
+
+
+@rule(desc="Prepare the migration process")
+async def lean_batch_runner_process(request: LeanBatchRunnerRequest) -> RunnerProcess:
+    runner_env, user_env, inis = await MultiGet(
+        Get(RunnerEnvironment, LeanRunnerEnvironmentRequest()),
+        Get(
+            EnvironmentVars,
+            EnvironmentVarsRequest([*PASSTHROUGH_ENV, *(fs.url_env for fs in request.field_sets)]),
+        ),
+        Get(Digest, PathGlobs(sorted({fs.alembic_config.value for fs in request.field_sets}))),
     )
+    return await _prepared(runner_env, user_env, inis)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
-from db_migrate.core.contract import ContractError, RunnerCommand, RunnerPlan
+from db_migrate.core.contract import (
+    ContractError,
+    RunnerBatch,
+    RunnerCommand,
+    RunnerPlan,
+    read_request,
+)
 from db_migrate.core.report import ProblemError, mask
 from db_migrate.runner import timing
 from db_migrate.runner.outcome import Outcome
@@ -93,7 +99,7 @@ def main(argv: list) -> int:
         )
         return 2
     try:
-        plan = RunnerPlan.from_json(Path(argv[0]).read_text())
+        request = read_request(Path(argv[0]).read_text())
     except ContractError as e:
         print(
             f"❌ Error: the migration runner cannot read its plan: {e}\n\n"
@@ -102,14 +108,29 @@ def main(argv: list) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    outcome = Outcome(component=plan.component, command=plan.command.value)
-    code = 0
     # Buffered: progress output is flushed in batches (see runner/live.py), messages explicitly.
     sys.stdout.reconfigure(line_buffering=False, write_through=False)
-    if plan.shared.output == "json":
+    if isinstance(request, RunnerBatch):
+        from db_migrate.runner.batch import run_batch
+
+        code = run_batch(request, run_plan, os.environ.get("DB_MIGRATE_RESULT_FILE"))
+        timing.report(os.environ, "+".join(p.component for p in request.plans), entered)
+        return code
+    if request.shared.output == "json":
         # The goal prints the JSON report on stdout; our text (and our children's) goes to stderr.
         sys.stdout.flush()
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    code, outcome = run_plan(request)
+    outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
+    timing.report(os.environ, request.component, entered)
+    return code
+
+
+def run_plan(plan: RunnerPlan) -> Tuple[int, Outcome]:
+    """One plan's command: its exit code and outcome, every expected failure printed in the
+    specification's format on stderr (a batch runs this in a thread per plan)."""
+    outcome = Outcome(component=plan.component, command=plan.command.value)
+    code = 0
     try:
         result = command_module(plan.command).run(plan, os.environ, outcome)
         if isinstance(result, int) and not isinstance(result, bool):
@@ -137,9 +158,7 @@ def main(argv: list) -> int:
         else:
             print(our_bug(plan, e), file=sys.stderr, flush=True)
         code = EXIT_FAILED
-    outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
-    timing.report(os.environ, plan.component, entered)
-    return code
+    return code, outcome
 
 
 def _profiled(argv: list) -> int:
