@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, Tuple
 
 from db_migrate.core.contract import (
+    BATCHABLE,
     ContractError,
     RunnerBatch,
     RunnerCommand,
@@ -91,13 +92,19 @@ def _server_fault(plan: RunnerPlan, error: BaseException):
 
 
 def main(argv: list) -> int:
+    return run_request(argv)[0]
+
+
+def run_request(argv: list) -> Tuple[int, bool]:
+    """The exit code, and whether the process may end at once (`leave`): a read-only command,
+    or a db-migrate that found nothing to do, has closed everything it opened."""
     entered = time.time()
     if len(argv) != 1:
         print(
             "usage: python -m db_migrate.runner PLAN.json (run through `pants db-migrate`)",
             file=sys.stderr,
         )
-        return 2
+        return 2, False
     try:
         request = read_request(Path(argv[0]).read_text())
     except ContractError as e:
@@ -107,7 +114,7 @@ def main(argv: list) -> int:
             " not in your migrations.",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return EXIT_FAILED, False
     # Buffered: progress output is flushed in batches (see runner/live.py), messages explicitly.
     sys.stdout.reconfigure(line_buffering=False, write_through=False)
     if isinstance(request, RunnerBatch):
@@ -115,7 +122,7 @@ def main(argv: list) -> int:
 
         code = run_batch(request, run_plan, os.environ.get("DB_MIGRATE_RESULT_FILE"))
         timing.report(os.environ, "+".join(p.component for p in request.plans), entered)
-        return code
+        return code, True
     if request.shared.output == "json":
         # The goal prints the JSON report on stdout; our text (and our children's) goes to stderr.
         sys.stdout.flush()
@@ -123,7 +130,26 @@ def main(argv: list) -> int:
     code, outcome = run_plan(request)
     outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
     timing.report(os.environ, request.component, entered)
-    return code
+    return code, _nothing_open(request, outcome)
+
+
+def _nothing_open(plan: RunnerPlan, outcome: Outcome) -> bool:
+    """Read-only, or a no-op db-migrate answered without loading Alembic (so no user code, whose
+    exit handlers must run, was imported either)."""
+    return plan.command in BATCHABLE or (
+        plan.command is RunnerCommand.MIGRATE
+        and outcome.status == "up-to-date"
+        and "alembic" not in sys.modules
+    )
+
+
+def leave(code: int) -> None:
+    """End the process now that its output and result file are written, without the
+    interpreter's teardown (freeing every module psycopg loaded, one by one): time the user
+    waits for, and nothing of a finished read-only run needs it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run_plan(plan: RunnerPlan) -> Tuple[int, Outcome]:
@@ -173,6 +199,9 @@ def _profiled(argv: list) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(
-        _profiled(sys.argv[1:]) if os.environ.get("DB_MIGRATE_PROFILE") else main(sys.argv[1:])
-    )
+    if os.environ.get("DB_MIGRATE_PROFILE"):
+        sys.exit(_profiled(sys.argv[1:]))
+    exit_code, at_once = run_request(sys.argv[1:])
+    if at_once:
+        leave(exit_code)
+    sys.exit(exit_code)
