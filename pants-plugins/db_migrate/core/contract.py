@@ -86,6 +86,13 @@ class MigrateOptions:
     base_ref: str = DEFAULT_BASE_REF
     release_pins: Tuple[Tuple[str, str], ...] = ()  # (release, revision), oldest first
     lock_retries: Optional[int] = None  # --lock-retries; None: the target's (`SharedSettings`)
+    # Run by the lean runner first: answer a plain no-op (at the target, nothing changed), else
+    # change and print nothing and finish as `NEEDS_ENVIRONMENT` for the component's own runner.
+    probe: bool = False
+
+
+# A probe's outcome status when the run has work: the goal runs it in the component's environment.
+NEEDS_ENVIRONMENT = "needs-environment"
 
 
 @dataclass(frozen=True)

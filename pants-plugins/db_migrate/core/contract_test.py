@@ -45,6 +45,7 @@ EXAMPLES = {
         base_ref="origin/main",
         release_pins=(("24.03", "aaa"), ("24.09", "abc123")),
         lock_retries=0,
+        probe=True,
     ),
     RunnerCommand.ACCEPT: AcceptOptions(
         reason="Black reformat, no SQL change",
