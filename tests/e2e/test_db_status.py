@@ -147,3 +147,39 @@ def test_diverged_heads(private_repo, new_database, histories):
     }
     assert status(private_repo, db, "--check").returncode == 1
     assert db.versions(TABLE) == (head,)
+
+
+def test_several_components_in_one_runner_print_what_separate_runs_print(
+    repo, new_database, histories
+):
+    """`db-status` over several components reads them in one runner process (its threads), and
+    shows each component's output in the documented order, the same as running each alone."""
+    dbs = {name: new_database() for name in ("accountmgr", "appproxy")}
+    env = {COMPONENTS[name][1]: db.url for name, db in dbs.items()}
+    env[COMPONENTS["manager"][1]] = "postgresql+psycopg://u:secret@127.0.0.1:9/none"
+    assert repo.run("db-migrate", "src/ai/backend/accountmgr::", env=env).returncode == 0
+    assert repo.run("db-migrate", "--target=+2", APPPROXY, env=env).returncode == 0
+    together = repo.run("db-status", "::", env={**env, "DB_MIGRATE_TIMING": "1"})
+    assert together.returncode != 0, together  # the manager cannot be reached
+    runners = [line for line in together.stderr.splitlines() if "db-migrate timing: runner" in line]
+    assert len(runners) == 1 and "accountmgr+appproxy+manager" in runners[0], together
+
+    where_out = where_err = 0
+    for name in ("accountmgr", "appproxy", "manager"):
+        alone = repo.run("db-status", f"src/ai/backend/{name}::", env=env)
+        if alone.stdout.strip():
+            where_out = together.stdout.index(alone.stdout.rstrip("\n"), where_out)
+        error = alone.stderr[alone.stderr.find("❌") :] if "❌" in alone.stderr else ""
+        if error:
+            where_err = together.stderr.index(error.rstrip("\n"), where_err)
+    assert "Component: accountmgr" in together.stdout and "Component: appproxy" in together.stdout
+    assert together.stdout.index("Component: accountmgr") < together.stdout.index(
+        "Component: appproxy"
+    )
+    assert "❌ Error: Cannot connect to database" in together.stderr
+    assert (
+        f"db-status: 1/3 components up-to-date: accountmgr up-to-date, appproxy behind"
+        f" ({len(histories['appproxy'].ordered()) - 2} pending), manager error" in together.stdout
+    )
+    assert "secret" not in together.output and "Traceback" not in together.output
+    assert dbs["appproxy"].versions(TABLE) == (histories["appproxy"].ordered()[1],)

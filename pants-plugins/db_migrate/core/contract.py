@@ -87,6 +87,13 @@ class MigrateOptions:
     base_ref: str = DEFAULT_BASE_REF
     release_pins: Tuple[Tuple[str, str], ...] = ()  # (release, revision), oldest first
     lock_retries: Optional[int] = None  # --lock-retries; None: the target's (`SharedSettings`)
+    # Run by the lean runner first: answer a plain no-op (at the target, nothing changed), else
+    # change and print nothing and finish as `NEEDS_ENVIRONMENT` for the component's own runner.
+    probe: bool = False
+
+
+# A probe's outcome status when the run has work: the goal runs it in the component's environment.
+NEEDS_ENVIRONMENT = "needs-environment"
 
 
 @dataclass(frozen=True)
@@ -312,7 +319,10 @@ class RunnerPlan(Generic[Opts]):
 
     @classmethod
     def from_json(cls, text: str) -> RunnerPlan[Any]:
-        raw = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> RunnerPlan[Any]:
         _expect_keys("the plan", raw, _PLAN_KEYS)
         try:
             command = RunnerCommand(raw["command"])
@@ -334,6 +344,64 @@ class RunnerPlan(Generic[Opts]):
 
 
 _PLAN_KEYS = frozenset(f.name for f in dataclasses.fields(RunnerPlan))
+
+# The commands one runner process may run for several components at once, each in a thread of its
+# own: read-only ones, which take no lock and load no user code (`db-status ::` starts one
+# interpreter and imports psycopg once instead of once per component).
+BATCHABLE = frozenset({RunnerCommand.STATUS})
+BATCH_KEY = "batch"
+
+
+@dataclass(frozen=True)
+class RunnerBatch:
+    """Several components' plans for one runner process, in the order their output is shown.
+
+    The runner's result file then holds one `BatchEntry` per plan, in the same order.
+    """
+
+    plans: Tuple[RunnerPlan, ...]
+
+    def __post_init__(self) -> None:
+        if not self.plans:
+            raise ContractError("a batch holds no plan")
+        for plan in self.plans:
+            if plan.command not in BATCHABLE:
+                raise ContractError(f"command {plan.command.value!r} cannot run in a batch")
+
+    def to_json(self) -> str:
+        return f'{{"{BATCH_KEY}": [' + ", ".join(p.to_json() for p in self.plans) + "]}"
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """What one plan of a batch did: its exit code, what it printed, and its outcome (the JSON a
+    single runner writes to its result file)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    outcome: Dict[str, Any]
+
+    @staticmethod
+    def list_to_json(entries: Tuple[BatchEntry, ...]) -> str:
+        return json.dumps({BATCH_KEY: [dataclasses.asdict(e) for e in entries]})
+
+    @classmethod
+    def list_from_json(cls, text: str) -> Tuple[BatchEntry, ...]:
+        raw = json.loads(text)
+        _expect_keys("the batch's result", raw, frozenset({BATCH_KEY}))
+        return tuple(_read("the batch's result", cls, entry) for entry in raw[BATCH_KEY])
+
+
+def read_request(text: str) -> Union[RunnerPlan[Any], RunnerBatch]:
+    """The runner's plan file: one plan, or a batch of them."""
+    raw = json.loads(text)
+    if isinstance(raw, dict) and BATCH_KEY in raw:
+        _expect_keys("the batch", raw, frozenset({BATCH_KEY}))
+        if not isinstance(raw[BATCH_KEY], list):
+            raise ContractError("the batch's plans are not a list")
+        return RunnerBatch(tuple(RunnerPlan.from_dict(plan) for plan in raw[BATCH_KEY]))
+    return RunnerPlan.from_dict(raw)
 
 
 def _expect_keys(where: str, raw: Any, names: frozenset) -> None:
@@ -397,6 +465,10 @@ def _typed(where: str, name: str, hint: Any, value: Any) -> Any:
         if len(items) != len(value):
             raise ContractError(f"{where}: {name!r} must have {len(items)} items, not {value!r}")
         return tuple(_typed(where, name, item, v) for item, v in zip(items, value))
+    if origin is dict:  # a JSON object kept as read (a batch entry's outcome)
+        if not isinstance(value, dict):
+            raise ContractError(f"{where}: {name!r} must be an object, not {value!r}")
+        return value
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):

@@ -8,6 +8,7 @@ import pytest
 from db_migrate.core.contract import (
     OPTIONS,
     AcceptOptions,
+    BatchEntry,
     ContractError,
     CreateOptions,
     DevServerOptions,
@@ -16,6 +17,7 @@ from db_migrate.core.contract import (
     MigrationSafetyOptions,
     RebaseOptions,
     RestoreOptions,
+    RunnerBatch,
     RunnerCommand,
     RunnerPlan,
     SharedSettings,
@@ -24,6 +26,7 @@ from db_migrate.core.contract import (
     SyntaxOptions,
     VerifyOptions,
     command_of,
+    read_request,
 )
 from db_migrate.core.revision_file import Revision
 
@@ -43,6 +46,7 @@ EXAMPLES = {
         base_ref="origin/main",
         release_pins=(("24.03", "aaa"), ("24.09", "abc123")),
         lock_retries=0,
+        probe=True,
     ),
     RunnerCommand.ACCEPT: AcceptOptions(
         reason="Black reformat, no SQL change",
@@ -253,3 +257,28 @@ def test_an_edit_writes_the_edited_revision_and_reuses_the_others() -> None:
     )
     read = RunnerPlan.from_json(_plan(status, edited).to_json()).revisions
     assert read == edited and read[2].message == "Edited"
+
+
+def test_a_batch_reads_back_as_its_plans_in_order() -> None:
+    status = EXAMPLES[RunnerCommand.STATUS]
+    plans = (_plan(status), dataclasses.replace(_plan(status), component="appproxy"))
+    read = read_request(RunnerBatch(plans).to_json())
+    assert isinstance(read, RunnerBatch) and read.plans == plans
+    assert read_request(plans[0].to_json()) == plans[0]
+
+
+def test_only_read_only_commands_run_in_a_batch() -> None:
+    with pytest.raises(ContractError, match="'migrate' cannot run in a batch"):
+        RunnerBatch((_plan(EXAMPLES[RunnerCommand.MIGRATE]),))
+    with pytest.raises(ContractError, match="no plan"):
+        RunnerBatch(())
+
+
+def test_batch_entries_read_back_and_refuse_unknown_keys() -> None:
+    entries = (BatchEntry(0, "out\n", "", {"state": "read"}), BatchEntry(1, "", "❌ x\n", {}))
+    assert BatchEntry.list_from_json(BatchEntry.list_to_json(entries)) == entries
+    with pytest.raises(ContractError, match="unknown key 'extra'"):
+        BatchEntry.list_from_json(
+            '{"batch": [{"exit_code": 0, "stdout": "", "stderr": "",'
+            ' "outcome": {}, "extra": 1}]}'
+        )

@@ -10,7 +10,7 @@ for CI and deploy gates.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
@@ -22,7 +22,7 @@ from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
 
-from db_migrate.core.contract import StatusOptions
+from db_migrate.core.contract import BatchEntry, StatusOptions
 from db_migrate.core.drift import LIVE_CATALOG
 from db_migrate.core.status_report import (
     FACTS,
@@ -40,7 +40,7 @@ from db_migrate.goals.common import (
     run_goal,
     selected_components,
 )
-from db_migrate.goals.component_run import run_component
+from db_migrate.goals.component_run import run_batch, run_component, show_printed
 from db_migrate.goals.drift import DriftCheck, drift_check
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
@@ -178,6 +178,7 @@ async def _db_status(
         return EXIT_USAGE
 
     setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
+    batched = await _read_together(setups, subsystem, settings, build_root, reporter.output)
     runs: List[ComponentRun] = []
     broken: List[str] = []
     drifts: List[DriftCheck] = []
@@ -188,16 +189,19 @@ async def _db_status(
             reporter.problem(setup.problems, setup.component)
             broken.append(setup.component)
             continue
-        run = await run_component(
-            setup,
-            StatusOptions(
-                subsystem.history, setup.release_pins, subsystem.base_ref, drift=subsystem.drift
-            ),
-            settings=settings,
-            build_root=build_root,
-            reporter=reporter,
-            lean=True,  # reads the plan and the version table, never a revision file
-        )
+        if i in batched:
+            run, printed = batched[i]
+            show_printed(reporter, printed)
+            reporter.add(run)
+        else:
+            run = await run_component(
+                setup,
+                _options(setup, subsystem),
+                settings=settings,
+                build_root=build_root,
+                reporter=reporter,
+                lean=True,  # reads the plan and the version table, never a revision file
+            )
         if run.exit_code == 0 and FACTS in run.outcome:
             check = await _drift(reporter, setup, run.outcome, run_id) if subsystem.drift else None
             reporter.say(reported_status(setup, run.outcome, show_history=subsystem.history))
@@ -217,6 +221,34 @@ async def _db_status(
     if subsystem.check and any(d.drifted for d in drifts):
         return EXIT_DRIFT
     return 0
+
+
+def _options(setup: ComponentSetup, subsystem: DbStatusSubsystem) -> StatusOptions:
+    return StatusOptions(
+        subsystem.history, setup.release_pins, subsystem.base_ref, drift=subsystem.drift
+    )
+
+
+async def _read_together(
+    setups: Sequence[ComponentSetup],
+    subsystem: DbStatusSubsystem,
+    settings: DbMigrationsSubsystem,
+    build_root: BuildRoot,
+    output: str,
+) -> Dict[int, Tuple[ComponentRun, BatchEntry]]:
+    """Every component whose files are sound, read by one runner process (concurrently), by
+    its index in `setups`; nothing when one or none is (it runs alone, as before)."""
+    sound = [i for i, setup in enumerate(setups) if not setup.problems]
+    if len(sound) < 2:
+        return {}
+    done = await run_batch(
+        [setups[i] for i in sound],
+        [_options(setups[i], subsystem) for i in sound],
+        settings=settings,
+        build_root=build_root,
+        output=output,
+    )
+    return dict(zip(sound, done))
 
 
 @goal_rule

@@ -35,6 +35,7 @@ from pants.engine.fs import (
     MergeDigests,
     PathGlobs,
     RemovePrefix,
+    Snapshot,
 )
 from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -68,6 +69,7 @@ PASSTHROUGH_ENV = (
     "PGCONNECT_TIMEOUT",
     "DB_MIGRATE_DEBUG",
     "DB_MIGRATE_PROFILE",
+    "DB_MIGRATE_TIMING",
     "NO_COLOR",
 )
 
@@ -141,20 +143,89 @@ async def _runner_address(settings: DbMigrationsSubsystem) -> Address:
     )
 
 
+@dataclass(frozen=True)
+class RunnerSourcesRequest:
+    """The runner's own sources: `[db-migrations].runner` and what it depends on."""
+
+
+@rule(desc="Find the runner's sources", level=LogLevel.DEBUG)
+async def runner_sources(
+    _: RunnerSourcesRequest, settings: DbMigrationsSubsystem
+) -> PythonSourceFiles:
+    runner = await _runner_address(settings)
+    transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([runner]))
+    return await Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure))
+
+
+@dataclass(frozen=True)
+class RunnerBytecodeRequest:
+    python: PythonExecutable
+    sources: PythonSourceFiles
+
+
+@dataclass(frozen=True)
+class RunnerBytecode:
+    """The runner's modules compiled (`__pycache__/*.pyc` next to each source, hash-checked).
+
+    An interactive sandbox is new each run, so without these the interpreter compiles every
+    module the runner imports on every run; compiled once by a cached process, they are files
+    like the sources. Hash-checked: the interpreter still compares each with its source.
+    """
+
+    digest: Digest
+
+
+_COMPILE = (
+    "import compileall, py_compile, sys\n"
+    "mode = py_compile.PycInvalidationMode.CHECKED_HASH\n"
+    "ok = all([compileall.compile_file(p, quiet=2, invalidation_mode=mode) for p in sys.argv[1:]])\n"
+    "sys.exit(0 if ok else 1)\n"
+)
+
+
+@rule(desc="Compile the runner's modules", level=LogLevel.DEBUG)
+async def runner_bytecode(request: RunnerBytecodeRequest) -> RunnerBytecode:
+    snapshot = request.sources.source_files.snapshot
+    modules = tuple(f for f in snapshot.files if f.endswith(".py"))
+    if not modules:
+        return RunnerBytecode(EMPTY_DIGEST)
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(request.python.path, "-sE", "-c", _COMPILE, *modules),
+            input_digest=snapshot.digest,
+            output_directories=tuple(sorted({posixpath.dirname(m) or "." for m in modules})),
+            description="Compile the runner's modules",
+            level=LogLevel.DEBUG,
+        ),
+    )
+    if result.exit_code != 0:  # a syntax error shows when the runner imports it: no bytecode
+        return RunnerBytecode(EMPTY_DIGEST)
+    pycs = await Get(
+        Digest, DigestSubset(result.output_digest, PathGlobs(["**/__pycache__/*.pyc"]))
+    )
+    return RunnerBytecode(pycs)
+
+
 async def _environment(
     pex_env: PexEnvironment,
     pex_request: PexRequest,
     sources: PythonSourceFiles,
     runner_root: SourceRoot,
     extra: Digest,
+    runner_sources: PythonSourceFiles,
 ) -> RunnerEnvironment:
     complete_env = pex_env.in_sandbox(working_directory=None)
     venv_pex, python = await MultiGet(
         Get(VenvPex, VenvPexRequest(pex_request, complete_env)),
         Get(PythonExecutable, InterpreterConstraints, pex_request.interpreter_constraints),
     )
+    bytecode = await Get(RunnerBytecode, RunnerBytecodeRequest(python, runner_sources))
     digest = await Get(
-        Digest, MergeDigests([venv_pex.digest, sources.source_files.snapshot.digest, extra])
+        Digest,
+        MergeDigests(
+            [venv_pex.digest, sources.source_files.snapshot.digest, extra, bytecode.digest]
+        ),
     )
     # The runner's source root first, so a repo module can never shadow it.
     roots = sorted(sources.source_roots, key=lambda root: root != runner_root.path)
@@ -186,9 +257,10 @@ async def runner_environment(
     """
     address = request.field_set.address
     runner = await _runner_address(settings)
-    transitive, runner_root = await MultiGet(
+    transitive, runner_root, runner_sources = await MultiGet(
         Get(TransitiveTargets, TransitiveTargetsRequest([address, runner])),
         Get(SourceRoot, SourceRootRequest, SourceRootRequest.for_address(runner)),
+        Get(PythonSourceFiles, RunnerSourcesRequest()),
     )
     pex_request, sources, ini = await MultiGet(
         Get(
@@ -215,7 +287,7 @@ async def runner_environment(
             ),
         ),
     )
-    return await _environment(pex_env, pex_request, sources, runner_root, ini)
+    return await _environment(pex_env, pex_request, sources, runner_root, ini, runner_sources)
 
 
 @dataclass(frozen=True)
@@ -231,10 +303,7 @@ async def lean_runner_environment(
     sources, so the sandbox stays the same size however long a history grows, and one venv
     serves every component."""
     runner = await _runner_address(settings)
-    transitive, runner_root = await MultiGet(
-        Get(TransitiveTargets, TransitiveTargetsRequest([runner])),
-        Get(SourceRoot, SourceRootRequest, SourceRootRequest.for_address(runner)),
-    )
+    runner_root = await Get(SourceRoot, SourceRootRequest, SourceRootRequest.for_address(runner))
     pex_request, sources = await MultiGet(
         Get(
             PexRequest,
@@ -247,9 +316,9 @@ async def lean_runner_environment(
                 additional_args=("--no-strip-pex-env",),
             ),
         ),
-        Get(PythonSourceFiles, PythonSourceFilesRequest(transitive.closure)),
+        Get(PythonSourceFiles, RunnerSourcesRequest()),
     )
-    return await _environment(pex_env, pex_request, sources, runner_root, EMPTY_DIGEST)
+    return await _environment(pex_env, pex_request, sources, runner_root, EMPTY_DIGEST, sources)
 
 
 async def _without_urls(digest: Digest) -> Digest:
@@ -303,6 +372,53 @@ async def _pex_apart(
     return rest, FrozenDict({name: inner})
 
 
+async def _sources_apart(
+    rest: Digest, keep: Tuple[str, ...]
+) -> Tuple[Digest, FrozenDict[str, Digest]]:
+    """The lean runner's sources (and their bytecode), each top-level folder as an immutable
+    input, like the PEX: the same every run, so pantsd lays them out once. Not a folder holding
+    one of `keep` (an ini, which joins the sandbox as a file), and never a component's sources,
+    which a command may write to in its sandbox (`runner/workspace.py`)."""
+    snapshot = await Get(Snapshot, Digest, rest)
+    taken = {path.split("/", 1)[0] for path in keep}
+    folders = sorted({f.split("/", 1)[0] for f in snapshot.files if "/" in f} - taken)
+    if not folders:
+        return rest, FrozenDict()
+    subsets = await MultiGet(
+        Get(Digest, DigestSubset(rest, PathGlobs([f"{d}/**"]))) for d in folders
+    )
+    inner = await MultiGet(Get(Digest, RemovePrefix(sub, d)) for sub, d in zip(subsets, folders))
+    left = await Get(
+        Digest,
+        DigestSubset(rest, PathGlobs(["**", *(g for d in folders for g in (f"!{d}", f"!{d}/**"))])),
+    )
+    return left, FrozenDict(zip(folders, inner))
+
+
+async def _prepared(
+    runner_env: RunnerEnvironment,
+    user_env: EnvironmentVars,
+    ini: Digest,
+    lean_inis: Optional[Tuple[str, ...]] = None,
+) -> RunnerProcess:
+    rest, immutable = await _pex_apart(runner_env)
+    if lean_inis is not None:
+        rest, sources = await _sources_apart(rest, lean_inis)
+        immutable = FrozenDict({**immutable, **sources})
+    digest = await Get(Digest, MergeDigests([rest, ini]))
+    env: Mapping[str, str] = {
+        **{k: v for k, v in user_env.items() if v is not None},
+        **runner_env.env,
+    }
+    return RunnerProcess(
+        argv0=runner_env.argv0,
+        env=FrozenDict(env),
+        input_digest=digest,
+        append_only_caches=runner_env.append_only_caches,
+        immutable_input_digests=immutable,
+    )
+
+
 @rule(desc="Prepare the migration process")
 async def runner_process(request: RunnerRequest) -> RunnerProcess:
     fs = request.field_set
@@ -320,19 +436,29 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         # The lean environment holds no component's ini (the full one already has it).
         Get(Digest, PathGlobs([fs.alembic_config.value] if request.lean else [])),
     )
-    rest, immutable = await _pex_apart(runner_env)
-    digest = await Get(Digest, MergeDigests([rest, ini]))
-    env: Mapping[str, str] = {
-        **{k: v for k, v in user_env.items() if v is not None},
-        **runner_env.env,
-    }
-    return RunnerProcess(
-        argv0=runner_env.argv0,
-        env=FrozenDict(env),
-        input_digest=digest,
-        append_only_caches=runner_env.append_only_caches,
-        immutable_input_digests=immutable,
+    lean_inis = (fs.alembic_config.value,) if request.lean else None
+    return await _prepared(runner_env, user_env, ini, lean_inis)
+
+
+@dataclass(frozen=True)
+class LeanBatchRunnerRequest:
+    """One lean runner for several components (`RunnerBatch`): their inis and URL variables."""
+
+    field_sets: Tuple[AlembicMigrationsFieldSet, ...]
+
+
+@rule(desc="Prepare the migration process")
+async def lean_batch_runner_process(request: LeanBatchRunnerRequest) -> RunnerProcess:
+    runner_env, user_env, inis = await MultiGet(
+        Get(RunnerEnvironment, LeanRunnerEnvironmentRequest()),
+        Get(
+            EnvironmentVars,
+            EnvironmentVarsRequest([*PASSTHROUGH_ENV, *(fs.url_env for fs in request.field_sets)]),
+        ),
+        Get(Digest, PathGlobs(sorted({fs.alembic_config.value for fs in request.field_sets}))),
     )
+    lean_inis = tuple(fs.alembic_config.value for fs in request.field_sets)
+    return await _prepared(runner_env, user_env, inis, lean_inis)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,20 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
-from db_migrate.core.contract import ContractError, RunnerCommand, RunnerPlan
+from db_migrate.core.contract import (
+    BATCHABLE,
+    ContractError,
+    RunnerBatch,
+    RunnerCommand,
+    RunnerPlan,
+    read_request,
+)
 from db_migrate.core.report import ProblemError, mask
+from db_migrate.runner import timing
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.usercode import error_line, user_code_problem
 
@@ -85,14 +94,21 @@ def _server_fault(plan: RunnerPlan, error: BaseException):
 
 
 def main(argv: list) -> int:
+    return run_request(argv)[0]
+
+
+def run_request(argv: list) -> Tuple[int, bool]:
+    """The exit code, and whether the process may end at once (`leave`): a read-only command,
+    or a db-migrate that found nothing to do, has closed everything it opened."""
+    entered = time.time()
     if len(argv) != 1:
         print(
             "usage: python -m db_migrate.runner PLAN.json (run through `pants db-migrate`)",
             file=sys.stderr,
         )
-        return 2
+        return 2, False
     try:
-        plan = RunnerPlan.from_json(Path(argv[0]).read_text())
+        request = read_request(Path(argv[0]).read_text())
     except ContractError as e:
         print(
             f"❌ Error: the migration runner cannot read its plan: {e}\n\n"
@@ -100,15 +116,49 @@ def main(argv: list) -> int:
             " not in your migrations.",
             file=sys.stderr,
         )
-        return EXIT_FAILED
-    outcome = Outcome(component=plan.component, command=plan.command.value)
-    code = 0
+        return EXIT_FAILED, False
     # Buffered: progress output is flushed in batches (see runner/live.py), messages explicitly.
     sys.stdout.reconfigure(line_buffering=False, write_through=False)
-    if plan.shared.output == "json":
+    if isinstance(request, RunnerBatch):
+        from db_migrate.runner.batch import run_batch
+
+        code = run_batch(request, run_plan, os.environ.get("DB_MIGRATE_RESULT_FILE"))
+        timing.report(os.environ, "+".join(p.component for p in request.plans), entered)
+        return code, True
+    if request.shared.output == "json":
         # The goal prints the JSON report on stdout; our text (and our children's) goes to stderr.
         sys.stdout.flush()
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    code, outcome = run_plan(request)
+    outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
+    timing.report(os.environ, request.component, entered)
+    return code, _nothing_open(request, outcome)
+
+
+def _nothing_open(plan: RunnerPlan, outcome: Outcome) -> bool:
+    """Read-only, or a no-op db-migrate answered without loading Alembic (so no user code, whose
+    exit handlers must run, was imported either)."""
+    return plan.command in BATCHABLE or (
+        plan.command is RunnerCommand.MIGRATE
+        and outcome.status == "up-to-date"
+        and "alembic" not in sys.modules
+    )
+
+
+def leave(code: int) -> None:
+    """End the process now that its output and result file are written, without the
+    interpreter's teardown (freeing every module psycopg loaded, one by one): time the user
+    waits for, and nothing of a finished read-only run needs it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run_plan(plan: RunnerPlan) -> Tuple[int, Outcome]:
+    """One plan's command: its exit code and outcome, every expected failure printed in the
+    specification's format on stderr (a batch runs this in a thread per plan)."""
+    outcome = Outcome(component=plan.component, command=plan.command.value)
+    code = 0
     try:
         result = command_module(plan.command).run(plan, os.environ, outcome)
         if isinstance(result, int) and not isinstance(result, bool):
@@ -136,8 +186,7 @@ def main(argv: list) -> int:
         else:
             print(our_bug(plan, e), file=sys.stderr, flush=True)
         code = EXIT_FAILED
-    outcome.write(os.environ.get("DB_MIGRATE_RESULT_FILE"))
-    return code
+    return code, outcome
 
 
 def _profiled(argv: list) -> int:
@@ -152,6 +201,9 @@ def _profiled(argv: list) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(
-        _profiled(sys.argv[1:]) if os.environ.get("DB_MIGRATE_PROFILE") else main(sys.argv[1:])
-    )
+    if os.environ.get("DB_MIGRATE_PROFILE"):
+        sys.exit(_profiled(sys.argv[1:]))
+    exit_code, at_once = run_request(sys.argv[1:])
+    if at_once:
+        leave(exit_code)
+    sys.exit(exit_code)

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Mapping
 
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
-from db_migrate.core.contract import MigrateOptions, RunnerPlan
+from db_migrate.core.contract import NEEDS_ENVIRONMENT, MigrateOptions, RunnerPlan
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.migration.database import locked_database
 from db_migrate.runner.migration.dry_run import dry_run_without_database, what_a_real_run_does_first
-from db_migrate.runner.migration.flow import migrate_locked
+from db_migrate.runner.migration.flow import migrate_locked, plainly_at_target
 from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres import lock
 from db_migrate.runner.postgres.connection import open_component_database
@@ -22,6 +22,9 @@ def run(plan: RunnerPlan[MigrateOptions], environ: Mapping[str, str], outcome: O
     if plan.options.dry_run:
         return _dry_run_unlocked(plan, ini, environ, outcome)
     with locked_database(plan, ini, environ, plan.options.lock_wait) as db:
+        if plan.options.probe and not plainly_at_target(plan, ini, db.connection):
+            outcome.status = NEEDS_ENVIRONMENT  # nothing read is kept: the real run reads again
+            return outcome
         return migrate_locked(plan, ini, db, outcome)
 
 

@@ -52,6 +52,31 @@ def migrate_locked(
     return outcome.finish("migrated", after)
 
 
+def plainly_at_target(plan: RunnerPlan[MigrateOptions], ini: AlembicIni, conn) -> bool:
+    """Whether `migrate_locked` answers this run from the version table alone, with nothing to
+    say on the way: every row known, no applied file changed, the target reached. Reads only."""
+    from db_migrate.runner.postgres.version_table import current_heads
+
+    heads = current_heads(conn, ini.version_table)
+    if not _no_op(plan, Move.of(plan.options), heads):
+        return False
+    rows = ledger.recorded(conn, ini.version_table) or {}
+    facts = {r.revision: r for r in plan.revisions}
+    return not ledger.audit(rows, ledger.applied_revisions(plan.revisions, heads), facts).changed
+
+
+def _no_op(plan: RunnerPlan, move: Move, heads) -> bool:
+    known = {r.revision for r in plan.revisions}
+    return all(h in known for h in heads) and (
+        (
+            move.direction == "upgrade"
+            and move.target in ("head", "heads")
+            and set(heads) == set(plan.heads)
+        )
+        or (move.direction == "downgrade" and move.target == "base" and not heads)
+    )
+
+
 def _answered_without_alembic(plan: RunnerPlan, move: Move, heads, outcome: Outcome) -> bool:
     """The common no-ops, answered without loading a single revision module."""
     if (
