@@ -4,25 +4,27 @@ Some code exists only for speed, beside a library that does the same job (issue 
 piece stays only where it saves at least 10% of the case it serves, measured through `./pants`.
 In one run, on a scratch copy of the repo:
 
-- the cases, through `./pants`: `db-status` on the manager (pantsd warm); cold `db-status`
-  (`--no-pantsd`, files Pants has never seen) and `db-migrate` at head (pantsd warm) on a
-  generated history of `--size` revisions with a fork and a merge every 40;
-- each piece against the library it stands in for, on that case's input, in a fresh interpreter
-  of the repo's environment (medians of alternating runs):
-  - the header reader's fast path against its AST path (`read_revision_header`, every file of
-    the history: the cold pre-flight);
+- the cases, through `./pants` with pantsd warm: `db-status` on the manager; on a generated
+  history of `--size` revisions (a fork and a merge every 40) at head, a no-op `db-migrate`, and
+  `db-status` and `lint --only=alembic-history` after an edit of one revision's docstring;
+- each piece against what the run would do without it, on that case's input, in a fresh
+  interpreter of the repo's environment (medians of alternating runs):
   - `runner/postgres/plain_url.py` against SQLAlchemy's `make_url`, imports included (what
     `db-status`'s runner would import otherwise; psycopg is imported first in both, as there);
   - `revision_order.base_to_head_order` against Alembic's `iterate_revisions` from the heads
-    to base (the tamper check's `ledger.ancestor_counts`, run by every `db-migrate`).
+    to base (the tamper check's `ledger.ancestor_counts`, run by every `db-migrate`);
+  - pantsd's memos after an edit: `RevisionFileMemo` (every other file's header read again),
+    `RevisionMaps` (Alembic's map of the unchanged shape built again), `CompiledFiles` (the rest
+    of the edited file's compile group compiled again). They also spare reading those files out
+    of the engine, not counted: the figures are lower bounds.
 
-The header reader and the two orders run in Pants' CPython 3.9 for the cold case; they are timed
-here in the repo's 3.11, a stand-in that says which side of 10% a piece is on, not its exact ms.
+Pants runs the plugin's pieces on CPython 3.9; they are timed here in the repo's 3.11, a
+stand-in that says which side of 10% a piece is on, not its exact ms.
 
-With `--ablate ROUNDS`, the pieces that save little in-process are also switched off in the
-scratch copy and their cases measured through `./pants` with and without them, alternating.
+Pieces priced below 10% were removed (the header reader's regex fast path and the memo of each
+revision file's imports): docs/benchmarks.md, `speed_code`, keeps their last figures.
 
-    benchmarks/run speed_code [--size 5000] [--runs 5] [--ablate 2]
+    benchmarks/run speed_code [--size 5000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -46,19 +48,6 @@ REPO = Path(__file__).resolve().parent.parent
 MANAGER = "src/ai/backend/manager/models/alembic"
 SPEC = "src/ai/backend/manager::"
 KEEP_AT = 0.10
-
-READ_HEADERS = """
-import os, sys, time
-from db_migrate.core import revision_file
-if sys.argv[2] == "ast":
-    revision_file._fast_header = lambda text: None
-paths = sorted(os.path.join(sys.argv[1], n) for n in os.listdir(sys.argv[1]) if n.endswith(".py"))
-sources = [open(p, "rb").read() for p in paths]
-t0 = time.perf_counter()
-for path, source in zip(paths, sources):
-    revision_file.read_revision_header(path, source)
-print(time.perf_counter() - t0)
-"""
 
 READ_URL = """
 import sys, time
@@ -100,7 +89,7 @@ print(time.perf_counter() - t0)
 
 
 # What each of pantsd's memos spares a run after one file of the history changed: the headers
-# and the imports of every other file read again, Alembic's map of an unchanged shape built
+# of every other file read again, Alembic's map of an unchanged shape built
 # again, every other file of the edited one's compile group (about 1,000) compiled again. The
 # memos also spare reading those files' contents out of the engine, which is not counted here.
 MEMOS = """
@@ -108,25 +97,13 @@ import os, sys, time
 from alembic.script.revision import Revision, RevisionMap
 from db_migrate.core import revision_file
 from db_migrate.core.history import graph_shape
-import ast, re
-# `_modules_of` and its pattern, taken from the rule module (which imports Pants, absent here).
-rules = open(sys.argv[3]).read()
-tree = ast.parse(rules)
-kept = [n for n in tree.body if (isinstance(n, ast.FunctionDef) and n.name == "_modules_of")
-        or (isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "_IMPORT")]
-scope = {"re": re, "FrozenSet": frozenset}
-exec(compile(ast.Module(body=kept, type_ignores=[]), sys.argv[3], "exec"), scope)
-modules_of = scope["_modules_of"]
 paths = sorted(os.path.join(sys.argv[1], n) for n in os.listdir(sys.argv[1]) if n.endswith(".py"))
 sources = [open(p, "rb").read() for p in paths]
-which, every = sys.argv[2], sys.argv[4] == "all"
+which, every = sys.argv[2], sys.argv[3] == "all"
 t0 = time.perf_counter()
 if which == "headers":
     for path, source in zip(paths, sources if every else sources[:1]):
         revision_file.read_revision_header(path, source)
-elif which == "imports":
-    for source in (sources if every else sources[:1]):
-        modules_of(source)
 elif which == "map":
     revisions = [revision_file.read_revision_header(p, s) for p, s in zip(paths, sources)]
     t0 = time.perf_counter()
@@ -163,9 +140,6 @@ def through_pants(repo: PantsRepo, env: dict, *args: str) -> float:
     return elapsed
 
 
-INFERENCE = REPO / "pants-plugins/db_migrate/rules/dependency_inference.py"
-
-
 def pieces(versions: Path, runs: int) -> list:
     """(piece, ours s, library's s) for each piece, medians of alternating fresh runs."""
 
@@ -178,7 +152,6 @@ def pieces(versions: Path, runs: int) -> list:
         return median(a), median(b)
 
     return [
-        ("header fast path vs AST", *pair(READ_HEADERS, "fast", "ast", str(versions))),
         ("plain_url vs make_url", *pair(READ_URL, "ours", "sqlalchemy", "-")),
         (
             "base_to_head_order vs Alembic",
@@ -186,19 +159,15 @@ def pieces(versions: Path, runs: int) -> list:
         ),
         (
             "RevisionFileMemo (headers)",
-            *pair(MEMOS, "one", "all", str(versions), "headers", str(INFERENCE)),
-        ),
-        (
-            "ImportsMemo (inference)",
-            *pair(MEMOS, "one", "all", str(versions), "imports", str(INFERENCE)),
+            *pair(MEMOS, "one", "all", str(versions), "headers"),
         ),
         (
             "RevisionMaps (Alembic's map)",
-            *pair(MEMOS, "one", "all", str(versions), "map", str(INFERENCE)),
+            *pair(MEMOS, "one", "all", str(versions), "map"),
         ),
         (
             "CompiledFiles (lint)",
-            *pair(MEMOS, "one", "all", str(versions), "compile", str(INFERENCE)),
+            *pair(MEMOS, "one", "all", str(versions), "compile"),
         ),
     ]
 
@@ -215,15 +184,10 @@ def cases(repo: PantsRepo, server, size: int) -> dict:
     with server.connect() as conn:
         conn.execute("DROP DATABASE backend WITH (FORCE)")
         conn.execute("CREATE DATABASE backend")
-    repo.stop_pantsd()  # the cold run below must be the first to read these files
-    through_pants(repo, env, "--no-pantsd", "db-migrate", SPEC)
-    cold = through_pants(repo, env, "--no-pantsd", "db-status", SPEC)
-    floor = min(through_pants(repo, env, "--no-pantsd", "--version") for _ in range(2))
     through_pants(repo, env, "db-migrate", SPEC)
     noop = [through_pants(repo, env, "db-migrate", SPEC) for _ in range(3)]
     return {
         "manager db-status": median(status),
-        f"cold db-status, {size:,} revisions": cold,
         f"no-op db-migrate, {size:,} revisions": median(noop),
         f"db-status after an edit, {size:,} revisions": after_edit(
             repo, env, versions, "db-status"
@@ -231,7 +195,6 @@ def cases(repo: PantsRepo, server, size: int) -> dict:
         f"lint after an edit, {size:,} revisions": after_edit(
             repo, env, versions, "lint", "--only=alembic-history"
         ),
-        "--no-pantsd --version": floor,
         "versions": versions,
     }
 
@@ -247,66 +210,6 @@ def after_edit(repo: PantsRepo, env: dict, versions: Path, *goal: str) -> float:
         repo.settle()
         samples.append(through_pants(repo, env, *goal, SPEC))
     return median(samples)
-
-
-# `--ablate`: the pieces whose in-process saving is under 10%, switched off in the scratch copy
-# and measured through `./pants` against the copy as it is, alternating (pantsd restarted each
-# time: it is plugin code). The in-process figure leaves out what the piece also spares Pants
-# (reading file contents out of the engine), and Pants runs the plugin on CPython 3.9.
-ABLATIONS = {
-    "header fast path": (
-        "pants-plugins/db_migrate/core/revision_file.py",
-        "    fast = _fast_header(text)\n",
-        "    fast = None\n",
-    ),
-    "ImportsMemo": (
-        "pants-plugins/db_migrate/rules/dependency_inference.py",
-        "        return self._modules.get((entry.path, entry.file_digest.fingerprint))\n",
-        "        return None\n",
-    ),
-}
-
-
-def switched(repo: PantsRepo, piece: str, off: bool) -> None:
-    path, on_text, off_text = ABLATIONS[piece]
-    file = repo.root / path
-    text = file.read_text()
-    before, after = (on_text, off_text) if off else (off_text, on_text)
-    if before in text:
-        file.write_text(text.replace(before, after, 1))
-    assert after in file.read_text(), f"{path} has no {after!r}"
-    repo.stop_pantsd()
-
-
-def ablated(repo: PantsRepo, server, versions: Path, rounds: int) -> list:
-    """(piece, case, with it s, without it s): cold db-status for the fast path, db-status
-    after an edit for the memo, medians of alternating rounds."""
-    env = clean_env(MANAGER_DB_URL=server.url("backend"), NO_COLOR="1")
-    rows = []
-    for piece, case in (("header fast path", "cold"), ("ImportsMemo", "edit")):
-        samples = {False: [], True: []}
-        for _ in range(rounds):
-            for off in (False, True):
-                switched(repo, piece, off)
-                if case == "cold":
-                    samples[off].append(through_pants(repo, env, "--no-pantsd", "db-status", SPEC))
-                else:
-                    samples[off].append(after_edit(repo, env, versions, "db-status"))
-        switched(repo, piece, False)
-        rows.append((piece, case, median(samples[False]), median(samples[True])))
-    return rows
-
-
-def print_ablated(rows: list) -> None:
-    print("\n| piece switched off | case | with it | without it | saves | share | verdict |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for piece, case, on, off in rows:
-        share = (off - on) / off
-        verdict = "keep" if share >= KEEP_AT else "remove"
-        print(
-            f"| {piece} | {case} | {on:.2f} s | {off:.2f} s | {off - on:.2f} s | {share:.1%}"
-            f" | {verdict} |"
-        )
 
 
 def isolated_copy(work: Path) -> PantsRepo:
@@ -327,32 +230,25 @@ def isolated_copy(work: Path) -> PantsRepo:
 
 SERVES = {
     "RevisionFileMemo (headers)": "db-status after an edit",
-    "ImportsMemo (inference)": "db-status after an edit",
     "RevisionMaps (Alembic's map)": "db-status after an edit",
     "CompiledFiles (lint)": "lint after an edit",
-    "header fast path vs AST": "cold db-status",
     "plain_url vs make_url": "manager db-status",
     "base_to_head_order vs Alembic": "no-op db-migrate",
 }
 
 
 def print_table(case_times: dict, measured: list) -> None:
-    """The verdict is the share of the whole case (keep at 10% or more); the share of the cold
-    case above Pants' own start (`--no-pantsd --version`) is shown beside it, for reference."""
-    floor = case_times["--no-pantsd --version"]
+    """The verdict: kept at 10% of the whole case or more."""
     print("\n| piece | ours | library's | saves | case it serves | case | share | verdict |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, ours, theirs in measured:
         case = next(k for k in case_times if k.startswith(SERVES[name]))
         share = (theirs - ours) / case_times[case]
-        above = ""
-        if case.startswith("cold"):
-            above = f" ({(theirs - ours) / (case_times[case] - floor):.0%} above --version)"
         verdict = "keep" if share >= KEEP_AT else "remove"
         print(
             f"| {name} | {ours * 1000:.1f} ms | {theirs * 1000:.1f} ms |"
             f" {(theirs - ours) * 1000:.1f} ms | {case} | {case_times[case]:.2f} s |"
-            f" {share:.1%}{above} | {verdict} |"
+            f" {share:.1%} | {verdict} |"
         )
 
 
@@ -362,7 +258,6 @@ def main() -> int:
     )
     parser.add_argument("--size", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--ablate", type=int, default=0, metavar="ROUNDS")
     args = parser.parse_args()
     repo = isolated_copy(REPO / "benchmarks" / ".work" / f"speed-code-{os.getpid()}")
     print(f"load at start: {os.getloadavg()[0]:.2f}", flush=True)
@@ -372,13 +267,10 @@ def main() -> int:
             case_times = cases(repo, server, args.size)
             versions = case_times.pop("versions")
             measured = pieces(versions, args.runs)
-            ablation = ablated(repo, server, versions, args.ablate) if args.ablate else []
     finally:
         repo.stop_pantsd()
     print(json.dumps({"cases": case_times, "pieces": measured}, indent=1))
     print_table(case_times, measured)
-    if ablation:
-        print_ablated(ablation)
     print(f"\nload at end: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -5,8 +5,9 @@ before anything touches a database, and the runner (3.11) imports it too, so it 
 import (no Alembic here; the graph itself is Alembic's `RevisionMap`, built in `history.py`; what
 is wrong with a set of revisions is `revision_graph.py`).
 
-One header reader, `read_revision_header`: a fast path that proves from the text alone what each
-header name is bound to, and a full parse (the AST) for everything the fast path cannot prove.
+One header reader, `read_revision_header`: the file's AST, read for what each header name is
+bound to (a regex reader beside it proved a few ms per file faster, under 10% of any `./pants`
+run it served: docs/benchmarks.md, `speed_code`).
 `parse_revision_file` adds a compile of the whole file, for the checks that need every syntax error.
 """
 
@@ -17,7 +18,6 @@ import io
 import os
 import re
 import tokenize
-import unicodedata
 from dataclasses import dataclass
 
 # ---------------------------------------------------------------------------------------------------
@@ -100,19 +100,14 @@ def read_revision_header(path: str, source: str | bytes, checksum: str = "") -> 
     """What importing the file would bind `revision`, `down_revision`, `branch_labels`, `depends_on`
     and `__doc__` to, without running (or compiling) it: the static pre-flight's reader.
 
-    The fast path answers for files whose header names are bound only by plain column-0 literal
-    assignments; anything else (a name rebound in a block, imported, unpacked, augmented, declared
-    `global`, ...) goes to the full parse, which reads plain module-level literals and refuses every
-    other binding as unreadable. It never answers differently from Python. Syntax errors in a
-    file's body that the fast path does not need to see are `pants lint`'s (and Alembic's) to find.
+    It reads plain module-level literals and refuses every other binding of a header name (a name
+    rebound in a block, imported, unpacked, augmented, declared `global`, ...) as unreadable: it
+    never answers differently from Python. Compiling the whole file, for every syntax error, is
+    `pants lint`'s (and Alembic's) job.
     `checksum`: the sha256 of `source`, when the caller has it, carried by the revision.
     """
     text = _decode(path, source)
-    fast = _fast_header(text)
-    if fast is not None:
-        values, docstring = fast
-    else:
-        values, docstring = _header_from_ast(path, text)
+    values, docstring = _header_from_ast(path, text)
     return _revision_from_header(path, values, docstring, checksum)
 
 
@@ -127,7 +122,7 @@ class _Marker:
         return self.name
 
 
-_NONE = _Marker("None")  # `name = None`, told apart from the fast path's "no answer" (None)
+_NONE = _Marker("None")  # `name = None`, told apart from a name not bound at all
 _NOT_LITERAL = _Marker("<not a literal>")  # bound to something that cannot be read statically
 
 
@@ -153,165 +148,6 @@ def _decode(path: str, source: str | bytes) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
-
-# ---- the fast path ---------------------------------------------------------------------------------
-
-_SIMPLE_STRING = r"""'[^'\\\n]*'|"[^"\\\n]*\""""
-# `[: annotation] = <None | 'str' | tuple/list of 'str'>`, then only a comment before the line ends.
-_SIMPLE_ASSIGNMENT = re.compile(
-    rf"""[ \t]*(?::(?P<annotation>[^=\n'"\#\\]*))?=(?!=)[ \t]*
-        (?P<value>None|{_SIMPLE_STRING}
-          |[(\[]\s*(?:(?:{_SIMPLE_STRING})\s*,\s*)*(?:(?:{_SIMPLE_STRING})\s*,?\s*)?[)\]])
-        [ \t]*(?:\#[^\n]*)?(?:\n|\Z)""",
-    re.VERBOSE,
-)
-_STRING_IN_VALUE = re.compile(_SIMPLE_STRING)
-_LEADING_STRING = re.compile(r"""[rRuUbBfF]{0,2}['"]""")
-_LEXEME = re.compile(r"""[#'"()\[\]{}]""")
-_HEADER_NAME = re.compile(r"(?<!\w)(?:revision|down_revision|branch_labels|depends_on)(?!\w)")
-
-
-def _fast_header(text: str) -> tuple[dict, str | None] | None:
-    """(header values, docstring), or None when the text alone cannot prove them.
-
-    The proof: every whole-word occurrence of a header name is either
-    (a) at the start of a line that is `name [: annotation] = <None | 'str' | tuple/list of 'str'>`
-        (up to a comment), where the lexer is in code (not in a string, bracket or continued line):
-        a module-level binding, or
-    (b) inside the leading docstring, or after a `#` on its line with no quote or backslash before
-        it (a comment, or text in a string: no binding either way).
-    A name is then bound exactly by its (a) lines; if they all give the same value, it is that.
-    """
-    if "__doc__" in text:
-        return None
-    if not text.isascii():
-        normalized = unicodedata.normalize("NFKC", text)  # identifiers are compared NFKC-normalized
-        if any(normalized.count(name) != text.count(name) for name in _HEADER_NAMES):
-            return None
-    docstring = _leading_docstring(text)
-    if docstring is False:
-        return None
-    doc_text, doc_end = docstring if docstring else (None, 0)
-    values: dict = {}
-    statements: list[tuple[int, int]] = []  # (start, end) of each (a) line
-    line, counted = 1, 0
-    for occurrence in _HEADER_NAME.finditer(text, doc_end):
-        pos, name = occurrence.start(), occurrence.group()
-        if pos == 0 or text[pos - 1] == "\n":
-            value, end = _simple_assignment(text, occurrence.end())
-            earlier = values.get(name, (value,))[0]
-            if value is None or type(earlier) is not type(value) or earlier != value:
-                return None
-            line, counted = line + text.count("\n", counted, pos), pos
-            values[name] = (value, line)
-            statements.append((pos, end))
-        else:
-            prefix = text[text.rfind("\n", 0, pos) + 1 : pos]
-            if "#" not in prefix or "'" in prefix or '"' in prefix or "\\" in prefix:
-                return None
-    if statements and not _in_code(text, statements, doc_end):
-        return None
-    return values, doc_text
-
-
-def _leading_docstring(text: str) -> tuple[str, int] | None | bool:
-    """(docstring, end offset) when the module starts with a plain triple-quoted literal statement;
-    None when it has no docstring; False when only a full parse can tell."""
-    start = 0
-    while text.startswith(("#", "\n"), start):  # comment and blank lines before it
-        start = text.find("\n", start) + 1
-        if start == 0:
-            return None
-    quote = text[start : start + 3]
-    if quote not in ('"""', "'''"):
-        return (
-            False
-            if _LEADING_STRING.match(text, start) or text[start : start + 1] in " \t\f\\"
-            else None
-        )
-    end = text.find(quote, start + 3)
-    if end == -1:
-        return False
-    body = text[start + 3 : end]
-    line_end = text.find("\n", end)
-    rest = text[end + 3 : line_end if line_end != -1 else len(text)].strip()
-    if "\\" in body or (rest and not rest.startswith("#")):
-        return False  # escapes, or `"""doc""" + x` / `"""a""" "b"`: not the plain literal it seems
-    return body, end + 3
-
-
-def _in_code(text: str, statements: list[tuple[int, int]], start: int) -> bool:
-    """Whether each of these statements starts outside every string, comment, bracket and
-    continued line, lexing from `start` (the end of the docstring). The statements themselves are
-    simple assignments the fast path matched, so lexing resumes after each of them."""
-    depth, i = 0, start
-    for p, end in sorted(statements):
-        if text[p - 2 : p] == "\\\n":
-            return False
-        while True:
-            m = _LEXEME.search(text, i, p)
-            if not m:
-                break
-            char = m.group()
-            if char == "#":
-                i = text.find("\n", m.end())
-            elif char in "'\"":
-                i = _string_end(text, m.start())
-                if i == -1 or i > p:
-                    return False
-            else:
-                depth += 1 if char in "([{" else -1
-                i = m.end()
-        if depth:
-            return False
-        i = end
-    return True
-
-
-def _string_end(text: str, start: int) -> int:
-    """The offset after the string literal whose opening quote is at `start`; -1 if unterminated."""
-    quote = text[start : start + 3] if text[start : start + 3] in ('"""', "'''") else text[start]
-    i = start + len(quote)
-    while True:
-        end = text.find(quote, i)
-        if end == -1:
-            return -1
-        if len(quote) == 1 and "\n" in text[i:end]:
-            return -1
-        backslashes = len(text[i:end]) - len(text[i:end].rstrip("\\"))
-        if backslashes % 2 == 0:
-            return end + len(quote)
-        i = end + 1
-
-
-def _simple_assignment(text: str, pos: int) -> tuple[object, int]:
-    """(value, end) of `[: annotation] = <simple literal>` + end of line at `pos`; (None, pos) if not."""
-    v = _SIMPLE_ASSIGNMENT.match(text, pos)
-    if not v:
-        return None, pos
-    annotation = v.group("annotation")
-    if annotation and (  # the `=` must not be inside the annotation's brackets
-        annotation.count("[") != annotation.count("]")
-        or annotation.count("(") != annotation.count(")")
-        or "{" in annotation
-    ):
-        return None, pos
-    return _simple_literal(v.group("value")), v.end()
-
-
-def _simple_literal(value: str) -> object:
-    """The value of a literal `_SIMPLE_ASSIGNMENT` accepted: None, a string, a tuple/list of them."""
-    if value == "None":
-        return _NONE
-    if value[0] in "'\"":
-        return value[1:-1]
-    items = tuple(s[1:-1] for s in _STRING_IN_VALUE.findall(value))
-    if value[0] == "(" and len(items) == 1 and "," not in value:
-        return items[0]  # ("abc") is a parenthesized string
-    return list(items) if value[0] == "[" else items
-
-
-# ---- the full parse --------------------------------------------------------------------------------
 
 _BOUND_HERE = ("__doc__", *_HEADER_NAMES)
 # Ways to bind a module's names without naming them as targets.
