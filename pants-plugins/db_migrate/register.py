@@ -10,6 +10,7 @@ from db_migrate.rules import (
     revision_files,
     runner_process,
     selection,
+    snapshot_process,
     tailor,
     verify_process,
 )
@@ -39,4 +40,5 @@ def rules():
         *restore.rules(),
         *verify.rules(),
         *verify_process.rules(),
+        *snapshot_process.rules(),
     ]

@@ -11,6 +11,7 @@ from db_migrate.core.contract import (
     ContractError,
     CreateOptions,
     DevServerOptions,
+    LoadSnapshotOptions,
     MigrateOptions,
     MigrationSafetyOptions,
     RebaseOptions,
@@ -18,6 +19,7 @@ from db_migrate.core.contract import (
     RunnerCommand,
     RunnerPlan,
     SharedSettings,
+    SnapshotOptions,
     SqlOptions,
     StatusOptions,
     SyntaxOptions,
@@ -91,6 +93,16 @@ EXAMPLES = {
         min_revision="ccc",
         full_snapshots=True,
         check_every_step=True,
+    ),
+    RunnerCommand.SNAPSHOT: SnapshotOptions(target=("aaa", "bbb")),
+    RunnerCommand.LOAD_SNAPSHOT: LoadSnapshotOptions(
+        snapshot_file="__db_snapshot__.dump",
+        target=("aaa",),
+        target_label="release:24.09",
+        source="cached locally",
+        build_seconds=1.5,
+        lock_wait=3.0,
+        dry_run=True,
     ),
 }
 SHARED = SharedSettings(

@@ -10,6 +10,7 @@ import tempfile
 from typing import Any, Dict
 
 from pants.base.build_root import BuildRoot
+from pants.engine.fs import Digest
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get
 
@@ -85,12 +86,14 @@ async def run_component(
     output: str = "text",
     reporter: Reporter | None = None,
     lean: bool = False,
+    extra_files: Digest | None = None,
 ) -> ComponentRun:
     """Run one runner command interactively and read back what it did (added to `reporter`'s
     runs when given, whose `--output` then applies).
 
     `lean`: the command loads no user code (no env.py, no revision file), so its sandbox holds
-    only the runner and the ini (`LeanRunnerEnvironmentRequest`).
+    only the runner and the ini (`LeanRunnerEnvironmentRequest`). `extra_files`: more files in
+    its sandbox (a snapshot to load).
     """
     if reporter is not None:
         output = reporter.output
@@ -99,7 +102,9 @@ async def run_component(
     plan_file = _temporary_file(setup.component, f"-{PLAN_FILE}", plan_json)
     result_file = _temporary_file(setup.component, ".json")
     try:
-        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, lean=lean))
+        runner = await Get(
+            RunnerProcess, RunnerRequest(setup.field_set, lean=lean, extra_files=extra_files)
+        )
         result = await Effect(
             InteractiveProcessResult, InteractiveProcess, runner.interactive(plan_file, result_file)
         )

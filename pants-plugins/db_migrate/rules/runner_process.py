@@ -79,6 +79,7 @@ class RunnerRequest:
     # Only the runner and the ini, not the component's sources: for commands that read the plan
     # and the database and never load Alembic's environment or a revision file (db-status).
     lean: bool = False
+    extra_files: Optional[Digest] = None  # more files in the sandbox (a snapshot to load)
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,7 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         Get(Digest, PathGlobs([fs.alembic_config.value] if request.lean else [])),
     )
     rest, immutable = await _pex_apart(runner_env)
-    digest = await Get(Digest, MergeDigests([rest, ini]))
+    digest = await Get(Digest, MergeDigests([rest, ini, request.extra_files or EMPTY_DIGEST]))
     env: Mapping[str, str] = {
         **{k: v for k, v in user_env.items() if v is not None},
         **runner_env.env,

@@ -36,6 +36,8 @@ COMMAND_MODULES: Dict[RunnerCommand, str] = {
     RunnerCommand.RESTORE: "restore",
     RunnerCommand.MIGRATION_SAFETY: "migration_safety",
     RunnerCommand.VERIFY: "verify",
+    RunnerCommand.SNAPSHOT: "snapshot",
+    RunnerCommand.LOAD_SNAPSHOT: "load_snapshot",
 }
 
 
@@ -56,6 +58,8 @@ GOALS: Dict[RunnerCommand, str] = {
     RunnerCommand.RESTORE: "db-restore",
     RunnerCommand.MIGRATION_SAFETY: "lint",
     RunnerCommand.VERIFY: "db-verify",
+    RunnerCommand.SNAPSHOT: "db-migrate --from-snapshot",
+    RunnerCommand.LOAD_SNAPSHOT: "db-migrate --from-snapshot",
 }
 
 

@@ -27,7 +27,7 @@ from db_migrate.runner.verify.schema_reads import Snapshots, TrackingMissed
 DATABASE = "verify"
 
 
-def _throwaway_failed(error: BaseException) -> Problem:
+def throwaway_failed(error: BaseException) -> Problem:
     lines = str(error).strip().splitlines() or [type(error).__name__]
     return Problem(
         title="Cannot start a throwaway PostgreSQL",
@@ -40,7 +40,7 @@ def _throwaway_failed(error: BaseException) -> Problem:
     )
 
 
-def _session(plan: RunnerPlan[VerifyOptions], url: str, version_table: str):
+def throwaway_session(plan: RunnerPlan, url: str, version_table: str):
     """Alembic's config and scripts; env.py is handed a connection to `url` (as db-migrate hands
     one), and finds `url` too if it looks for its own (its variable, or the ini)."""
     from db_migrate.runner.alembic_glue.env_watch import HandOver
@@ -99,7 +99,7 @@ def round_trip(
 ) -> Tuple[VerificationResult, RoundTrip, str]:
     """(result, the round trip, how it read the schema); again with full reads if tracking missed."""
     version_table = parse_alembic_ini(plan.config, Path(plan.config).read_text()).version_table
-    session = _session(plan, url, version_table)
+    session = throwaway_session(plan, url, version_table)
     connect = _connector(url, plan.component)
 
     def say(text: str) -> None:
@@ -164,7 +164,7 @@ def run(plan: RunnerPlan[VerifyOptions], environ: Mapping[str, str], outcome: Ou
             server.create_database(DATABASE)
             verify_on(plan, server.url(DATABASE), outcome)
     except PgServerError as e:
-        raise ProblemError(_throwaway_failed(e)) from None
+        raise ProblemError(throwaway_failed(e)) from None
     finally:
         sys.stdout.flush()
     print("", flush=True)
