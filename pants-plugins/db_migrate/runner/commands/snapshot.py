@@ -39,11 +39,7 @@ def run(plan: RunnerPlan[SnapshotOptions], environ: Mapping[str, str], outcome: 
             server.create_database(DATABASE)
             session = throwaway_session(plan, server.url(DATABASE), version_table)
             count = theirs_if_raised(plan, lambda: replay(plan, session, targets, say), "replaying")
-            conninfo = (
-                f"host={server.socket_dir.absolute()} port={server.port}"
-                f" user={server.superuser} dbname={DATABASE}"
-            )
-            dump(conninfo, Path(SNAPSHOT_FILE))
+            dump(server.conninfo(DATABASE), Path(SNAPSHOT_FILE))
     except PgServerError as e:
         raise ProblemError(throwaway_failed(e)) from None
     finally:

@@ -152,6 +152,24 @@ def _record(outcome: Outcome, result: VerificationResult, trip: RoundTrip, mode:
     )
 
 
+def _prove_snapshot(plan: RunnerPlan[VerifyOptions], server, outcome: Outcome) -> None:
+    """The database at head against the load of its own snapshot (`runner/snapshot/proof.py`):
+    what `db-migrate --from-snapshot` gives must be what the replay gives."""
+    from db_migrate.runner.snapshot.proof import prove
+
+    version_table = parse_alembic_ini(plan.config, Path(plan.config).read_text()).version_table
+    started = time.perf_counter()
+    try:
+        compared = prove(server, DATABASE, version_table, plan.component)
+    except ProblemError:
+        outcome.status = "failed"
+        raise
+    took = report.duration(time.perf_counter() - started)
+    line = f"Snapshot at head: loads back equal to the replay ({compared}; {took})"
+    outcome.extra["snapshot_proof"] = compared
+    outcome.extra["report"] = f"{outcome.extra['report']}\n{line}"
+
+
 def run(plan: RunnerPlan[VerifyOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     """`verify`: a throwaway server in this process's directory, then the round trip; prints the report."""
     from db_migrate.runner.postgres.server import PgServerError, pg_version, throwaway_server
@@ -163,6 +181,7 @@ def run(plan: RunnerPlan[VerifyOptions], environ: Mapping[str, str], outcome: Ou
             print(f"{plan.component}: throwaway PostgreSQL {pg_version()} up in {up}", flush=True)
             server.create_database(DATABASE)
             verify_on(plan, server.url(DATABASE), outcome)
+            _prove_snapshot(plan, server, outcome)
     except PgServerError as e:
         raise ProblemError(throwaway_failed(e)) from None
     finally:
