@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -44,6 +45,7 @@ class Bench:
         self.env = clean_env(NO_COLOR="1", PANTS_LOCAL_STORE_DIR=str(root / "lmdb_store"))
         self.server = server
         self.databases = 0
+        self.loads: List[float] = []  # what each load took, as the runner reported it
 
     def fresh_url(self) -> str:
         self.databases += 1
@@ -58,6 +60,9 @@ class Bench:
             ["./pants", *args], cwd=self.repo.root, env=env, capture_output=True, text=True
         )
         elapsed = time.perf_counter() - started
+        loaded = re.search(r"^Loaded in: ([\d.]+) (m?s)", proc.stdout, re.M)
+        if loaded:
+            self.loads.append(float(loaded.group(1)) / (1000 if loaded.group(2) == "ms" else 1))
         if proc.returncode != 0 or check not in proc.stdout:
             raise RuntimeError(
                 f"./pants {' '.join(args)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -75,6 +80,7 @@ def component_cases(bench: Bench, spec: str, url_env: str, runs: int) -> Dict[st
     t["warm snapshot"] = median(
         [migrate("--from-snapshot", check="(no replay)") for _ in range(runs)]
     )
+    t["of which pg_restore"] = median(bench.loads[-runs:])
     bench.repo.stop_pantsd()
     t["warm, --no-pantsd"] = migrate(
         "--from-snapshot", check="cached locally", pants=("--no-pantsd",)
@@ -88,14 +94,15 @@ def report(rows: List[Tuple[str, int, Dict[str, float]]], version: float) -> Non
     print(f"Pants' own start (`./pants --no-pantsd --version`): {version:.1f} s")
     print()
     print(
-        "| history | revisions | replay | --from-snapshot cold | warm | warm, --no-pantsd"
-        " | replay / warm | replay / cold |"
+        "| history | revisions | replay | --from-snapshot cold | warm | (its load)"
+        " | warm, --no-pantsd | replay / warm | replay / cold |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, count, t in rows:
         print(
             f"| {name} | {count:,} | {t['replay']:.1f} s | {t['cold snapshot']:.1f} s"
-            f" | {t['warm snapshot']:.1f} s | {t['warm, --no-pantsd']:.1f} s"
+            f" | {t['warm snapshot']:.1f} s | {t['of which pg_restore']:.1f} s"
+            f" | {t['warm, --no-pantsd']:.1f} s"
             f" | {t['replay'] / t['warm snapshot']:.1f}x"
             f" | {t['replay'] / t['cold snapshot']:.2f}x |"
         )

@@ -81,7 +81,7 @@ async def load_from_snapshot(
     if subsystem.dry_run:
         options = LoadSnapshotOptions(target=target, target_label=label, dry_run=True)
         return await run_component(
-            setup, options, settings=settings, build_root=build_root, reporter=reporter
+            setup, options, settings=settings, build_root=build_root, reporter=reporter, lean=True
         )
     plan = build_plan(setup, SnapshotOptions(target=target))
     request = SnapshotRequest(setup.field_set, plan.to_json(), _replayed(setup, target), label)
@@ -105,6 +105,7 @@ async def load_from_snapshot(
         settings=settings,
         build_root=build_root,
         reporter=reporter,
+        lean=True,  # the load runs no user code: the runner, the ini and the snapshot
         extra_files=built.snapshot,
     )
 
