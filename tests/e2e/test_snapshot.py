@@ -252,3 +252,22 @@ def test_targets_without_a_snapshot_are_refused(repo, new_database):
         assert result.returncode == 2, (flags, result)
         assert "❌ Error: --from-snapshot does not go with" in result.stderr
     assert db.tables() == set()
+
+
+def test_the_development_server_flow(repo, histories):
+    """No URL variable: the repo's development server, started and its database created on
+    demand, as a plain db-migrate does; the dry run says it would start it and starts nothing."""
+    if (repo.root / ".dev-postgres" / "data" / "postmaster.pid").exists():
+        repo.run("db-dev-server", "--action=stop")
+    dry = repo.run("db-migrate", "--from-snapshot", "--dry-run", MANAGER)
+    assert dry.returncode == 0, dry
+    assert "a real run would start it" in dry.stdout, dry
+    assert not (repo.root / ".dev-postgres" / "data" / "postmaster.pid").exists()
+
+    loaded = repo.run("db-migrate", "--from-snapshot", MANAGER)
+    assert loaded.returncode == 0, loaded
+    assert "✅ Snapshot loaded" in loaded.stdout
+    assert "127.0.0.1" in loaded.stdout and "/backend" in loaded.stdout
+    again = repo.run("db-migrate", MANAGER)
+    assert again.returncode == 0, again
+    assert f"manager is up-to-date at {histories['manager'].head}" in again.stdout

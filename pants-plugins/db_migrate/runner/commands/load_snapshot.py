@@ -74,8 +74,9 @@ def _record_checksums(plan: Plan, ini: AlembicIni, db: ComponentDatabase, after)
 
 
 def source_text(options: LoadSnapshotOptions) -> str:
-    if options.build_seconds:
-        return f"built now by a replay on a throwaway PostgreSQL ({report.duration(options.build_seconds)})"
+    if options.source == "built now":
+        took = report.duration(options.build_seconds)
+        return f"built now by a replay on a throwaway PostgreSQL ({took})"
     return f"{options.source} (no replay)"
 
 
