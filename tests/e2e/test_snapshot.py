@@ -271,3 +271,23 @@ def test_the_development_server_flow(repo, histories):
     again = repo.run("db-migrate", MANAGER)
     assert again.returncode == 0, again
     assert f"manager is up-to-date at {histories['manager'].head}" in again.stdout
+
+
+def test_a_revision_that_fails_builds_no_snapshot_and_touches_nothing(
+    private_repo, new_database, histories
+):
+    add_revision(
+        private_repo,
+        "manager",
+        "badbadbad001",
+        histories["manager"].head,
+        "Broken",
+        upgrade=f'op.execute("ALTER TABLE no_such_table_{uuid.uuid4().hex[:8]} ADD COLUMN x int")',
+    )
+    db = new_database()
+    result = migrate(private_repo, db, "--from-snapshot")
+    assert result.returncode == 1, result
+    assert "❌ Error: Upgrade of badbadbad001 failed while building the snapshot" in result.stderr
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert db.tables() == set() and db.versions("alembic_version") == ()
