@@ -11,6 +11,7 @@ from db_migrate.rules import (
     revision_files,
     runner_process,
     selection,
+    snapshot_process,
     tailor,
     verify_process,
 )
@@ -41,4 +42,5 @@ def rules():
         *verify.rules(),
         *verify_process.rules(),
         *expected_schema_process.rules(),
+        *snapshot_process.rules(),
     ]

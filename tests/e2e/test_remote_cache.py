@@ -1,9 +1,11 @@
-"""Two clones sharing `db-verify` and `lint` results through a real remote cache (BuildGrid).
+"""Two clones sharing `db-verify`, `lint` and snapshot results through a real remote cache
+(BuildGrid).
 
 Clone A, with an empty local cache, runs `db-verify ::` and `lint ::` and writes every result to
 the server; clone B, another directory with an empty local cache of its own, runs the same and
 gets every verification and history check from the server: no process of either runs (hence no
-PostgreSQL starts), and the reports are A's. With the server gone, Pants warns and runs locally.
+PostgreSQL starts), and the reports are A's. A's `db-migrate --from-snapshot` builds the manager's
+snapshot; B's loads it from the server, no replay running. With the server gone, Pants warns and runs locally.
 Nothing the server stores holds a password, a URL or a host path.
 """
 
@@ -60,7 +62,7 @@ KEPT = re.compile(r"Preserving local process execution dir `?(/\S+?)`? for (.*)"
 
 
 COMPILE = "Compile "  # "Compile 6 revision files of accountmgr": one group per component here
-OURS = ("Verify ", COMPILE, "migration-safety ")
+OURS = ("Verify ", COMPILE, "migration-safety ", "Snapshot ")
 SECRETS = (DEV_PASSWORD, PLANTED_INI, PLANTED_INI_B, PLANTED_ENV)
 
 
@@ -96,7 +98,13 @@ def _ours(descriptions: list, prefix: str) -> list:
     return [d for d in descriptions if d.startswith(prefix)]
 
 
-def test_a_second_clone_gets_every_result_from_the_remote_cache(tmp_path, server):
+def _load_snapshot(clone: PantsRepo, directory: Path, db, keep: str):
+    """`db-migrate --from-snapshot` of the manager into `db`, a real database this time."""
+    env = {**_env(directory), "MANAGER_DB_URL": db.url}
+    return clone.run(keep, "db-migrate", "--from-snapshot", "src/ai/backend/manager::", env=env)
+
+
+def test_a_second_clone_gets_every_result_from_the_remote_cache(tmp_path, server, new_database):
     a_dir, b_dir = tmp_path / "a", tmp_path / "b"
     a, b = _clone(a_dir, server, PLANTED_INI), _clone(b_dir, server, PLANTED_INI_B)
     try:
@@ -133,8 +141,20 @@ def test_a_second_clone_gets_every_result_from_the_remote_cache(tmp_path, server
             line = re.search(rf"(?m)^{name}: \d+ revisions, single head \w+", lint_a.output)
             assert line and line.group(0) in lint_b.output, lint_b
 
+        # The snapshot travels too: A's replay built it, B loads it without any replay running.
+        loaded_a, loaded_b = new_database(), new_database()
+        snapshot_a = _load_snapshot(a, a_dir, loaded_a, keep)
+        assert snapshot_a.returncode == 0, snapshot_a
+        assert len(_ours(_ran_processes(snapshot_a), "Snapshot manager")) == 1, snapshot_a
+        snapshot_b = _load_snapshot(b, b_dir, loaded_b, keep)
+        assert snapshot_b.returncode == 0, snapshot_b
+        assert "Snapshot: cached remotely (no replay)" in snapshot_b.stdout, snapshot_b
+        assert _ours(_ran_processes(snapshot_b), "Snapshot ") == [], snapshot_b
+        assert loaded_b.versions("alembic_version") == loaded_a.versions("alembic_version")
+        assert loaded_b.tables() == loaded_a.tables()
+
         # Nothing the server holds carries a password, a URL of ours or a host path.
-        for secret in (*SECRETS, str(a.root), str(b.root)):
+        for secret in (*SECRETS, loaded_a.server.password, str(a.root), str(b.root)):
             assert _files_containing(server.cas, secret.encode()) == [], secret
         assert len(list(server.cas.rglob("*"))) > 10  # it did store results
         # Locally, the URL variable never reached Pants' store, and its process cache and trees

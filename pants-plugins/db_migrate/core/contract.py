@@ -27,6 +27,9 @@ DEFAULT_LOCK_WAIT = 60
 # How many times db-migrate reruns a revision that timed out waiting for a table lock (the
 # `alembic_migrations` field `lock_retries`' default).
 DEFAULT_LOCK_RETRIES = 5
+# The file a snapshot process writes (`pg_dump --format=custom`), in its sandbox and in the one of
+# the runner that loads it.
+SNAPSHOT_FILE = "__db_snapshot__.dump"
 
 
 class RunnerCommand(Enum):
@@ -44,6 +47,8 @@ class RunnerCommand(Enum):
     MIGRATION_SAFETY = "migration-safety"
     VERIFY = "verify"
     EXPECTED_SCHEMA = "expected-schema"
+    SNAPSHOT = "snapshot"
+    LOAD_SNAPSHOT = "load-snapshot"
 
 
 class ContractError(ValueError):
@@ -189,6 +194,28 @@ class ExpectedSchemaOptions:
     revisions: Tuple[str, ...] = ()  # what the live version table records (full ids)
 
 
+@dataclass(frozen=True)
+class SnapshotOptions:
+    """Replay base -> `target` on a throwaway PostgreSQL and capture the database (cached)."""
+
+    # Full revision ids (the heads the database ends at), never a label: `head` and its id are
+    # the same snapshot, one cache key.
+    target: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadSnapshotOptions:
+    """`db-migrate --from-snapshot`: load a snapshot into the empty database instead of replaying."""
+
+    snapshot_file: str = ""  # relative to the runner's sandbox; empty with `dry_run`
+    target: Tuple[str, ...] = ()  # the snapshot's revisions
+    target_label: str = "head"
+    source: str = ""  # where the snapshot came from: "cached locally", "built now", ...
+    build_seconds: float = 0.0  # the replay that built it (0 when it came from a cache)
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    dry_run: bool = False
+
+
 CommandOptions = Union[
     MigrateOptions,
     AcceptOptions,
@@ -202,6 +229,8 @@ CommandOptions = Union[
     MigrationSafetyOptions,
     VerifyOptions,
     ExpectedSchemaOptions,
+    SnapshotOptions,
+    LoadSnapshotOptions,
 ]
 
 # Each command's options: what the runner's `commands/<name>.run` takes as `RunnerPlan[...]`.
@@ -218,6 +247,8 @@ OPTIONS: Dict[RunnerCommand, Type[Any]] = {
     RunnerCommand.MIGRATION_SAFETY: MigrationSafetyOptions,
     RunnerCommand.VERIFY: VerifyOptions,
     RunnerCommand.EXPECTED_SCHEMA: ExpectedSchemaOptions,
+    RunnerCommand.SNAPSHOT: SnapshotOptions,
+    RunnerCommand.LOAD_SNAPSHOT: LoadSnapshotOptions,
 }
 _COMMAND_OF = {options: command for command, options in OPTIONS.items()}
 

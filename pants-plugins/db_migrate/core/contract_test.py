@@ -13,6 +13,7 @@ from db_migrate.core.contract import (
     CreateOptions,
     DevServerOptions,
     ExpectedSchemaOptions,
+    LoadSnapshotOptions,
     MigrateOptions,
     MigrationSafetyOptions,
     RebaseOptions,
@@ -21,6 +22,7 @@ from db_migrate.core.contract import (
     RunnerCommand,
     RunnerPlan,
     SharedSettings,
+    SnapshotOptions,
     SqlOptions,
     StatusOptions,
     SyntaxOptions,
@@ -98,6 +100,16 @@ EXAMPLES = {
         check_every_step=True,
     ),
     RunnerCommand.EXPECTED_SCHEMA: ExpectedSchemaOptions(revisions=("aaa", "bbb")),
+    RunnerCommand.SNAPSHOT: SnapshotOptions(target=("aaa", "bbb")),
+    RunnerCommand.LOAD_SNAPSHOT: LoadSnapshotOptions(
+        snapshot_file="__db_snapshot__.dump",
+        target=("aaa",),
+        target_label="release:24.09",
+        source="cached locally",
+        build_seconds=1.5,
+        lock_wait=3.0,
+        dry_run=True,
+    ),
 }
 SHARED = SharedSettings(
     output="json",

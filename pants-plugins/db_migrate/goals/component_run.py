@@ -12,6 +12,7 @@ import time
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from pants.base.build_root import BuildRoot
+from pants.engine.fs import Digest
 from pants.engine.process import InteractiveProcess, InteractiveProcessResult
 from pants.engine.rules import Effect, Get
 
@@ -104,12 +105,14 @@ async def run_component(
     output: str = "text",
     reporter: Reporter | None = None,
     lean: bool = False,
+    extra_files: Digest | None = None,
 ) -> ComponentRun:
     """Run one runner command interactively and read back what it did (added to `reporter`'s
     runs when given, whose `--output` then applies).
 
     `lean`: the command loads no user code (no env.py, no revision file), so its sandbox holds
-    only the runner and the ini (`LeanRunnerEnvironmentRequest`).
+    only the runner and the ini (`LeanRunnerEnvironmentRequest`). `extra_files`: more files in
+    its sandbox (a snapshot to load).
     """
     if reporter is not None:
         output = reporter.output
@@ -119,7 +122,9 @@ async def run_component(
     result_file = _temporary_file(setup.component, ".json")
     try:
         requested = time.time()
-        runner = await Get(RunnerProcess, RunnerRequest(setup.field_set, lean=lean))
+        runner = await Get(
+            RunnerProcess, RunnerRequest(setup.field_set, lean=lean, extra_files=extra_files)
+        )
         launched = time.time()
         result = await Effect(
             InteractiveProcessResult, InteractiveProcess, runner.interactive(plan_file, result_file)

@@ -15,6 +15,7 @@ from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.internals.session import RunId
 from pants.engine.rules import collect_rules, goal_rule
 from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.util.strutil import softwrap
@@ -39,6 +40,8 @@ from db_migrate.goals.common import (
     static_problems,
 )
 from db_migrate.goals.component_run import run_component
+from db_migrate.goals.from_snapshot import load_from_snapshot
+from db_migrate.goals.from_snapshot import option_problem as snapshot_option_problem
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions, summary_line
 from db_migrate.goals.target_option import (
     TargetSyntaxError,
@@ -164,6 +167,18 @@ class DbMigrateSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefO
         default=None,
         metavar="TEXT",
         help="Why the changed revisions are accepted (required with `--accept-changed`), kept in the ledger.",
+    )
+    from_snapshot = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Bring an empty database (no version table, no table in the component's schemas) to
+            `--target` (head by default, `release:NAME`, a revision id) by loading a snapshot of
+            that revision instead of replaying every revision. The snapshot is a cached build
+            artifact: replayed once on a throwaway PostgreSQL, then taken from the local or remote
+            cache. A database that is not empty is refused and left untouched.
+            """
+        ),
     )
 
 
@@ -326,6 +341,15 @@ def _option_problem(subsystem: DbMigrateSubsystem, direction: str, parts) -> Pro
     accepting = accept_problem(subsystem)
     if accepting is not None:
         return accepting
+    if subsystem.from_snapshot:
+        clash = snapshot_option_problem(
+            direction,
+            (subsystem.target or "head").strip(),
+            subsystem.sql or bool(subsystem.sql_file),
+            subsystem.accept_changed,
+        )
+        if clash is not None:
+            return clash
     if direction == "downgrade" and not subsystem.target:
         return missing_downgrade_target()
     try:
@@ -354,6 +378,7 @@ async def _migrate(
     settings: DbMigrationsSubsystem,
     specs: Specs,
     build_root: BuildRoot,
+    run_id: RunId,
 ) -> int:
     direction = subsystem.direction.strip().lower()
     target = (subsystem.target or "head").strip()
@@ -377,6 +402,8 @@ async def _migrate(
         return await _accept_in_order(reporter, subsystem, settings, build_root, setups)
     if offline:
         return await _write_sql(reporter, subsystem, settings, build_root, setups, direction, parts)
+    if subsystem.from_snapshot:
+        return await _load_in_order(reporter, subsystem, settings, build_root, setups, run_id)
     return await _run_in_order(reporter, subsystem, settings, build_root, setups, direction, target)
 
 
@@ -417,6 +444,23 @@ async def _probed(
     if run.exit_code == 0 and run.outcome.get("status") == NEEDS_ENVIRONMENT:
         return None
     return reporter.add(run)
+
+
+async def _load_in_order(reporter, subsystem, settings, build_root, setups, run_id) -> int:
+    """--from-snapshot: each component's snapshot loaded in order, stopping at the first failure."""
+    for setup in setups:
+        run = await load_from_snapshot(
+            setup,
+            subsystem,
+            (subsystem.target or "head").strip(),
+            settings=settings,
+            build_root=build_root,
+            reporter=reporter,
+            run_id=run_id,
+        )
+        if run.exit_code != 0:
+            break
+    return _summed_up(reporter, setups)
 
 
 async def _accept_in_order(reporter, subsystem, settings, build_root, setups) -> int:
@@ -470,12 +514,13 @@ async def db_migrate(
     specs: Specs,
     build_root: BuildRoot,
     changed: Changed,
+    run_id: RunId,
 ) -> DbMigrate:
     code = await run_goal(
         console,
         subsystem,
         build_root,
-        lambda r, s: _migrate(r, subsystem, settings, s, build_root),
+        lambda r, s: _migrate(r, subsystem, settings, s, build_root, run_id),
         specs=specs,
         settings=settings,
         changed=changed,

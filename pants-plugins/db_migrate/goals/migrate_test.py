@@ -12,6 +12,7 @@ def options(**given) -> SimpleNamespace:
     defaults = {
         "accept_changed": False,
         "reason": None,
+        "from_snapshot": False,
         "direction": "upgrade",
         "target": None,
         "sql": False,
@@ -62,3 +63,19 @@ def test_lock_retries_below_zero_are_refused_and_given_ones_are_kept_in_suggesti
     assert _option_problem(options(lock_retries=0), "upgrade", ("head",)) is None
     assert "--lock-retries=0" in user_flags(options(lock_retries=0))
     assert not any(f.startswith("--lock-retries") for f in user_flags(options()))
+
+
+def test_from_snapshot_needs_an_absolute_upgrade_target():
+    for given, parts in (
+        ({"target": "+1"}, ("+1",)),
+        ({"target": "base"}, ("base",)),
+        ({"direction": "downgrade", "target": "abc"}, ("abc",)),
+        ({"sql": True}, ("head",)),
+    ):
+        direction = given.get("direction", "upgrade")
+        problem = _option_problem(options(from_snapshot=True, **given), direction, parts)
+        assert problem is not None and problem.kind == "invalid_option", given
+        assert problem.title.startswith("--from-snapshot does not go with"), given
+    for target in (None, "head", "release:24.09.0", "ddc0eca", "branch@head"):
+        given = options(from_snapshot=True, target=target)
+        assert _option_problem(given, "upgrade", (target or "head",)) is None, target

@@ -81,6 +81,7 @@ class RunnerRequest:
     # Only the runner and the ini, not the component's sources: for commands that read the plan
     # and the database and never load Alembic's environment or a revision file (db-status).
     lean: bool = False
+    extra_files: Optional[Digest] = None  # more files in the sandbox (a snapshot to load)
 
 
 @dataclass(frozen=True)
@@ -400,12 +401,13 @@ async def _prepared(
     user_env: EnvironmentVars,
     ini: Digest,
     lean_inis: Optional[Tuple[str, ...]] = None,
+    extra_files: Optional[Digest] = None,
 ) -> RunnerProcess:
     rest, immutable = await _pex_apart(runner_env)
     if lean_inis is not None:
         rest, sources = await _sources_apart(rest, lean_inis)
         immutable = FrozenDict({**immutable, **sources})
-    digest = await Get(Digest, MergeDigests([rest, ini]))
+    digest = await Get(Digest, MergeDigests([rest, ini, extra_files or EMPTY_DIGEST]))
     env: Mapping[str, str] = {
         **{k: v for k, v in user_env.items() if v is not None},
         **runner_env.env,
@@ -437,7 +439,7 @@ async def runner_process(request: RunnerRequest) -> RunnerProcess:
         Get(Digest, PathGlobs([fs.alembic_config.value] if request.lean else [])),
     )
     lean_inis = (fs.alembic_config.value,) if request.lean else None
-    return await _prepared(runner_env, user_env, ini, lean_inis)
+    return await _prepared(runner_env, user_env, ini, lean_inis, request.extra_files)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ COMMAND_MODULES: Dict[RunnerCommand, str] = {
     RunnerCommand.MIGRATION_SAFETY: "migration_safety",
     RunnerCommand.VERIFY: "verify",
     RunnerCommand.EXPECTED_SCHEMA: "expected_schema",
+    RunnerCommand.SNAPSHOT: "snapshot",
+    RunnerCommand.LOAD_SNAPSHOT: "load_snapshot",
 }
 
 
@@ -67,6 +69,8 @@ GOALS: Dict[RunnerCommand, str] = {
     RunnerCommand.MIGRATION_SAFETY: "lint",
     RunnerCommand.VERIFY: "db-verify",
     RunnerCommand.EXPECTED_SCHEMA: "db-status --drift",
+    RunnerCommand.SNAPSHOT: "db-migrate --from-snapshot",
+    RunnerCommand.LOAD_SNAPSHOT: "db-migrate --from-snapshot",
 }
 
 

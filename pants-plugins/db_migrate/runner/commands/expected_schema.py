@@ -26,12 +26,12 @@ OBJECTS = "objects"  # the outcome's key for the rows
 
 def replay_on(plan: RunnerPlan[ExpectedSchemaOptions], url: str, outcome: Outcome) -> Outcome:
     """Upgrade the empty database at `url` to each recorded revision, then read its catalog."""
-    from db_migrate.runner.commands.verify import _connector, _session
+    from db_migrate.runner.commands.verify import connector, throwaway_session
     from db_migrate.runner.verify import schema
     from db_migrate.runner.verify.schema_reads import rows_of
 
     version_table = parse_alembic_ini(plan.config, Path(plan.config).read_text()).version_table
-    session = _session(plan, url, version_table)
+    session = throwaway_session(plan, url, version_table)
     applied = 0
     for revision in plan.options.revisions:
         try:
@@ -39,7 +39,7 @@ def replay_on(plan: RunnerPlan[ExpectedSchemaOptions], url: str, outcome: Outcom
         except Exception as e:  # noqa: BLE001 - a revision or env.py: theirs, named below
             raise ProblemError(_replay_failed(plan, e)) from None
         applied += len(done)
-    with _connector(url, plan.component)() as conn:
+    with connector(url, plan.component)() as conn:
         found = schema.snapshot(lambda sql: conn.execute(sql).fetchall(), version_table)
     outcome.direction, outcome.target = "upgrade", ",".join(plan.options.revisions) or "base"
     outcome.extra = {
@@ -74,7 +74,7 @@ def run(
     plan: RunnerPlan[ExpectedSchemaOptions], environ: Mapping[str, str], outcome: Outcome
 ) -> Outcome:
     """A throwaway server in this process's directory, then the replay and the catalog read."""
-    from db_migrate.runner.commands.verify import _throwaway_failed
+    from db_migrate.runner.commands.verify import throwaway_failed
     from db_migrate.runner.postgres.server import PgServerError, throwaway_server
 
     started = time.perf_counter()
@@ -83,7 +83,7 @@ def run(
             server.create_database(DATABASE)
             replay_on(plan, server.url(DATABASE), outcome)
     except PgServerError as e:
-        raise ProblemError(_throwaway_failed(e)) from None
+        raise ProblemError(throwaway_failed(e)) from None
     took = report.duration(time.perf_counter() - started)
     print(
         f"{plan.component}: replayed {outcome.extra['revisions']} revision(s) to"

@@ -27,7 +27,7 @@ from db_migrate.runner.verify.schema_reads import Snapshots, TrackingMissed
 DATABASE = "verify"
 
 
-def _throwaway_failed(error: BaseException) -> Problem:
+def throwaway_failed(error: BaseException) -> Problem:
     lines = str(error).strip().splitlines() or [type(error).__name__]
     return Problem(
         title="Cannot start a throwaway PostgreSQL",
@@ -40,7 +40,7 @@ def _throwaway_failed(error: BaseException) -> Problem:
     )
 
 
-def _session(plan: RunnerPlan[VerifyOptions], url: str, version_table: str):
+def throwaway_session(plan: RunnerPlan, url: str, version_table: str):
     """Alembic's config and scripts; env.py is handed a connection to `url` (as db-migrate hands
     one), and finds `url` too if it looks for its own (its variable, or the ini)."""
     from db_migrate.runner.alembic_glue.env_watch import HandOver
@@ -62,7 +62,7 @@ def _session(plan: RunnerPlan[VerifyOptions], url: str, version_table: str):
     return session
 
 
-def _connector(url: str, component: str, database: Optional[str] = None):
+def connector(url: str, component: str, database: Optional[str] = None):
     """`() -> autocommit psycopg connection` to the database of `url` (or another one there)."""
     from sqlalchemy.engine import make_url
 
@@ -89,7 +89,7 @@ def _recreate(plan: RunnerPlan[VerifyOptions], url: str) -> None:
     from sqlalchemy.engine import make_url
 
     name = sql.Identifier(make_url(url).database)
-    with _connector(url, plan.component, "postgres")() as conn:
+    with connector(url, plan.component, "postgres")() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
@@ -99,8 +99,8 @@ def round_trip(
 ) -> Tuple[VerificationResult, RoundTrip, str]:
     """(result, the round trip, how it read the schema); again with full reads if tracking missed."""
     version_table = parse_alembic_ini(plan.config, Path(plan.config).read_text()).version_table
-    session = _session(plan, url, version_table)
-    connect = _connector(url, plan.component)
+    session = throwaway_session(plan, url, version_table)
+    connect = connector(url, plan.component)
 
     def say(text: str) -> None:
         print(f"{plan.component}: {text}", flush=True)
@@ -152,6 +152,24 @@ def _record(outcome: Outcome, result: VerificationResult, trip: RoundTrip, mode:
     )
 
 
+def _prove_snapshot(plan: RunnerPlan[VerifyOptions], server, outcome: Outcome) -> None:
+    """The database at head against the load of its own snapshot (`runner/snapshot/proof.py`):
+    what `db-migrate --from-snapshot` gives must be what the replay gives."""
+    from db_migrate.runner.snapshot.proof import prove
+
+    version_table = parse_alembic_ini(plan.config, Path(plan.config).read_text()).version_table
+    started = time.perf_counter()
+    try:
+        compared = prove(server, DATABASE, version_table, plan.component)
+    except ProblemError:
+        outcome.status = "failed"
+        raise
+    took = report.duration(time.perf_counter() - started)
+    line = f"Snapshot at head: loads back equal to the replay ({compared}; {took})"
+    outcome.extra["snapshot_proof"] = compared
+    outcome.extra["report"] = f"{outcome.extra['report']}\n{line}"
+
+
 def run(plan: RunnerPlan[VerifyOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     """`verify`: a throwaway server in this process's directory, then the round trip; prints the report."""
     from db_migrate.runner.postgres.server import PgServerError, pg_version, throwaway_server
@@ -163,8 +181,9 @@ def run(plan: RunnerPlan[VerifyOptions], environ: Mapping[str, str], outcome: Ou
             print(f"{plan.component}: throwaway PostgreSQL {pg_version()} up in {up}", flush=True)
             server.create_database(DATABASE)
             verify_on(plan, server.url(DATABASE), outcome)
+            _prove_snapshot(plan, server, outcome)
     except PgServerError as e:
-        raise ProblemError(_throwaway_failed(e)) from None
+        raise ProblemError(throwaway_failed(e)) from None
     finally:
         sys.stdout.flush()
     print("", flush=True)

@@ -1,0 +1,152 @@
+"""A fresh database by replay against `db-migrate --from-snapshot`, through `./pants`, in one run.
+
+A copy of this repo plus generated linear histories (each revision a table, `histories.py`) of
+1,000 and 5,000 revisions, with a local cache of its own (`PANTS_LOCAL_STORE_DIR`), so the first
+snapshot of each history really is built. For the manager and each generated history, with
+pantsd running as users have it, every case into a new empty database on one throwaway
+PostgreSQL:
+
+1. replay: `db-migrate` (the median of `--runs`);
+2. cold snapshot: the first `db-migrate --from-snapshot` (its process replays on a throwaway
+   PostgreSQL in the sandbox, then the runner loads the dump);
+3. warm snapshot: `--from-snapshot` again (the snapshot from pantsd's memory; the median);
+4. warm, `--no-pantsd`: the snapshot from the local disk cache, Pants started from nothing (one
+   run, next to `./pants --no-pantsd --version`, Pants' own start).
+
+Ratios are replay / snapshot. Targets (issue 24): warm at 5,000 revisions at least 10x faster
+than the replay, at least 2x on the manager.
+
+    benchmarks/run snapshot [--sizes 1000,5000] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from e2e.pants_repo import PantsRepo
+from histories import clean_env, median, write_component
+
+from db_migrate.runner.postgres.server import LocalServer, throwaway_server
+
+REPO = Path(__file__).resolve().parent.parent
+MANAGER = ("manager", "src/ai/backend/manager::", "MANAGER_DB_URL")
+
+
+class Bench:
+    def __init__(self, root: Path, server: LocalServer) -> None:
+        self.repo = PantsRepo.copy_of(REPO, root / "repo")
+        self.env = clean_env(NO_COLOR="1", PANTS_LOCAL_STORE_DIR=str(root / "lmdb_store"))
+        self.server = server
+        self.databases = 0
+        self.loads: List[float] = []  # what each load took, as the runner reported it
+
+    def fresh_url(self) -> str:
+        self.databases += 1
+        name = f"bench_{self.databases}"
+        self.server.create_database(name)
+        return self.server.url(name)
+
+    def time(self, *args: str, url_env: str = "", check: str = "") -> float:
+        env = {**self.env, url_env: self.fresh_url()} if url_env else self.env
+        started = time.perf_counter()
+        proc = subprocess.run(
+            ["./pants", *args], cwd=self.repo.root, env=env, capture_output=True, text=True
+        )
+        elapsed = time.perf_counter() - started
+        loaded = re.search(r"^Loaded in: ([\d.]+) (m?s)", proc.stdout, re.M)
+        if loaded:
+            self.loads.append(float(loaded.group(1)) / (1000 if loaded.group(2) == "ms" else 1))
+        if proc.returncode != 0 or check not in proc.stdout:
+            raise RuntimeError(
+                f"./pants {' '.join(args)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
+        return elapsed
+
+
+def component_cases(bench: Bench, spec: str, url_env: str, runs: int) -> Dict[str, float]:
+    def migrate(*flags: str, check: str, pants: tuple = ()) -> float:
+        return bench.time(*pants, "db-migrate", *flags, spec, url_env=url_env, check=check)
+
+    migrate(check="Migration successful")  # warm-up: pantsd, the component's venv
+    t = {"replay": median([migrate(check="Migration successful") for _ in range(runs)])}
+    t["cold snapshot"] = migrate("--from-snapshot", check="Snapshot: built now")
+    t["warm snapshot"] = median(
+        [migrate("--from-snapshot", check="(no replay)") for _ in range(runs)]
+    )
+    t["of which pg_restore"] = median(bench.loads[-runs:])
+    bench.repo.stop_pantsd()
+    t["warm, --no-pantsd"] = migrate(
+        "--from-snapshot", check="cached locally", pants=("--no-pantsd",)
+    )
+    print("  " + ", ".join(f"{case}: {seconds:.1f} s" for case, seconds in t.items()), flush=True)
+    return t
+
+
+def report(rows: List[Tuple[str, int, Dict[str, float]]], version: float) -> None:
+    print()
+    print(f"Pants' own start (`./pants --no-pantsd --version`): {version:.1f} s")
+    print()
+    print(
+        "| history | revisions | replay | --from-snapshot cold | warm | (its load)"
+        " | warm, --no-pantsd | replay / warm | replay / cold |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, count, t in rows:
+        print(
+            f"| {name} | {count:,} | {t['replay']:.1f} s | {t['cold snapshot']:.1f} s"
+            f" | {t['warm snapshot']:.1f} s | {t['of which pg_restore']:.1f} s"
+            f" | {t['warm, --no-pantsd']:.1f} s"
+            f" | {t['replay'] / t['warm snapshot']:.1f}x"
+            f" | {t['replay'] / t['cold snapshot']:.2f}x |"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,5000", help="generated history sizes")
+    parser.add_argument("--runs", type=int, default=2, help="samples of replay and warm (median)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    work = REPO / "benchmarks" / ".work" / f"snapshot-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    rows = []
+    try:
+        with throwaway_server() as server:
+            bench = Bench(work, server)
+            components = [MANAGER]
+            for size in sizes:
+                made = write_component(bench.repo.root, f"chain{size}", size, body="table")
+                components.append((made.name, f"src/bench/{made.name}::", made.url_env))
+            version = bench.time("--no-pantsd", "--version")
+            for name, spec, url_env in components:
+                print(f"{name} ...", flush=True)
+                count = _revisions(bench.repo.root, spec)
+                rows.append((name, count, component_cases(bench, spec, url_env, args.runs)))
+            bench.repo.stop_pantsd()
+        report(rows, version)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _revisions(root: Path, spec: str) -> int:
+    base = root / spec.rstrip(":")
+    return sum(
+        1
+        for path in base.rglob("versions/*.py")
+        if path.name != "__init__.py" and "revision =" in path.read_text()
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
