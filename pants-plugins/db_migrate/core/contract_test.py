@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import pytest
+import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 
 from db_migrate.core.contract import (
     OPTIONS,

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 
-import pytest
+import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 from pants.base.build_root import BuildRoot
 from pants.engine.addresses import Address
 from pants.testutil.option_util import create_subsystem
