@@ -7,12 +7,12 @@ SETTINGS = DevServerSettings(data_dir=Path("/repo/.dev-postgres"), port=20111)
 
 
 def test_an_ini_aimed_at_the_development_server_is_used_as_it_is():
-    url = dev_server_url(SETTINGS, "postgresql+psycopg://postgres:develove@127.0.0.1:20111/backend")
+    url = dev_server_url(SETTINGS, "postgresql+psycopg://postgres:devpass@127.0.0.1:20111/backend")
     assert (url.host, url.port, url.database, url.password) == (
         "127.0.0.1",
         20111,
         "backend",
-        "develove",
+        "devpass",
     )
 
 
