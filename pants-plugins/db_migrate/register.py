@@ -5,6 +5,7 @@ from db_migrate.lint import alembic_history
 from db_migrate.lint.migration_safety import rules as migration_safety
 from db_migrate.lint.python_lint import new_file
 from db_migrate.rules import (
+    cached_runner,
     component_setup,
     dependency_inference,
     expected_schema_process,
@@ -31,6 +32,7 @@ def rules():
         *revision_files.rules(),
         *migration_safety.rules(),
         *runner_process.rules(),
+        *cached_runner.rules(),
         *selection.rules(),
         *tailor.rules(),
         *migrate.rules(),

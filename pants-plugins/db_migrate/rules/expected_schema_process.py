@@ -13,17 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, List
 
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests
 from pants.engine.process import FallibleProcessResult, Process, ProcessResultMetadata
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.util.logging import LogLevel
+from pants.engine.rules import Get, collect_rules, rule
 
-from db_migrate.rules.runner_process import (
-    PLAN_FILE,
-    REMOTE_CACHE_PATIENCE_MS,
-    HermeticRunnerEnvironment,
-    RunnerEnvironmentRequest,
-)
+from db_migrate.rules.cached_runner import CachedRunnerRequest, outcome_of
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 OUTCOME_FILE = "__db_expected_schema__.json"
@@ -65,39 +58,20 @@ class ExpectedSchemaProcess:
 @rule(desc="Prepare the replay of a component's expected schema")
 async def expected_schema_process(request: ExpectedSchemaRequest) -> ExpectedSchemaProcess:
     fs = request.field_set
-    environment, plan_digest = await MultiGet(
-        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(fs)),
-        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
+    description = (
+        f"Replay {fs.component_name}'s schema at {request.label} (on a throwaway PostgreSQL)"
     )
-    digest = await Get(Digest, MergeDigests([environment.digest, plan_digest]))
-    return ExpectedSchemaProcess(
-        Process(
-            argv=(environment.argv0, "{chroot}/" + PLAN_FILE),
-            env={
-                **environment.env,
-                "PYTHONUNBUFFERED": "1",
-                "DB_MIGRATE_RESULT_FILE": OUTCOME_FILE,
-            },
-            input_digest=digest,
-            append_only_caches=environment.append_only_caches,
-            output_files=(OUTCOME_FILE,),
-            description=(
-                f"Replay {fs.component_name}'s schema at {request.label} (on a throwaway"
-                " PostgreSQL)"
-            ),
-            level=LogLevel.INFO,
-            # Waits for a remote cache's answer rather than starting a PostgreSQL for nothing.
-            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
-        )
+    process = await Get(
+        Process, CachedRunnerRequest(fs, request.plan_json, description, OUTCOME_FILE)
     )
+    return ExpectedSchemaProcess(process)
 
 
 @rule(desc="Replay a component's expected schema")
 async def run_expected_schema(request: ExpectedSchemaRequest) -> ExpectedSchemaResult:
     prepared = await Get(ExpectedSchemaProcess, ExpectedSchemaRequest, request)
     result = await Get(FallibleProcessResult, Process, prepared.process)
-    contents = await Get(DigestContents, Digest, result.output_digest)
-    outcome = next((c.content.decode() for c in contents if c.path == OUTCOME_FILE), "")
+    outcome = await outcome_of(result, OUTCOME_FILE)
     return ExpectedSchemaResult(
         exit_code=result.exit_code,
         stdout=result.stdout.decode("utf-8", "replace"),

@@ -15,6 +15,7 @@ from pants.testutil.rule_runner import RuleRunner
 from db_migrate.core.contract import ExpectedSchemaOptions, RunnerCommand, RunnerPlan
 from db_migrate.goals.drift import expected_request
 from db_migrate.rules import component_setup, expected_schema_process
+from db_migrate.rules.cached_runner import cached_runner_process
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.expected_schema_process import ExpectedSchemaProcess, ExpectedSchemaRequest
 from db_migrate.rules.runner_process import PLAN_FILE, hermetic_runner_environment
@@ -48,6 +49,7 @@ def _clone() -> RuleRunner:
             *component_setup.rules(),
             expected_schema_process.expected_schema_process,
             hermetic_runner_environment,
+            cached_runner_process,
             stand_in_runner_environment,
             describe,
         ],

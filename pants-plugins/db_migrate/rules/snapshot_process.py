@@ -16,25 +16,16 @@ import json
 from dataclasses import dataclass
 
 from pants.engine.fs import (
-    CreateDigest,
     Digest,
     DigestContents,
     DigestSubset,
-    FileContent,
-    MergeDigests,
     PathGlobs,
 )
 from pants.engine.process import FallibleProcessResult, Process, ProcessResultMetadata
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.util.logging import LogLevel
 
 from db_migrate.core.contract import SNAPSHOT_FILE
-from db_migrate.rules.runner_process import (
-    PLAN_FILE,
-    REMOTE_CACHE_PATIENCE_MS,
-    HermeticRunnerEnvironment,
-    RunnerEnvironmentRequest,
-)
+from db_migrate.rules.cached_runner import CachedRunnerRequest
 from db_migrate.rules.verify_process import OUTCOME_FILE
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
@@ -67,32 +58,18 @@ class SnapshotResult:
 @rule(desc="Prepare a database snapshot")
 async def snapshot_process(request: SnapshotRequest) -> SnapshotProcess:
     fs = request.field_set
-    environment, plan_digest = await MultiGet(
-        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(fs)),
-        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
-    )
-    digest = await Get(Digest, MergeDigests([environment.digest, plan_digest]))
     plural = "s" if request.revisions != 1 else ""
-    return SnapshotProcess(
-        Process(
-            argv=(environment.argv0, "{chroot}/" + PLAN_FILE),
-            env={
-                **environment.env,
-                "PYTHONUNBUFFERED": "1",
-                "DB_MIGRATE_RESULT_FILE": OUTCOME_FILE,
-            },
-            input_digest=digest,
-            append_only_caches=environment.append_only_caches,
-            output_files=(SNAPSHOT_FILE, OUTCOME_FILE),
-            description=(
-                f"Snapshot {fs.component_name} at {request.target_label} (replay of"
-                f" {request.revisions} revision{plural} on a throwaway PostgreSQL)"
-            ),
-            level=LogLevel.INFO,
-            # As db-verify: wait for a remote cache's answer rather than start a PostgreSQL.
-            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
-        )
+    description = (
+        f"Snapshot {fs.component_name} at {request.target_label} (replay of"
+        f" {request.revisions} revision{plural} on a throwaway PostgreSQL)"
     )
+    process = await Get(
+        Process,
+        CachedRunnerRequest(
+            fs, request.plan_json, description, OUTCOME_FILE, more_outputs=(SNAPSHOT_FILE,)
+        ),
+    )
+    return SnapshotProcess(process)
 
 
 @rule(desc="Snapshot a component's database")

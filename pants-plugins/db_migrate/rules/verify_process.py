@@ -15,22 +15,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests
 from pants.engine.process import (
     FallibleProcessResult,
     Process,
     ProcessCacheScope,
     ProcessResultMetadata,
 )
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.util.logging import LogLevel
+from pants.engine.rules import Get, collect_rules, rule
 
-from db_migrate.rules.runner_process import (
-    PLAN_FILE,
-    REMOTE_CACHE_PATIENCE_MS,
-    HermeticRunnerEnvironment,
-    RunnerEnvironmentRequest,
-)
+from db_migrate.rules.cached_runner import CachedRunnerRequest, outcome_of
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 OUTCOME_FILE = "__db_verify_outcome__.json"
@@ -70,44 +63,28 @@ class VerifyProcess:
 @rule(desc="Prepare a hermetic db-verify")
 async def verify_process(request: VerifyProcessRequest) -> VerifyProcess:
     fs = request.field_set
-    environment, plan_digest = await MultiGet(
-        Get(HermeticRunnerEnvironment, RunnerEnvironmentRequest(fs)),
-        Get(Digest, CreateDigest([FileContent(PLAN_FILE, request.plan_json.encode())])),
-    )
-    digest = await Get(Digest, MergeDigests([environment.digest, plan_digest]))
     plural = "s" if request.revisions != 1 else ""
-    return VerifyProcess(
-        Process(
-            argv=(environment.argv0, "{chroot}/" + PLAN_FILE),
-            env={
-                **environment.env,
-                "PYTHONUNBUFFERED": "1",
-                "DB_MIGRATE_RESULT_FILE": OUTCOME_FILE,
-            },
-            input_digest=digest,
-            append_only_caches=environment.append_only_caches,
-            output_files=(OUTCOME_FILE,),
-            description=(
-                f"Verify {fs.component_name}'s migrations ({request.revisions} revision{plural},"
-                " on a throwaway PostgreSQL)"
-            ),
-            level=LogLevel.INFO,
+    process = await Get(
+        Process,
+        CachedRunnerRequest(
+            fs,
+            request.plan_json,
+            f"Verify {fs.component_name}'s migrations ({request.revisions} revision{plural},"
+            " on a throwaway PostgreSQL)",
+            OUTCOME_FILE,
             cache_scope=(
                 ProcessCacheScope.PER_SESSION if request.force else ProcessCacheScope.SUCCESSFUL
             ),
-            # With a remote cache, Pants would start the process at once while it asks the
-            # server (speculation): a PostgreSQL for nothing. Wait for the answer instead.
-            remote_cache_speculation_delay_millis=REMOTE_CACHE_PATIENCE_MS,
-        )
+        ),
     )
+    return VerifyProcess(process)
 
 
 @rule(desc="Verify a component's migrations")
 async def run_verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
     prepared = await Get(VerifyProcess, VerifyProcessRequest, request)
     result = await Get(FallibleProcessResult, Process, prepared.process)
-    contents = await Get(DigestContents, Digest, result.output_digest)
-    outcome = next((c.content.decode() for c in contents if c.path == OUTCOME_FILE), "")
+    outcome = await outcome_of(result, OUTCOME_FILE)
     return VerifyProcessResult(
         exit_code=result.exit_code,
         stdout=result.stdout.decode("utf-8", "replace"),

@@ -22,6 +22,7 @@ from db_migrate.core.contract import RunnerPlan
 from db_migrate.goals import verify
 from db_migrate.goals.verify import DbVerify
 from db_migrate.rules import component_setup, selection, verify_process
+from db_migrate.rules.cached_runner import cached_runner_process
 from db_migrate.rules.runner_process import PLAN_FILE, hermetic_runner_environment
 from db_migrate.rules.verify_process import VerifyProcess, VerifyProcessRequest, VerifyProcessResult
 from db_migrate.testsupport.component_repo import (
@@ -60,6 +61,7 @@ def _clone() -> RuleRunner:
             *component_setup.rules(),
             *rules_except(verify_process.rules(), verify_process.run_verify_process),
             hermetic_runner_environment,
+            cached_runner_process,
             stand_in_runner_environment,
             describe_instead_of_running,
         ]
