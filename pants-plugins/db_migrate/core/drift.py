@@ -25,7 +25,7 @@ EXTRA, MISSING, CHANGED = "extra", "missing", "changed"
 # The key of db-status's runner outcome holding the live catalog (`--drift`): `objects` (rows as
 # below) and `version_tables` (every Alembic version table there -> its revisions).
 LIVE_CATALOG = "live_catalog"
-# Reading order, as the catalog reader's `KIND_ORDER`.
+# Reading order of the catalog's objects: also the order `runner/verify/schema.py` diffs in.
 KINDS = (
     "schema",
     "extension",

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
 
+from db_migrate.core.drift import KINDS
+
 Query = Callable[[str], Sequence[Sequence[object]]]
 
 
@@ -27,18 +29,7 @@ class Key(NamedTuple):
 
 
 # Reading order of a diff, and the order objects are created in.
-KIND_ORDER = (
-    "schema",
-    "extension",
-    "enum",
-    "function",
-    "sequence",
-    "table",
-    "column",
-    "constraint",
-    "index",
-    "trigger",
-)
+KIND_ORDER = KINDS  # one list for both worlds (`core/drift.py` compares in the same order)
 # Objects that disappear with their table: a table left behind is one line, not one per column.
 TABLE_CHILDREN = ("column", "constraint", "index", "trigger", "sequence")
 
