@@ -16,7 +16,8 @@ like today's tree), alternating with today's runs, and prints each case's ratio 
 `--breakdown N` then runs each case N more times with DB_MIGRATE_TIMING=1 and splits its time
 (medians) into: Pants until the goal asks for the runner's process, preparing it (rules), laying out
 the sandbox and exec'ing, the interpreter's start and the runner's imports, the runner's command,
-and after it (the goal's report, Pants' exit).
+and after it (the goal's report, Pants' exit). A run pantsd answered itself (goals/in_pantsd.py)
+splits into Pants until the goal reads, the read, and after it.
 
 Run: benchmarks/run everyday [--runs 9] [--revisions 5000] [--against REV] [--breakdown 5]
 """
@@ -157,19 +158,27 @@ def print_table(subjects: Sequence[Subject], samples, revisions: int, runs: int)
     return met
 
 
-TIMING = re.compile(r"db-migrate timing: (goal|runner) (\S+) (.*)")
+TIMING = re.compile(r"db-migrate timing: (goal|runner|pantsd) (\S+) (.*)")
 
 
 def instants(stderr: str) -> List[Dict[str, float]]:
-    """Per runner process, in order: the goal's and the runner's instants merged."""
+    """Per read, in order: a runner process (the goal's and the runner's instants merged), or a
+    read pantsd answered itself (`asked`, `read`)."""
     merged: List[Dict[str, float]] = []
+    runs: List[Dict[str, float]] = []  # the runner processes' records, in `merged` too
     goals = runners = 0
     for kind, _component, rest in TIMING.findall(stderr):
-        values = {k: float(v) for k, v in (item.split("=") for item in rest.split())}
+        values = {
+            k: float(v) for k, v in (item.split("=") for item in rest.split()) if k != "answered"
+        }
+        if kind == "pantsd":
+            merged.append(values)
+            continue
         index = goals if kind == "goal" else runners
-        if index == len(merged):
-            merged.append({})
-        merged[index].update(values)
+        if index == len(runs):
+            runs.append({})
+            merged.append(runs[-1])
+        runs[index].update(values)
         if kind == "goal":
             goals += 1
         else:
@@ -186,6 +195,16 @@ STEPS = (
     ("runner exit to the goal", "end", "returned"),
     ("the goal's report, Pants' exit", "returned", "finish"),
 )
+# A read pantsd answered itself (goals/in_pantsd.py): no runner process.
+PANTSD_STEPS = (
+    ("Pants until the goal reads the database", "start", "asked"),
+    ("the read in pantsd (connect, version table, ledger)", "asked", "read"),
+    ("the goal's report, Pants' exit", "read", "finish"),
+)
+
+
+def _end(record: Dict[str, float], finish: float) -> float:
+    return record.get("returned", record.get("read", finish))
 
 
 def breakdown(subject: Subject, runs: int, revisions: int) -> None:
@@ -202,11 +221,12 @@ def breakdown(subject: Subject, runs: int, revisions: int) -> None:
             if not found:
                 continue
             moments = {**found[0], "start": start, "finish": finish}
-            steps = list(STEPS)
-            if len(found) > 1:  # the first runner's steps, then the others as one row
-                moments["last"] = found[-1].get("returned", finish)
+            steps = list(PANTSD_STEPS if "asked" in found[0] else STEPS)
+            if len(found) > 1:  # the first read's steps, then the others as one row
+                moments["last"] = _end(found[-1], finish)
+                first_end = steps[-1][1]
                 steps[-1:] = [
-                    (f"the other {len(found) - 1} runners, one after another", "returned", "last"),
+                    (f"the other {len(found) - 1} reads, one after another", first_end, "last"),
                     ("the goal's report, Pants' exit", "last", "finish"),
                 ]
             for label, a, b in steps:

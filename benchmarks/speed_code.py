@@ -55,7 +55,7 @@ import psycopg
 t0 = time.perf_counter()
 url = "postgresql+psycopg://postgres:secret@127.0.0.1:8101/backend"
 if sys.argv[2] == "ours":
-    from db_migrate.runner.postgres.plain_url import plain_url as read
+    from db_migrate.core.plain_url import plain_url as read
 else:
     from sqlalchemy.engine import make_url as read
 read(url)

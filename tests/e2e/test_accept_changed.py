@@ -15,7 +15,7 @@ import psycopg
 from e2e.conftest import COMPONENTS, snapshot
 from e2e.test_db_rebase import commit_all, git, init_main
 
-from db_migrate.runner.postgres.lock import lock_key
+from db_migrate.core.applied import lock_key
 
 MANAGER = "src/ai/backend/manager::"
 LEDGER = "pants_db_migrate.alembic_version_checksums"

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from e2e.conftest import COMPONENTS, _isolated_copy, _shutdown, add_revision, snapshot
 
-from db_migrate.runner.postgres.lock import lock_key
+from db_migrate.core.applied import lock_key
 
 MANAGER = "src/ai/backend/manager::"
 MANAGER_DIR = COMPONENTS["manager"][0]

@@ -8,7 +8,7 @@ import json
 import psycopg
 from e2e.conftest import COMPONENTS, add_revision
 
-from db_migrate.runner.postgres.lock import lock_key
+from db_migrate.core.applied import lock_key
 
 APPPROXY = "src/ai/backend/appproxy::"
 URL_ENV, TABLE = COMPONENTS["appproxy"][1], COMPONENTS["appproxy"][2]

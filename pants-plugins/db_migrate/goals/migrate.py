@@ -25,6 +25,7 @@ from db_migrate.core.contract import (
     DEFAULT_BASE_REF,
     NEEDS_ENVIRONMENT,
     AcceptOptions,
+    BatchEntry,
     MigrateOptions,
     SqlOptions,
 )
@@ -39,9 +40,10 @@ from db_migrate.goals.common import (
     selected_components,
     static_problems,
 )
-from db_migrate.goals.component_run import run_component
+from db_migrate.goals.component_run import run_component, show_printed
 from db_migrate.goals.from_snapshot import load_from_snapshot
 from db_migrate.goals.from_snapshot import option_problem as snapshot_option_problem
+from db_migrate.goals.in_pantsd import no_op_outcome, reaches
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions, summary_line
 from db_migrate.goals.target_option import (
     TargetSyntaxError,
@@ -426,13 +428,20 @@ async def _run_in_order(
 async def _probed(
     reporter: Reporter, settings, build_root, setup: ComponentSetup, options: MigrateOptions
 ) -> Optional[ComponentRun]:
-    """A run that may be a no-op (to head, or down to base), tried first by the lean runner,
+    """A run that may be a no-op (to head, or down to base), answered by pantsd when the
+    answer is plain (`in_pantsd`), else tried first by the lean runner,
     whose sandbox holds no component source: its run when it answered (up-to-date, or an error
     any runner would give), None when the run has work for the component's own environment.
     The probe holds the migration lock while it reads, and writes nothing but what a no-op
     writes (the checksums of revisions applied without one)."""
     if options.dry_run or (options.target_label, options.direction) not in PROBED:
         return None
+    where = (await reaches([setup], settings, build_root))[0]
+    answer = no_op_outcome(where, setup.revisions, setup.heads, options) if where else None
+    if answer is not None:
+        printed, outcome = answer
+        show_printed(reporter, BatchEntry(0, printed, "", outcome))
+        return reporter.add(ComponentRun(setup.component, 0, outcome))
     run = await run_component(
         setup,
         dataclasses.replace(options, probe=True),

@@ -42,6 +42,7 @@ from db_migrate.goals.common import (
 )
 from db_migrate.goals.component_run import run_batch, run_component, show_printed
 from db_migrate.goals.drift import DriftCheck, drift_check
+from db_migrate.goals.in_pantsd import reaches, status_outcome
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.subsystem import DbMigrationsSubsystem
@@ -178,7 +179,10 @@ async def _db_status(
         return EXIT_USAGE
 
     setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
-    batched = await _read_together(setups, subsystem, settings, build_root, reporter.output)
+    answered = await _read_in_pantsd(setups, subsystem, settings, build_root)
+    batched = await _read_together(
+        setups, subsystem, settings, build_root, reporter.output, answered
+    )
     runs: List[ComponentRun] = []
     broken: List[str] = []
     drifts: List[DriftCheck] = []
@@ -189,7 +193,9 @@ async def _db_status(
             reporter.problem(setup.problems, setup.component)
             broken.append(setup.component)
             continue
-        if i in batched:
+        if i in answered:
+            run = reporter.add(answered[i])
+        elif i in batched:
             run, printed = batched[i]
             show_printed(reporter, printed)
             reporter.add(run)
@@ -229,16 +235,36 @@ def _options(setup: ComponentSetup, subsystem: DbStatusSubsystem) -> StatusOptio
     )
 
 
+async def _read_in_pantsd(
+    setups: Sequence[ComponentSetup],
+    subsystem: DbStatusSubsystem,
+    settings: DbMigrationsSubsystem,
+    build_root: BuildRoot,
+) -> Dict[int, ComponentRun]:
+    """The components whose database pantsd read itself (`in_pantsd`: a plain answer), by
+    index in `setups`; `--drift` reads the live catalog, which is the runner's."""
+    if subsystem.drift:
+        return {}
+    answered: Dict[int, ComponentRun] = {}
+    for i, (setup, where) in enumerate(zip(setups, await reaches(setups, settings, build_root))):
+        outcome = status_outcome(where, setup.revisions) if where is not None else None
+        if outcome is not None:
+            answered[i] = ComponentRun(setup.component, 0, outcome)
+    return answered
+
+
 async def _read_together(
     setups: Sequence[ComponentSetup],
     subsystem: DbStatusSubsystem,
     settings: DbMigrationsSubsystem,
     build_root: BuildRoot,
     output: str,
+    answered: Dict[int, ComponentRun],
 ) -> Dict[int, Tuple[ComponentRun, BatchEntry]]:
-    """Every component whose files are sound, read by one runner process (concurrently), by
-    its index in `setups`; nothing when one or none is (it runs alone, as before)."""
-    sound = [i for i, setup in enumerate(setups) if not setup.problems]
+    """Every component whose files are sound and whose status is not yet `answered`, read by
+    one runner process (concurrently), by its index in `setups`; nothing when one or none is
+    left (it runs alone, as before)."""
+    sound = [i for i, setup in enumerate(setups) if not setup.problems and i not in answered]
     if len(sound) < 2:
         return {}
     done = await run_batch(

@@ -22,9 +22,9 @@ from db_migrate.core.contract import (
     RunnerPlan,
     read_request,
 )
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError, mask
 from db_migrate.runner import timing
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.usercode import error_line, user_code_problem
 
 EXIT_FAILED = 1

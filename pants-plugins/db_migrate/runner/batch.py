@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, TextIO, Tuple
 
 from db_migrate.core.contract import BatchEntry, RunnerBatch, RunnerPlan
-from db_migrate.runner.outcome import Outcome
+from db_migrate.core.outcome import Outcome
 
 PlanRunner = Callable[[RunnerPlan], Tuple[int, Outcome]]
 

@@ -12,8 +12,8 @@ from db_migrate.core.contract import (
     RunnerPlan,
     StatusOptions,
 )
+from db_migrate.core.outcome import Outcome
 from db_migrate.runner.batch import run_batch
-from db_migrate.runner.outcome import Outcome
 
 
 def _plan(component: str) -> RunnerPlan:

@@ -15,13 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 from db_migrate.core import report
+from db_migrate.core.database_url import DatabaseUrl, UrlSource, network_params
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.postgres.database import (
-    DatabaseUrl,
-    UrlSource,
-    connect_problem,
-    network_params,
-)
+from db_migrate.runner.postgres.database import connect_problem
 
 
 @dataclass(frozen=True)

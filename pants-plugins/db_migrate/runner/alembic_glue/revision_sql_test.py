@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from db_migrate.core.contract import MigrationSafetyOptions, RunnerCommand, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.revision_file import is_revision_file, parse_revision_file
 from db_migrate.runner.alembic_glue.revision_sql import render, write_stubs
 from db_migrate.runner.commands import migration_safety as safety
-from db_migrate.runner.outcome import Outcome
 
 INI = """[alembic]
 script_location = %(here)s/scratch

@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from testsupport import postgres as pgtesting
 
+from db_migrate.core.database_url import DatabaseUrl, UrlSource
 from db_migrate.runner.alembic_glue.env_watch import HandOver
 from db_migrate.runner.alembic_glue.steps import AlembicSession, StepFailed
-from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource
 
 # The real-PostgreSQL fixtures (see runner/postgres/server_test.py for why they are bound here).
 pg_server = pgtesting.pg_server

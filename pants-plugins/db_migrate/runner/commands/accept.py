@@ -12,14 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence, Tuple
 
-from db_migrate.core import report
+from db_migrate.core import applied, report
 from db_migrate.core.alembic_ini import parse_alembic_ini
+from db_migrate.core.applied import current_heads
 from db_migrate.core.contract import AcceptOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres import lock
 from db_migrate.runner.postgres.connection import open_component_database
-from db_migrate.runner.postgres.version_table import current_heads
 from db_migrate.runner.tamper import accepted, ledger, released
 from db_migrate.runner.tamper.git_ref import workspace_commit
 
@@ -55,8 +55,8 @@ def _released_changes(plan: RunnerPlan, conn, version_table: str, heads):
     """The applied released revisions whose files changed, and why each is released; your own
     unreleased ones are named with the commands that run their edit."""
     facts = {r.revision: r for r in plan.revisions}
-    rows = ledger.recorded(conn, version_table) or {}
-    found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, heads), facts)
+    rows = applied.recorded(conn, version_table) or {}
+    found = applied.audit(rows, applied.applied_revisions(plan.revisions, heads), facts)
     if not found.changed:
         return (), {}
     options = plan.options
@@ -86,7 +86,7 @@ def _record(plan: RunnerPlan, conn, version_table: str, shipped, why, reason: st
     return accepted.record(conn, version_table, shipped, why, who, reason)
 
 
-def _change_lines(shipped: Sequence[ledger.ChangedRevision], why) -> Tuple[str, ...]:
+def _change_lines(shipped: Sequence[applied.ChangedRevision], why) -> Tuple[str, ...]:
     lines = [
         f"  - {c.revision} ({c.path}): sha256 {c.recorded[:12]}… → {c.current[:12]}…"
         f" (released: {why[c.revision]})"
@@ -109,7 +109,7 @@ def _accepted_block(plan: RunnerPlan, edits: Sequence[accepted.AcceptedEdit]) ->
     first = edits[0]
     who = accepted.Reviewer(first.os_user, first.git_commit, first.in_commit)
     changed = [
-        ledger.ChangedRevision(e.revision, e.path, e.old_checksum, e.new_checksum, "")
+        applied.ChangedRevision(e.revision, e.path, e.old_checksum, e.new_checksum, "")
         for e in edits
     ]
     lines = [
@@ -139,7 +139,7 @@ def _no_reason(plan: RunnerPlan) -> Problem:
 
 
 def _cannot_record(plan: RunnerPlan, version_table: str, why: str) -> Problem:
-    schema, table = ledger.ledger_table(version_table, ledger.ACCEPTED)
+    schema, table = applied.ledger_table(version_table, applied.ACCEPTED)
     return Problem(
         title="Cannot record the accepted edits",
         details=(

@@ -18,9 +18,9 @@ from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
 from db_migrate.core.contract import CreateOptions, MigrateOptions, RunnerCommand, RunnerPlan
 from db_migrate.core.history import History
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.core.revision_file import RevisionFileError, parse_revision_file
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.workspace import sandbox_relpath, write_new
 
 # ---------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from typing import Mapping
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
 from db_migrate.core.contract import ExpectedSchemaOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.outcome import Outcome
 
 DATABASE = "expected"
 OBJECTS = "objects"  # the outcome's key for the rows

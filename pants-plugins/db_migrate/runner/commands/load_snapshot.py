@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 from typing import Mapping
 
-from db_migrate.core import report
+from db_migrate.core import applied, report
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
+from db_migrate.core.applied import current_heads
 from db_migrate.core.contract import LoadSnapshotOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.migration.database import locked_database
 from db_migrate.runner.migration.dry_run import what_a_real_run_does_first
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.connection import ComponentDatabase, open_component_database
-from db_migrate.runner.postgres.version_table import current_heads
 from db_migrate.runner.snapshot import load
 from db_migrate.runner.tamper import ledger
 
@@ -67,8 +67,8 @@ def _record_checksums(plan: Plan, ini: AlembicIni, db: ComponentDatabase, after)
         )
         return 0
     facts = {r.revision: r for r in plan.revisions}
-    applied = ledger.applied_revisions(plan.revisions, after)
-    found = ledger.audit({}, applied, facts)
+    done = applied.applied_revisions(plan.revisions, after)
+    found = applied.audit({}, done, facts)
     ledger.reconcile(db.connection, ini.version_table, found, facts)
     return len(found.unrecorded)
 
@@ -128,7 +128,7 @@ def _dry_run(plan: Plan, ini: AlembicIni, environ, outcome: Outcome) -> Outcome:
         f"{plan.component}: dry run of --from-snapshot on {where}",
         f"Would load the snapshot of {options.target_label} ({', '.join(options.target)}):"
         f" {report.BASE} → {report.describe_heads(options.target)}, instead of replaying"
-        f" {len(ledger.applied_revisions(plan.revisions, options.target))} revision(s)",
+        f" {len(applied.applied_revisions(plan.revisions, options.target))} revision(s)",
         "The snapshot comes from the cache when these inputs were snapshotted before, else a"
         " replay on a throwaway PostgreSQL builds it first (your database is not touched by it).",
         "Nothing was changed (--dry-run).",

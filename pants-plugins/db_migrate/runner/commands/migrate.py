@@ -8,11 +8,11 @@ from typing import Mapping
 
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.core.contract import NEEDS_ENVIRONMENT, MigrateOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.migration.database import locked_database
 from db_migrate.runner.migration.dry_run import dry_run_without_database, what_a_real_run_does_first
 from db_migrate.runner.migration.flow import migrate_locked, plainly_at_target
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres import lock
 from db_migrate.runner.postgres.connection import open_component_database
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from db_migrate.core.contract import MigrationSafetyOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem
 from db_migrate.runner.alembic_glue.revision_sql import RenderedSql, Statement, render, write_stubs
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.safety import rules as safety_rules
 from db_migrate.runner.safety import squawk
 

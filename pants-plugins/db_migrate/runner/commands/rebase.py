@@ -22,10 +22,10 @@ from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.core.contract import MigrateOptions, RebaseOptions, RunnerCommand, RunnerPlan
 from db_migrate.core.history import History
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.core.revision_file import Revision, RevisionFileError, parse_revision_file
 from db_migrate.core.revision_order import base_to_head_order
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.rebase_plan import (
     MERGE,
     Branch,
@@ -279,9 +279,9 @@ def _database(ctx: _Context, environ: Mapping[str, str]) -> Iterator[Tuple[Optio
     None when there is nothing to look at: a development server that was never created, or, in
     a dry run, a database that is not reachable (a dry run never starts or locks anything).
     """
+    from db_migrate.core.database_url import resolve_url
     from db_migrate.runner.migration.database import locked_database
     from db_migrate.runner.postgres.connection import peek_database
-    from db_migrate.runner.postgres.database import resolve_url
     from db_migrate.runner.postgres.dev_server import DevServerSettings
 
     plan = ctx.plan
@@ -368,7 +368,7 @@ def _edited_texts(plan: RunnerPlan[RebaseOptions], edits) -> List[Tuple[Repoint,
 
 
 def _heads_of(ctx: _Context, db) -> Optional[Tuple[str, ...]]:
-    from db_migrate.runner.postgres.version_table import current_heads
+    from db_migrate.core.applied import current_heads
 
     return None if db is None else current_heads(db.connection, ctx.ini.version_table)
 

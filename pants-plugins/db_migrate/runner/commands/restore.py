@@ -7,12 +7,12 @@ from typing import Mapping
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
+from db_migrate.core.applied import current_heads
 from db_migrate.core.contract import RestoreOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.backup import restore
 from db_migrate.runner.postgres.sessions import active_sessions, other_sessions
-from db_migrate.runner.postgres.version_table import current_heads
 
 
 def run(plan: RunnerPlan[RestoreOptions], environ: Mapping[str, str], outcome: Outcome) -> Outcome:

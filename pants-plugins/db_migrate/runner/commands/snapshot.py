@@ -17,9 +17,9 @@ from typing import Mapping
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
 from db_migrate.core.contract import SNAPSHOT_FILE, RunnerPlan, SnapshotOptions
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.commands.verify import DATABASE, throwaway_failed, throwaway_session
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.snapshot.capture import dump, replay
 from db_migrate.runner.usercode import theirs_if_raised
 

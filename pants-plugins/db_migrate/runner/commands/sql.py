@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from db_migrate.core.contract import RunnerPlan, SqlOptions
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.outcome import Outcome
 
 
 def run(plan: RunnerPlan[SqlOptions], environ, outcome: Outcome) -> None:

@@ -12,18 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
-from db_migrate.core import report
+from db_migrate.core import applied, report
 from db_migrate.core.alembic_ini import parse_alembic_ini
 from db_migrate.core.contract import RunnerPlan, StatusOptions
 from db_migrate.core.drift import LIVE_CATALOG
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.core.status_report import FACTS, NOT_CREATED, NOT_RUNNING, READ, DatabaseFacts
-from db_migrate.runner.outcome import Outcome
 
 
 def run(plan: RunnerPlan[StatusOptions], environ, outcome: Outcome) -> Outcome:
+    from db_migrate.core.database_url import resolve_url
     from db_migrate.runner.postgres.connection import peek_database
-    from db_migrate.runner.postgres.database import resolve_url
     from db_migrate.runner.postgres.dev_server import DevServerSettings
 
     ini = parse_alembic_ini(plan.config, Path(plan.config).read_text())
@@ -78,13 +78,10 @@ def _read_database(
     """The version table and what the checksum ledger says of the applied files, from one
     read-only connection (and git, for which edited revisions are released); with `--drift`,
     the live catalog too (`schema_reads.live_catalog`)."""
-    from db_migrate.runner.postgres.version_table import current_heads
-    from db_migrate.runner.tamper import ledger
-
     live = None
     with db.connection as conn:
-        current = current_heads(conn, ini.version_table)
-        rows = ledger.recorded(conn, ini.version_table) or {}
+        current = applied.current_heads(conn, ini.version_table)
+        rows = applied.recorded(conn, ini.version_table) or {}
         edits = _accepted_edits(conn, ini.version_table)
         if plan.options.drift:
             from db_migrate.runner.verify.schema_reads import live_catalog
@@ -94,10 +91,10 @@ def _read_database(
 
 
 def _facts(plan: RunnerPlan[StatusOptions], database: str, current, rows, edits) -> DatabaseFacts:
-    from db_migrate.runner.tamper import ledger, released
+    from db_migrate.runner.tamper import released
 
     facts = {r.revision: r for r in plan.revisions}
-    found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, current), facts)
+    found = applied.audit(rows, applied.applied_revisions(plan.revisions, current), facts)
     unrecorded = tuple(found.unrecorded)
     if not found.changed:
         return DatabaseFacts(

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from db_migrate.core.contract import RunnerPlan, SyntaxOptions
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.revision_file import RevisionFileError, compile_revision_file
-from db_migrate.runner.outcome import Outcome
 
 
 def run(plan: RunnerPlan[SyntaxOptions], environ, outcome: Outcome) -> None:

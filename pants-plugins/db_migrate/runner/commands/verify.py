@@ -19,8 +19,8 @@ from typing import Mapping, Optional, Tuple
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import parse_alembic_ini
 from db_migrate.core.contract import RunnerPlan, VerifyOptions
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem, ProblemError, VerificationResult
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.verify.round_trip import RoundTrip
 from db_migrate.runner.verify.schema_reads import Snapshots, TrackingMissed
 
@@ -43,9 +43,9 @@ def throwaway_failed(error: BaseException) -> Problem:
 def throwaway_session(plan: RunnerPlan, url: str, version_table: str):
     """Alembic's config and scripts; env.py is handed a connection to `url` (as db-migrate hands
     one), and finds `url` too if it looks for its own (its variable, or the ini)."""
+    from db_migrate.core.database_url import DatabaseUrl, UrlSource
     from db_migrate.runner.alembic_glue.env_watch import HandOver
     from db_migrate.runner.alembic_glue.steps import AlembicSession
-    from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource
 
     os.environ[plan.url_env] = url
     hand_over = HandOver(

@@ -13,10 +13,10 @@ import pytest
 from testsupport import postgres as pg_fixtures
 
 from db_migrate.core.contract import RunnerCommand, RunnerPlan, VerifyOptions
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.core.revision_file import Revision
 from db_migrate.runner.commands import verify
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.server import LocalServer
 from db_migrate.runner.verify import schema
 from db_migrate.runner.verify.schema import Key

@@ -14,9 +14,9 @@ from typing import Callable, Optional, Tuple
 
 import psycopg
 
+from db_migrate.core.applied import current_heads
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.postgres.errors import db_error_text
-from db_migrate.runner.postgres.version_table import current_heads
 
 STATE_WAIT = 10.0
 _RETRY_EVERY = 0.5

@@ -6,8 +6,9 @@ import time
 
 import psycopg
 
+from db_migrate.core.database_url import DatabaseUrl, UrlSource
 from db_migrate.runner.faults.state import read_back
-from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource, connect
+from db_migrate.runner.postgres.database import connect
 from db_migrate.runner.postgres.server import throwaway_server
 
 TABLE = "alembic_version"

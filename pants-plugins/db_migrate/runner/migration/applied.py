@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Tuple
 
-from db_migrate.core import report
+from db_migrate.core import applied, report
 from db_migrate.core.alembic_ini import AlembicIni
+from db_migrate.core.applied import current_heads
 from db_migrate.core.contract import MigrateOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.migration.move import retry_command
 from db_migrate.runner.migration.problems import ahead_of_code
-from db_migrate.runner.outcome import Outcome
-from db_migrate.runner.postgres.version_table import current_heads
 from db_migrate.runner.tamper import ledger, released
 
 
 def checked_heads(
     plan: RunnerPlan[MigrateOptions], ini: AlembicIni, conn, outcome: Outcome
-) -> Tuple[Tuple[str, ...], ledger.Audit]:
+) -> Tuple[Tuple[str, ...], applied.Audit]:
     """(the version table's rows, the ledger's audit): refused when these scripts do not know
     the rows, or when an applied revision's file was edited since it ran."""
     heads = current_heads(conn, ini.version_table)
@@ -28,8 +28,8 @@ def checked_heads(
     if unknown:
         raise ProblemError(ahead_of_code(plan, unknown, heads))
     facts = {r.revision: r for r in plan.revisions}
-    rows = ledger.recorded(conn, ini.version_table) or {}
-    found = ledger.audit(rows, ledger.applied_revisions(plan.revisions, heads), facts)
+    rows = applied.recorded(conn, ini.version_table) or {}
+    found = applied.audit(rows, applied.applied_revisions(plan.revisions, heads), facts)
     if found.changed:
         _judge_changed(plan, found.changed, outcome)
     return heads, found
@@ -72,7 +72,7 @@ def _judge_changed(plan: RunnerPlan[MigrateOptions], changed, outcome: Outcome) 
     )
 
 
-def keep_ledger(plan: RunnerPlan, ini: AlembicIni, conn, found: ledger.Audit) -> bool:
+def keep_ledger(plan: RunnerPlan, ini: AlembicIni, conn, found: applied.Audit) -> bool:
     """Make the ledger match the database before anything runs; False: tamper detection off."""
     why_not = ledger.ensure(conn, ini.version_table)
     if why_not:

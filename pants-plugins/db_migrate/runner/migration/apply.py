@@ -9,7 +9,9 @@ from typing import List, Tuple
 
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni
+from db_migrate.core.applied import current_heads
 from db_migrate.core.contract import MigrateOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.faults.scene import step_scene
 from db_migrate.runner.live import LiveOutput
@@ -19,11 +21,9 @@ from db_migrate.runner.migration.move import Move, continuing_target, retry_comm
 from db_migrate.runner.migration.problems import failure_problem, in_one_transaction
 from db_migrate.runner.migration.rendering import as_step, heads_text, partial_summary
 from db_migrate.runner.migration.retry_policy import RetryPolicy
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.connection import ComponentDatabase
 from db_migrate.runner.postgres.lock_waits import LockWaitWatch
 from db_migrate.runner.postgres.sessions import active_sessions, other_sessions
-from db_migrate.runner.postgres.version_table import current_heads
 from db_migrate.runner.usercode import theirs_if_raised
 
 

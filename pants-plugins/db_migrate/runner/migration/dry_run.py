@@ -9,13 +9,13 @@ from typing import List, Mapping
 from db_migrate.core import report
 from db_migrate.core.alembic_ini import AlembicIni
 from db_migrate.core.contract import MigrateOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem
 from db_migrate.runner.migration.apply import backup_location
 from db_migrate.runner.migration.move import Move
 from db_migrate.runner.migration.planning import planned_steps
 from db_migrate.runner.migration.rendering import as_step, heads_text, step_lines
 from db_migrate.runner.migration.retry_policy import RetryPolicy
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.connection import ComponentDatabase
 from db_migrate.runner.postgres.sessions import other_sessions
 from db_migrate.runner.usercode import theirs_if_raised
@@ -95,7 +95,7 @@ def what_a_real_run_does_first(
     plan: RunnerPlan, ini: AlembicIni, environ: Mapping[str, str], problem: Problem
 ) -> List[str]:
     """For the development server: the start and the create a real run would do (else none)."""
-    from db_migrate.runner.postgres.database import resolve_url
+    from db_migrate.core.database_url import resolve_url
     from db_migrate.runner.postgres.dev_server import DevServerSettings
 
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)

@@ -9,9 +9,10 @@ env.py, with the transactions env.py asks for.
 
 from __future__ import annotations
 
-from db_migrate.core import report
+from db_migrate.core import applied, report
 from db_migrate.core.alembic_ini import AlembicIni
 from db_migrate.core.contract import MigrateOptions, RunnerPlan
+from db_migrate.core.outcome import Outcome
 from db_migrate.runner.migration.applied import checked_heads, keep_ledger
 from db_migrate.runner.migration.apply import apply_steps, backup_before, check_sessions
 from db_migrate.runner.migration.database import hand_over
@@ -19,7 +20,6 @@ from db_migrate.runner.migration.dry_run import dry_run_on_database
 from db_migrate.runner.migration.move import Move
 from db_migrate.runner.migration.planning import planned_steps
 from db_migrate.runner.migration.rendering import heads_text, result
-from db_migrate.runner.outcome import Outcome
 from db_migrate.runner.postgres.connection import ComponentDatabase
 from db_migrate.runner.tamper import ledger
 from db_migrate.runner.usercode import theirs_if_raised
@@ -55,26 +55,13 @@ def migrate_locked(
 def plainly_at_target(plan: RunnerPlan[MigrateOptions], ini: AlembicIni, conn) -> bool:
     """Whether `migrate_locked` answers this run from the version table alone, with nothing to
     say on the way: every row known, no applied file changed, the target reached. Reads only."""
-    from db_migrate.runner.postgres.version_table import current_heads
-
-    heads = current_heads(conn, ini.version_table)
-    if not _no_op(plan, Move.of(plan.options), heads):
+    heads = applied.current_heads(conn, ini.version_table)
+    move = Move.of(plan.options)
+    if not applied.plainly_at(move.direction, move.target, heads, plan.revisions, plan.heads):
         return False
-    rows = ledger.recorded(conn, ini.version_table) or {}
+    rows = applied.recorded(conn, ini.version_table) or {}
     facts = {r.revision: r for r in plan.revisions}
-    return not ledger.audit(rows, ledger.applied_revisions(plan.revisions, heads), facts).changed
-
-
-def _no_op(plan: RunnerPlan, move: Move, heads) -> bool:
-    known = {r.revision for r in plan.revisions}
-    return all(h in known for h in heads) and (
-        (
-            move.direction == "upgrade"
-            and move.target in ("head", "heads")
-            and set(heads) == set(plan.heads)
-        )
-        or (move.direction == "downgrade" and move.target == "base" and not heads)
-    )
+    return not applied.audit(rows, applied.applied_revisions(plan.revisions, heads), facts).changed
 
 
 def _answered_without_alembic(plan: RunnerPlan, move: Move, heads, outcome: Outcome) -> bool:

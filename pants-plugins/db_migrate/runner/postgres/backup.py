@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Tuple
 
+from db_migrate.core.database_url import DatabaseUrl, network_params
 from db_migrate.core.report import Problem, ProblemError, mask
-from db_migrate.runner.postgres.database import DatabaseUrl, network_params
 from db_migrate.runner.postgres.server import pg_bin
 from db_migrate.runner.workspace import git_ignored_folder
 

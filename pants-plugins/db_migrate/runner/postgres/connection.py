@@ -11,9 +11,10 @@ import psycopg
 
 from db_migrate.core.alembic_ini import AlembicIni
 from db_migrate.core.contract import RunnerPlan, SharedSettings
+from db_migrate.core.database_url import UrlSource, resolve_url
 from db_migrate.core.report import ProblemError, register_secret
 from db_migrate.runner.faults.watch import ServerWatch
-from db_migrate.runner.postgres.database import UrlSource, connect, resolve_url
+from db_migrate.runner.postgres.database import connect
 from db_migrate.runner.postgres.dev_server import (
     DevServerSettings,
     check_owner,

@@ -7,8 +7,9 @@ import socket
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 
 from db_migrate.core import report
+from db_migrate.core.database_url import DatabaseUrl, UrlSource
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource, connect
+from db_migrate.runner.postgres.database import connect
 from db_migrate.runner.postgres.server import free_port
 
 

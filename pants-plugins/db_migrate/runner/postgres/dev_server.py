@@ -23,8 +23,8 @@ from typing import Optional
 import psycopg
 
 from db_migrate.core.contract import SharedSettings
+from db_migrate.core.database_url import DatabaseUrl, UrlSource
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.postgres.database import DatabaseUrl, UrlSource
 from db_migrate.runner.postgres.errors import db_error_text
 from db_migrate.runner.postgres.server import LocalServer, pg_version
 from db_migrate.runner.workspace import git_ignored_folder

@@ -7,8 +7,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.postgres.dev_server import DevServerSettings, check_owner, ensure_database
 
 

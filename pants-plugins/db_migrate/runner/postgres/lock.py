@@ -6,22 +6,16 @@ The lock lives on its own session, so it is released by the server if this proce
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Optional
 
 import psycopg
 
+from db_migrate.core.applied import lock_key
 from db_migrate.core.report import Problem, ProblemError
 
 POLL_SECONDS = 0.2
-
-
-def lock_key(version_table: str) -> int:
-    """A stable signed 64-bit key per version table (one history per database)."""
-    digest = hashlib.sha256(f"pants-db-migrate:{version_table}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 @dataclass(frozen=True)

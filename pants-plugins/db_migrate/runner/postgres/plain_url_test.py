@@ -15,8 +15,9 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from db_migrate.runner.postgres.database import DatabaseUrl
-from db_migrate.runner.postgres.plain_url import plain_url
+import db_migrate.runner.postgres.database  # noqa: F401 - the fresh interpreter below imports it
+from db_migrate.core.database_url import DatabaseUrl
+from db_migrate.core.plain_url import plain_url
 
 # Each part is plain (what `plain_url` reads), plain with escapes and sub-delimiters (read too,
 # in a password), or mixed with what stresses a URL: delimiters, spaces, non-ASCII, newlines.
@@ -173,7 +174,8 @@ def test_reading_a_plain_url_and_connecting_imports_no_sqlalchemy(pg_server):
     script = textwrap.dedent(
         f"""
         import sys
-        from db_migrate.runner.postgres.database import UrlSource, DatabaseUrl, connect
+        from db_migrate.core.database_url import UrlSource, DatabaseUrl
+        from db_migrate.runner.postgres.database import connect
         source = UrlSource(DatabaseUrl.parse({url!r}), True, "APP_DB_URL")
         with connect(source, "app", 5) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -17,9 +17,9 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Sequence
 
+from db_migrate.core.applied import LEDGER_SCHEMA
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.postgres.server import pg_bin
-from db_migrate.runner.tamper.ledger import LEDGER_SCHEMA
 
 DUMP_FLAGS = (
     "--format=custom",

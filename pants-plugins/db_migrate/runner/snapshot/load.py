@@ -23,10 +23,10 @@ from typing import List, Sequence, Set
 
 import psycopg
 
+from db_migrate.core.applied import split_table
+from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import Problem, ProblemError, mask
-from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.postgres.server import pg_bin
-from db_migrate.runner.postgres.version_table import split_table
 
 # `pg_restore --list`: "218; 1259 16390 TABLE public users postgres". Kinds of several words
 # first, so "TABLE DATA public users" is never read as a TABLE in schema "DATA".

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.postgres.server import pg_bin
 from db_migrate.runner.snapshot import load
 from db_migrate.runner.snapshot.capture import dump

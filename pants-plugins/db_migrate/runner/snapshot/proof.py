@@ -21,10 +21,10 @@ from typing import Callable, Dict, List, Tuple
 import psycopg
 from psycopg import sql
 
+from db_migrate.core.applied import LEDGER_SCHEMA
+from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.snapshot import capture, load
-from db_migrate.runner.tamper.ledger import LEDGER_SCHEMA
 from db_migrate.runner.verify import schema
 
 LOADED = "verify_snapshot"  # the database the snapshot is loaded into, next to the replayed one

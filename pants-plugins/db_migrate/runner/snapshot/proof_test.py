@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.postgres.database import DatabaseUrl
 from db_migrate.runner.snapshot import capture, load, proof
 
 REPLAY = (

@@ -18,14 +18,14 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 import psycopg
 from psycopg import sql
 
-from db_migrate.core.report import mask
-from db_migrate.runner.tamper.ledger import (
+from db_migrate.core.applied import (
     ACCEPTED,
     TIME_FORMAT,
     ChangedRevision,
     qualified_name,
     table_ident,
 )
+from db_migrate.core.report import mask
 
 _CREATE = """CREATE TABLE IF NOT EXISTS {} (
     accepted_at timestamptz NOT NULL DEFAULT now(),

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from testsupport import postgres as pgtesting
 
+from db_migrate.core import applied
 from db_migrate.core.revision_file import Revision
 from db_migrate.runner.tamper import accepted, ledger
 
@@ -51,13 +52,13 @@ def conn(pg_server, pg_database):
 
 
 def changes(conn, facts):
-    rows = ledger.recorded(conn, VERSION_TABLE)
+    rows = applied.recorded(conn, VERSION_TABLE)
     by_id = {f.revision: f for f in facts}
-    return ledger.audit(rows, {"r1", "r2"}, by_id).changed
+    return applied.audit(rows, {"r1", "r2"}, by_id).changed
 
 
 def test_a_ledger_from_before_accepted_edits_reads_as_it_always_did(conn):
-    rows = ledger.recorded(conn, VERSION_TABLE)
+    rows = applied.recorded(conn, VERSION_TABLE)
     assert {r: (row.checksum, row.accepted_at) for r, row in rows.items()} == {
         "r1": (A, ""),
         "r2": (A, ""),
@@ -79,7 +80,7 @@ def test_an_accepted_edit_is_expected_from_then_on_and_the_next_edit_is_caught(c
     assert (edit.old_checksum, edit.new_checksum, edit.released) == (A, B, "in release 1.0")
     assert edit.accepted_at
     assert changes(conn, edited) == ()  # clean without any flag
-    assert ledger.recorded(conn, VERSION_TABLE)["r1"].accepted_at == ""
+    assert applied.recorded(conn, VERSION_TABLE)["r1"].accepted_at == ""
 
     (again,) = changes(conn, [fact("r1", A), fact("r2", C, ("r1",))])  # edited once more
     assert (again.recorded, again.current, again.accepted_at) == (B, C, edit.accepted_at)
@@ -105,14 +106,14 @@ def test_a_revision_applied_again_after_its_edit_was_accepted_is_of_the_file_tha
     accepted.ensure_log(conn, VERSION_TABLE)
     who = accepted.Reviewer("alice", "", None)
     accepted.record(conn, VERSION_TABLE, changes(conn, edited), {"r2": "x"}, who, "ok")
-    assert ledger.recorded(conn, VERSION_TABLE)["r2"].accepted_at
+    assert applied.recorded(conn, VERSION_TABLE)["r2"].accepted_at
 
     # Downgraded and upgraded again: the same file now ran, and the ledger says so.
     book = ledger.Book(VERSION_TABLE, True, {"r2": fact("r2", accepted_checksum)})
     step = SimpleNamespace(revision="r2", path=str(revision_file), is_upgrade=True)
     with conn.transaction():  # a revision's transaction, as Alembic runs it
         book.note(SimpleNamespace(connection=SimpleNamespace(exec_driver_sql=conn.execute)), step)
-    row = ledger.recorded(conn, VERSION_TABLE)["r2"]
+    row = applied.recorded(conn, VERSION_TABLE)["r2"]
     assert row.checksum == accepted_checksum
     assert row.accepted_at == ""
 

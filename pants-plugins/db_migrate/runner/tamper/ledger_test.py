@@ -2,15 +2,10 @@ from __future__ import annotations
 
 import random
 
+from db_migrate.core.applied import ChangedRevision, ancestor_counts, applied_revisions
 from db_migrate.core.report import git_paths
 from db_migrate.core.revision_file import Revision
-from db_migrate.runner.tamper.ledger import (
-    ChangedRevision,
-    ancestor_counts,
-    applied_revisions,
-    changed_problem,
-    work_in_progress,
-)
+from db_migrate.runner.tamper.ledger import changed_problem, work_in_progress
 
 VERSIONS = "src/ai/backend/manager/models/alembic/versions"
 

@@ -14,10 +14,10 @@ from pathlib import PurePosixPath
 from typing import Collection, Dict, Optional, Sequence, Tuple
 
 from db_migrate.core import report
+from db_migrate.core.applied import ancestor_counts, applied_revisions
 from db_migrate.core.contract import DEFAULT_BASE_REF, RunnerPlan
 from db_migrate.core.revision_file import Revision
 from db_migrate.runner.tamper.git_ref import files_at_ref
-from db_migrate.runner.tamper.ledger import ancestor_counts, applied_revisions
 
 
 def first_release(revisions: Sequence[Revision], pins: Sequence[Tuple[str, str]]) -> Dict[str, str]:

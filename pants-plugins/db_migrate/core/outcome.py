@@ -1,4 +1,5 @@
-"""What one runner command did, written as JSON for the goal (summaries, `--output=json`)."""
+"""What one runner command did, as JSON for the goal (summaries, `--output=json`): written by the
+runner, or by pantsd when it answered the command itself (`goals/in_pantsd.py`)."""
 
 from __future__ import annotations
 
