@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from db_migrate.core.applied import lock_key
 
 APPPROXY = "src/ai/backend/appproxy::"
+MANAGER = "src/ai/backend/manager::"
 URL_ENV, TABLE = COMPONENTS["appproxy"][1], COMPONENTS["appproxy"][2]
 LEDGER = f"pants_db_migrate.{TABLE}_checksums"
 OFF = "--db-migrations-read-in-pantsd=false"
@@ -145,3 +146,17 @@ def test_a_libpq_variable_reaches_the_runner_as_before(repo, new_database):
     without = run(repo, db, "db-status", env={**shell, "PANTS_PANTSD": "false"})
     assert without.returncode == 0 and by_runner(without), without
     assert words(without) == words(with_pantsd)
+
+
+def test_this_checkouts_development_server_is_read_in_pantsd(repo):
+    """The manager's ini names the development server: pantsd reads it once its data folder is
+    this checkout's (another checkout's server is the runner's to refuse: test_two_checkouts)."""
+    env = {"DB_MIGRATE_TIMING": "1"}
+    first = repo.run("db-migrate", MANAGER, env=env)  # starts the server, creates the database
+    assert first.returncode == 0 and not in_pantsd(first), first
+    status = repo.run("db-status", MANAGER, env=env)
+    assert status.returncode == 0 and in_pantsd(status), status
+    assert "State: ✅ Up-to-date" in status.stdout
+    again = repo.run("db-migrate", MANAGER, env=env)
+    assert again.returncode == 0 and in_pantsd(again), again
+    assert "manager is up-to-date at " in again.stdout
