@@ -206,8 +206,9 @@ def test_dev_server_starts_on_demand_and_creates_the_database(repo, histories):
 def test_a_noop_is_answered_by_the_lean_runner_and_work_by_the_components_own(
     repo, new_database, histories
 ):
-    """A run to head is tried first by the lean runner (no component source in its sandbox): a
-    no-op ends there, a run with work goes to the component's environment, printing once."""
+    """A run to head is tried first by the lean runner (no component source in its sandbox; after
+    pantsd, which answers a plain no-op itself): a no-op ends there, a run with work goes to the
+    component's environment, printing once."""
     db = new_database()
     timing = {"DB_MIGRATE_TIMING": "1"}
     work = migrate(repo, db, "--target=+2")
@@ -217,7 +218,11 @@ def test_a_noop_is_answered_by_the_lean_runner_and_work_by_the_components_own(
     assert rest.stdout.count("✅ Migration successful") == 1, rest
     assert len(re.findall(r"db-migrate timing: runner manager", rest.stderr)) == 2, rest
     assert db.versions("alembic_version") == (histories["manager"].head,)
-    noop = migrate(repo, db, extra_env=timing)
+    noop = migrate(repo, db, "--db-migrations-read-in-pantsd=false", extra_env=timing)
     assert noop.returncode == 0, noop
     assert "✅ manager is up-to-date at" in noop.stdout
     assert len(re.findall(r"db-migrate timing: runner manager", noop.stderr)) == 1, noop
+    # By default pantsd answers a plain no-op itself: no runner at all (test_read_in_pantsd).
+    plain = migrate(repo, db, extra_env=timing)
+    assert plain.returncode == 0 and plain.stdout == noop.stdout, plain
+    assert "db-migrate timing: runner" not in plain.stderr and "answered=yes" in plain.stderr

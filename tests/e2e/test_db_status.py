@@ -149,6 +149,15 @@ def test_diverged_heads(private_repo, new_database, histories):
     assert db.versions(TABLE) == (head,)
 
 
+def _said(result) -> list:
+    """stderr without Pants' log lines and the timing lines."""
+    return [
+        line
+        for line in result.stderr.splitlines()
+        if " [INFO] " not in line and "db-migrate timing:" not in line
+    ]
+
+
 def test_several_components_in_one_runner_print_what_separate_runs_print(
     repo, new_database, histories
 ):
@@ -159,10 +168,18 @@ def test_several_components_in_one_runner_print_what_separate_runs_print(
     env[COMPONENTS["manager"][1]] = "postgresql+psycopg://u:secret@127.0.0.1:9/none"
     assert repo.run("db-migrate", "src/ai/backend/accountmgr::", env=env).returncode == 0
     assert repo.run("db-migrate", "--target=+2", APPPROXY, env=env).returncode == 0
-    together = repo.run("db-status", "::", env={**env, "DB_MIGRATE_TIMING": "1"})
+    timing = {**env, "DB_MIGRATE_TIMING": "1"}
+    together = repo.run("db-status", "--db-migrations-read-in-pantsd=false", "::", env=timing)
     assert together.returncode != 0, together  # the manager cannot be reached
     runners = [line for line in together.stderr.splitlines() if "db-migrate timing: runner" in line]
     assert len(runners) == 1 and "accountmgr+appproxy+manager" in runners[0], together
+
+    # By default pantsd reads the two it can; the manager's runner alone says why it cannot.
+    mixed = repo.run("db-status", "::", env=timing)
+    runners = [line for line in mixed.stderr.splitlines() if "db-migrate timing: runner" in line]
+    assert len(runners) == 1 and "runner manager " in runners[0], mixed
+    assert mixed.returncode == together.returncode and mixed.stdout == together.stdout
+    assert _said(mixed) == _said(together)
 
     where_out = where_err = 0
     for name in ("accountmgr", "appproxy", "manager"):
