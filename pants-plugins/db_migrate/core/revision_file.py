@@ -175,7 +175,7 @@ def _header_from_ast(path: str, text: str) -> tuple[dict, str | None]:
                 values[name] = (_literal(value), stmt.lineno)
         for name in _bound_names(stmt if not names else value).intersection(_BOUND_HERE):
             values[name] = (_NOT_LITERAL, stmt.lineno)
-    for name, line in _indirect_bindings(tree):
+    for name, line in _indirect_bindings(tree, text):
         values[name] = (_NOT_LITERAL, line)
     if "__doc__" in values:
         doc, line = values.pop("__doc__")
@@ -194,9 +194,23 @@ def _plain_assignment(stmt: ast.stmt) -> tuple[list, ast.AST]:
     return [], stmt
 
 
-def _indirect_bindings(tree: ast.Module) -> list[tuple[str, int]]:
+# Every word `_indirect_bindings` acts on: `global` and the dynamic binders. Python NFKC-normalizes
+# identifiers, so only an ASCII text is sure to spell each of them so when it holds one.
+_INDIRECT_WORDS = re.compile(
+    r"\b(?:global|%s)\b" % "|".join(sorted(map(re.escape, _DYNAMIC_BINDERS)))
+)
+
+
+def _indirect_bindings(tree: ast.Module, text: str) -> list[tuple[str, int]]:
     """Header names a `global` statement lets a function or class bind, and header names written
-    as strings in a module that reaches its namespace dynamically (`globals()[...]`, `setattr`)."""
+    as strings in a module that reaches its namespace dynamically (`globals()[...]`, `setattr`).
+
+    An ASCII text with none of those words (most revision files) has neither, and the walk of the
+    whole tree is skipped: it was half the reader's time (10,000 generated revisions read in 3.6 to
+    4.4 s with the walk, 1.7 to 1.9 s without, on Pants' CPython 3.9).
+    """
+    if text.isascii() and not _INDIRECT_WORDS.search(text):
+        return []
     found = []
     dynamic = False
     strings = []

@@ -6,13 +6,16 @@ generated files is revision_file_alembic_test.py (CPython 3.11, Alembic itself).
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 
 from db_migrate.core.revision_file import (
+    _DYNAMIC_BINDERS,
     Revision,
     RevisionFileError,
+    _indirect_bindings,
     is_revision_file,
     parse_revision_file,
     read_revision_header,
@@ -302,6 +305,10 @@ def test_the_generated_template_is_read() -> None:
         'def f():\n    global down_revision\n    down_revision = "b2"\nf()',
         'class C:\n    global down_revision\n    down_revision = "b2"',
         'globals()["down_revision"] = "b2"',
+        # NFKC makes the fullwidth `ｇlobals` the name `globals`: a non-ASCII file is walked whole.
+        '\uff47lobals()["down_revision"] = "b2"',
+        'import sys\nsetattr(sys.modules[__name__], "down_revision", "b2")',
+        'vars()["down_revision"] = "b2"',
         'x = [y for y in [1] if (down_revision := "b2")]',
         "del down_revision",
     ],
@@ -313,6 +320,28 @@ def test_a_header_name_bound_any_other_way_is_refused_not_misread(binding: str) 
         read_revision_header("versions/c3.py", source)
     assert "down_revision" in raised.value.message
     assert raised.value.line is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'def f():\n    global down_revision\n    down_revision = "b2"',
+        "class C:\n    global revision, x",
+        'globals()["down_revision"] = "b2"',
+        'x.__dict__["revision"] = 1',
+        'import sys\nsys.modules[__name__].depends_on = None\ny = "depends_on"',
+        *(f'{word}("branch_labels")' for word in sorted(_DYNAMIC_BINDERS)),
+        'x = "revision"  # no binder: the string binds nothing',
+        'op.execute("SELECT 1")  # `execute` is not `exec`',
+        GENERATED,
+    ],
+)
+def test_skipping_the_walk_of_an_ascii_file_without_those_words_changes_nothing(body: str) -> None:
+    """`_indirect_bindings` skips walking an ASCII file that holds none of the words it acts on;
+    its answer must be the walk's (a non-ASCII text is always walked)."""
+    text = f'revision = "c3"\ndown_revision = "a1"\n{body}\n'
+    tree = ast.parse(text)
+    assert _indirect_bindings(tree, text) == _indirect_bindings(tree, text + "# \u00e9\n")
 
 
 @pytest.mark.parametrize(
