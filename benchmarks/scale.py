@@ -197,6 +197,7 @@ def tamper_row(repo: PantsRepo, server, env: Mapping[str, str], count: int) -> d
     a line more, so tamper detection finds thousands of applied revisions changed. Measured
     against the plain cold `db-status` of the same size: the extra must stay linear (it was
     quadratic: 5.5 s at 5,000 revisions with pantsd warm, and 5,000 lines of output)."""
+    from db_migrate.core import applied
     from db_migrate.runner.tamper import ledger
 
     ids = place_history(repo, count, salt=f"tamper-{count}-{time.time_ns()}")
@@ -204,7 +205,7 @@ def tamper_row(repo: PantsRepo, server, env: Mapping[str, str], count: int) -> d
     files = sorted((repo.root / MANAGER / "versions").glob("*.py"))
     with server.connect("backend") as conn:
         assert ledger.ensure(conn, "alembic_version") is None
-        schema, table = ledger.ledger_table("alembic_version")
+        schema, table = applied.ledger_table("alembic_version")
         with conn.cursor() as cur:
             cur.executemany(
                 f'INSERT INTO "{schema}"."{table}" (revision, checksum, path) VALUES (%s, %s, %s)',

@@ -9,10 +9,10 @@ In one run, on a scratch copy of the repo:
   `db-status` and `lint --only=alembic-history` after an edit of one revision's docstring;
 - each piece against what the run would do without it, on that case's input, in a fresh
   interpreter of the repo's environment (medians of alternating runs):
-  - `runner/postgres/plain_url.py` against SQLAlchemy's `make_url`, imports included (what
+  - `core/plain_url.py` against SQLAlchemy's `make_url`, imports included (what
     `db-status`'s runner would import otherwise; psycopg is imported first in both, as there);
   - `revision_order.base_to_head_order` against Alembic's `iterate_revisions` from the heads
-    to base (the tamper check's `ledger.ancestor_counts`, run by every `db-migrate`);
+    to base (the tamper check's `applied.ancestor_counts`, run by every `db-migrate`);
   - pantsd's memos after an edit: `RevisionFileMemo` (every other file's header read again),
     `RevisionMaps` (Alembic's map of the unchanged shape built again), `CompiledFiles` (the rest
     of the edited file's compile group compiled again). They also spare reading those files out
