@@ -37,7 +37,7 @@ from pants.base.build_root import BuildRoot
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.rules import Get
 
-from db_migrate.core import applied, report
+from db_migrate.core import report
 from db_migrate.core.contract import MigrateOptions, RunnerCommand
 from db_migrate.core.database_url import network_params, resolve_url
 from db_migrate.core.outcome import Outcome
@@ -111,6 +111,7 @@ def reach(
 
 def status_outcome(where: Reach, revisions) -> Optional[Dict]:
     """`db-status`'s outcome for a database read here (what the runner's would be), or None."""
+    from db_migrate.core import applied  # psycopg's import: only when pantsd reads
 
     def read(conn) -> Optional[Dict]:
         current = applied.current_heads(conn, where.version_table)
@@ -131,6 +132,8 @@ def no_op_outcome(
     where: Reach, revisions, heads, options: MigrateOptions
 ) -> Optional[Tuple[str, Dict]]:
     """(what it prints, its outcome) of a `db-migrate` with nothing to do, or None."""
+    from db_migrate.core import applied  # psycopg's import: only when pantsd reads
+
     key = applied.lock_key(where.version_table)
     started = time.perf_counter()
 
@@ -170,6 +173,8 @@ def no_op_outcome(
 def _all_recorded(revisions, current, rows, *, stale_too: bool = False) -> bool:
     """Every applied revision recorded with its file's checksum (and, with `stale_too`, no row of
     a revision no longer applied): nothing for the ledger to say or a run to write."""
+    from db_migrate.core import applied  # psycopg's import: only when pantsd reads
+
     facts = {r.revision: r for r in revisions}
     found = applied.audit(rows, applied.applied_revisions(revisions, current), facts)
     return not (found.changed or found.unrecorded or (stale_too and found.stale))
@@ -178,6 +183,8 @@ def _all_recorded(revisions, current, rows, *, stale_too: bool = False) -> bool:
 def _accepted_edits(conn, version_table: str) -> bool:
     """Whether an edit was ever accepted as reviewed (db-status lists them: the runner's job)."""
     from psycopg import sql
+
+    from db_migrate.core import applied  # psycopg's import: only when pantsd reads
 
     name = applied.qualified_name(version_table, applied.ACCEPTED)
     if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]:
@@ -188,6 +195,8 @@ def _accepted_edits(conn, version_table: str) -> bool:
 
 def _writable(conn, version_table: str) -> bool:
     """What `ledger.ensure` checks before a run: the role may keep the ledger (else a warning)."""
+    from db_migrate.core import applied  # psycopg's import: only when pantsd reads
+
     name = applied.qualified_name(version_table)
     row = conn.execute("SELECT has_table_privilege(%s, 'INSERT, UPDATE, DELETE')", (name,))
     return bool(row.fetchone()[0])
