@@ -194,6 +194,9 @@ def test_dev_server_starts_on_demand_and_creates_the_database(repo, histories):
         assert "creating database 'appproxy'" in result.stdout
         status = repo.run("db-dev-server", "--action=status")
         assert status.returncode == 0 and "running on 127.0.0.1:" in status.stdout, status
+        # What a new pytest session does to /tmp/pytest-of-<user> (a user's home may be so too):
+        # the server's data folder is out of the service account's reach while the server runs.
+        repo.root.parent.chmod(0o700)
         again = repo.run("db-migrate", "src/ai/backend/appproxy::")
         assert again.returncode == 0, again
         assert f"appproxy is up-to-date at {histories['appproxy'].head}" in again.stdout

@@ -148,15 +148,15 @@ def test_a_libpq_variable_reaches_the_runner_as_before(repo, new_database):
     assert words(without) == words(with_pantsd)
 
 
-def test_the_development_server_is_read_by_the_runner(repo):
-    """The manager's ini names the development server: the runner starts it, creates the
-    database and knows whether the server is this checkout's, so it answers there, as before."""
+def test_this_checkouts_development_server_is_read_in_pantsd(repo):
+    """The manager's ini names the development server: pantsd reads it once its data folder is
+    this checkout's (another checkout's server is the runner's to refuse: test_two_checkouts)."""
     env = {"DB_MIGRATE_TIMING": "1"}
     first = repo.run("db-migrate", MANAGER, env=env)  # starts the server, creates the database
-    assert first.returncode == 0 and by_runner(first), first
+    assert first.returncode == 0 and not in_pantsd(first), first
     status = repo.run("db-status", MANAGER, env=env)
-    assert status.returncode == 0 and by_runner(status), status
+    assert status.returncode == 0 and in_pantsd(status), status
     assert "State: ✅ Up-to-date" in status.stdout
     again = repo.run("db-migrate", MANAGER, env=env)
-    assert again.returncode == 0 and by_runner(again), again
+    assert again.returncode == 0 and in_pantsd(again), again
     assert "manager is up-to-date at " in again.stdout

@@ -12,8 +12,8 @@ answer is plain:
 - `db-migrate` to head (or down to base): the lock was free and taken for the read, the
   database is at the target, the ledger complete, writable and matching every applied file.
 
-Anything else (no psycopg here, the repo's development server, a problem connecting, an edited
-file, work to do, a read that takes too long) gives None, and the runner runs as
+Anything else (no psycopg here, a problem connecting, a development server that is down or not
+ours, an edited file, work to do, a read that takes too long) gives None, and the runner runs as
 before with its own messages: this path never prints an error and never writes.
 
 libpq takes defaults from its process's environment. pantsd's holds none of the user's variables
@@ -30,8 +30,10 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, TypeVar
 
+from pants.base.build_root import BuildRoot
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.rules import Get
 
@@ -64,6 +66,7 @@ class Reach:
     conninfo: str
     masked: str  # the URL as printed, without its password
     version_table: str
+    dev_data_dir: Optional[Path]  # the development server's data folder, when the URL is it
     deadline: float  # seconds the whole read may take before the runner is asked instead
     timing: bool = False  # DB_MIGRATE_TIMING: log when the read began and ended (benchmarks)
 
@@ -75,6 +78,8 @@ def reach(
     version_table: str,
     environ: Mapping[str, str],
     *,
+    build_root: str,
+    dev_server_dir: str,
     dev_server_port: int,
     connect_timeout: float,
     network_timeout: float,
@@ -96,12 +101,12 @@ def reach(
         "application_name": f"pants db-migrate ({component})",
     }
     extra.update({k: environ[e] for e, k in LIBPQ_ENV.items() if environ.get(e) and k not in given})
-    if not source.from_env and url.host in LOCAL_HOSTS and url.port == dev_server_port:
-        return None  # the development server: the runner's (it starts it, and knows it is ours)
+    ours = not source.from_env and url.host in LOCAL_HOSTS and url.port == dev_server_port
+    dev_dir = Path(build_root, dev_server_dir or ".dev-postgres", "data") if ours else None
     deadline = connect_timeout + min(network_timeout or 10.0, 10.0)
     timing = bool(environ.get("DB_MIGRATE_TIMING"))
     conninfo = url.conninfo(**extra)
-    return Reach(component, conninfo, url.masked(), version_table, deadline, timing)
+    return Reach(component, conninfo, url.masked(), version_table, dev_dir, deadline, timing)
 
 
 def status_outcome(where: Reach, revisions) -> Optional[Dict]:
@@ -223,13 +228,29 @@ def _connected(where: Reach, read: Callable[[object], Optional[T]]) -> Optional[
 
     try:
         with psycopg.connect(where.conninfo, autocommit=True) as conn:
+            if where.dev_data_dir is not None and not _ours(conn, where.dev_data_dir):
+                return None
             return read(conn)
     except psycopg.Error:
         return None
 
 
+def _ours(conn, data_dir: Path) -> bool:
+    """Whether the server is this checkout's development server (its data folder is ours)."""
+    import psycopg
+
+    try:
+        folder = conn.execute("SHOW data_directory").fetchone()[0]
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+    try:
+        return os.path.samefile(folder, data_dir)
+    except OSError:
+        return False
+
+
 async def reaches(
-    setups: Sequence[ComponentSetup], settings: DbMigrationsSubsystem
+    setups: Sequence[ComponentSetup], settings: DbMigrationsSubsystem, build_root: BuildRoot
 ) -> Tuple[Optional[Reach], ...]:
     """Each component's `Reach` (None where the runner must read), from the user's environment."""
     if not settings.read_in_pantsd:
@@ -243,6 +264,8 @@ async def reaches(
             setup.ini.url,
             setup.ini.version_table,
             environ,
+            build_root=build_root.path,
+            dev_server_dir=settings.dev_server_dir,
             dev_server_port=settings.dev_server_port,
             connect_timeout=settings.connect_timeout,
             network_timeout=settings.network_timeout,

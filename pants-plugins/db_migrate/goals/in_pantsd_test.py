@@ -5,6 +5,7 @@ against a real PostgreSQL in tests/e2e/test_read_in_pantsd.py."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest  # pants: no-infer-dep (the `[pytest]` tool resolve provides it)
 from psycopg.conninfo import conninfo_to_dict
@@ -18,6 +19,8 @@ INI_DEV_URL = "postgresql+psycopg://postgres:devpass@127.0.0.1:8101/manager"
 
 def reached(environ=None, ini_url=None, **kw):
     settings = {
+        "build_root": "/repo",
+        "dev_server_dir": ".dev-postgres",
         "dev_server_port": 8101,
         "connect_timeout": 5,
         "network_timeout": 30,
@@ -45,14 +48,14 @@ def test_the_users_url_with_every_parameter_the_runner_gives():
     )
     assert params["tcp_user_timeout"] == "30000" and params["keepalives"] == "1"
     assert where.masked == "postgresql+asyncpg://app:***@db.example:6543/appdb"
+    assert where.dev_data_dir is None, "a URL from the environment is never the development server"
 
 
-def test_the_development_server_is_left_to_the_runner():
-    """It starts the server, creates the database and knows whether the server is this
-    checkout's; a URL from the environment at the same port is the user's own database."""
-    assert reached(ini_url=INI_DEV_URL) is None
-    assert reached(ini_url=INI_DEV_URL.replace("8101", "8102")) is not None
-    assert reached({"MANAGER_DB_URL": INI_DEV_URL}, ini_url=INI_DEV_URL) is not None
+def test_the_ini_url_of_the_development_server_is_checked_for_its_data_folder():
+    where = reached(ini_url=INI_DEV_URL)
+    assert where.dev_data_dir == Path("/repo/.dev-postgres/data")
+    other_port = reached(ini_url=INI_DEV_URL.replace("8101", "8102"))
+    assert other_port.dev_data_dir is None
 
 
 def test_the_users_libpq_settings_are_passed_unless_the_url_sets_them():

@@ -436,7 +436,7 @@ async def _probed(
     writes (the checksums of revisions applied without one)."""
     if options.dry_run or (options.target_label, options.direction) not in PROBED:
         return None
-    where = (await reaches([setup], settings))[0]
+    where = (await reaches([setup], settings, build_root))[0]
     answer = no_op_outcome(where, setup.revisions, setup.heads, options) if where else None
     if answer is not None:
         printed, outcome = answer

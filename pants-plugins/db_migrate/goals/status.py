@@ -246,7 +246,7 @@ async def _read_in_pantsd(
     if subsystem.drift:
         return {}
     answered: Dict[int, ComponentRun] = {}
-    for i, (setup, where) in enumerate(zip(setups, await reaches(setups, settings))):
+    for i, (setup, where) in enumerate(zip(setups, await reaches(setups, settings, build_root))):
         outcome = status_outcome(where, setup.revisions) if where is not None else None
         if outcome is not None:
             answered[i] = ComponentRun(setup.component, 0, outcome)

@@ -396,9 +396,6 @@ class LocalServer:
         """
         if not self.is_initialized():
             raise PgServerError(f"{self.data_dir} is not initialized; call init() first")
-        if _service_account() is not None:
-            _make_binaries_usable()
-            _make_ancestors_traversable(self.data_dir)
         if self.is_running():
             return
         args = [
@@ -472,6 +469,7 @@ class LocalServer:
             "-o",
             self._server_options(),
         ]
+        self._reachable()
         proc = _run(args, timeout=timeout + 10)
         if proc.returncode != 0:
             raise PgServerError(
@@ -481,9 +479,21 @@ class LocalServer:
     def is_running(self) -> bool:
         if not self.is_initialized():
             return False
+        self._reachable()
         return (
             _run([pg_bin("pg_ctl"), "status", "--pgdata", self.data_dir.absolute()]).returncode == 0
         )
+
+    def _reachable(self) -> None:
+        """Let the service account (when root) reach the data folder before `pg_ctl` looks in it.
+
+        Its ancestors can lose o+x while the server runs (a new pytest session chmods
+        /tmp/pytest-of-<user> to 0700; a user's home may be 0700): `pg_ctl status` would then
+        say "not running" of a running server, and `stop` would leave it running.
+        """
+        if _service_account() is not None:
+            _make_binaries_usable()
+            _make_ancestors_traversable(self.data_dir)
 
     def _failure(self, what: str, output: str = "") -> str:
         message = f"PostgreSQL server in {self.data_dir} ({self.address}) {what}."

@@ -242,3 +242,27 @@ def test_a_directory_too_long_for_a_socket_gets_one_in_the_temp_dir(tmp_path: Pa
         with server.connect() as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
     assert list(deep.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the server to a service account")
+def test_a_running_server_is_seen_and_stopped_after_its_folders_ancestor_lost_o_x(
+    tmp_path: Path,
+) -> None:
+    """A new pytest session chmods /tmp/pytest-of-<user> to 0700, and a user's home may be
+    0700 too: the service account can then no longer reach a server's data folder, although the
+    server runs on. `pg_ctl status` must not then say "not running" (CI saw a development
+    server reported stopped so, and `stop` leave it running)."""
+    ancestor = tmp_path / "checkout"
+    server = LocalServer(data_dir=ancestor / "pgdata", port=free_port(), password="pw")
+    server.init()
+    server.start(timeout=60)
+    try:
+        ancestor.chmod(0o700)
+        assert server.is_running()
+        server.stop()
+        ancestor.chmod(0o700)
+        assert not server.is_running()
+        assert not _can_connect(server.conninfo())
+    finally:
+        ancestor.chmod(0o755)
+        server.stop(mode="immediate")
