@@ -5,6 +5,8 @@ Cases, pantsd warm, every database at head, alternating runs, medians:
   - `./pants db-status src/ai/backend/manager::` (one component);
   - a no-op `./pants db-migrate src/ai/backend/manager::` (already at head);
   - `./pants db-status src/ai/backend::` (the three components of the repo);
+  - the two manager commands without `MANAGER_DB_URL`: on the repo's development server (its
+    ini URL; the copy's server on a port of its own, started by the warm-up);
   - with `--revisions N` (default 5,000): the same two commands on a generated N-revision history
     (`src/bench/hist`, trivial revision bodies).
 Targets (issue 26): each one-component command at most 0.15 s over `--version`; the three
@@ -32,10 +34,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Sequence, Tuple
 
 from e2e.pants_repo import PantsRepo
 from histories import clean_env, median, write_component
+from testsupport.postgres import dev_server_port
 
 from db_migrate.runner.postgres.server import throwaway_server
 
@@ -47,16 +50,23 @@ URL_ENVS = ("MANAGER_DB_URL", "ACCOUNTMGR_DB_URL", "APPPROXY_DB_URL", "HIST_DB_U
 TARGET_ONE, TARGET_THREE = 0.15, 0.25
 
 
-def cases(revisions: int) -> Dict[str, Tuple[str, ...]]:
+class Case(NamedTuple):
+    args: Tuple[str, ...]
+    dev_server: bool = False  # run without MANAGER_DB_URL: the ini's development server
+
+
+def cases(revisions: int) -> Dict[str, Case]:
     found = {
-        "--version": ("--version",),
-        "db-status manager": ("db-status", MANAGER),
-        "no-op db-migrate manager": ("db-migrate", MANAGER),
-        "db-status, 3 components": ("db-status", THREE),
+        "--version": Case(("--version",)),
+        "db-status manager": Case(("db-status", MANAGER)),
+        "no-op db-migrate manager": Case(("db-migrate", MANAGER)),
+        "db-status, 3 components": Case(("db-status", THREE)),
+        "db-status manager, dev server": Case(("db-status", MANAGER), dev_server=True),
+        "no-op db-migrate, dev server": Case(("db-migrate", MANAGER), dev_server=True),
     }
     if revisions:
-        found[f"db-status, {revisions:,} revisions"] = ("db-status", HISTORY)
-        found[f"no-op db-migrate, {revisions:,} revisions"] = ("db-migrate", HISTORY)
+        found[f"db-status, {revisions:,} revisions"] = Case(("db-status", HISTORY))
+        found[f"no-op db-migrate, {revisions:,} revisions"] = Case(("db-migrate", HISTORY))
     return found
 
 
@@ -66,11 +76,16 @@ class Subject:
     def __init__(self, label: str, repo: PantsRepo, env: Mapping[str, str]) -> None:
         self.label, self.repo, self.env = label, repo, dict(env)
 
-    def run(self, args: Sequence[str], **extra: str) -> subprocess.CompletedProcess:
+    def run(
+        self, args: Sequence[str], dev_server: bool = False, **extra: str
+    ) -> subprocess.CompletedProcess:
+        env = {**self.env, **extra}
+        if dev_server:
+            del env["MANAGER_DB_URL"]
         proc = subprocess.run(
             ["./pants", *args],
             cwd=self.repo.root,
-            env={**self.env, **extra},
+            env=env,
             capture_output=True,
             text=True,
         )
@@ -81,15 +96,29 @@ class Subject:
             )
         return proc
 
-    def timed(self, args: Sequence[str]) -> float:
+    def timed(self, case: Case) -> float:
         started = time.perf_counter()
-        self.run(args)
+        self.run(case.args, case.dev_server)
         return time.perf_counter() - started
+
+
+def own_dev_port(repo: PantsRepo) -> None:
+    """The copy's development server on a port of its own, never the developer's 8101."""
+    port = dev_server_port()
+    for ini in repo.root.glob("alembic*.ini"):
+        ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
+    toml = repo.root / "pants.toml"
+    text = toml.read_text()
+    assert "[db-migrations]\n" in text and "dev_server_port" not in text
+    toml.write_text(
+        text.replace("[db-migrations]\n", f"[db-migrations]\ndev_server_port = {port}\n")
+    )
 
 
 def prepare(label: str, source: Path, work: Path, revisions: int, new_url) -> Subject:
     """A copy of `source` with the generated history, its databases at head, pantsd warm."""
     repo = PantsRepo.copy_of(source, work / label)
+    own_dev_port(repo)
     if revisions:
         write_component(repo.root, "hist", revisions, body="trivial")
     env = clean_env(NO_COLOR="1", **{name: new_url() for name in URL_ENVS})
@@ -98,8 +127,8 @@ def prepare(label: str, source: Path, work: Path, revisions: int, new_url) -> Su
         f"{label}: warming up (pantsd, the runners' venvs, every database to head) ...", flush=True
     )
     subject.run(["db-migrate", "::"])
-    for args in cases(revisions).values():
-        subject.run(args)
+    for case in cases(revisions).values():
+        subject.run(case.args, case.dev_server)  # the first dev-server case starts the server
     return subject
 
 
@@ -120,9 +149,9 @@ def measure(
     """Every case of every subject, alternating: round after round, each case once."""
     samples: Dict[Tuple[str, str], List[float]] = {}
     for n in range(runs):
-        for name, args in cases(revisions).items():
+        for name, case in cases(revisions).items():
             for subject in subjects:
-                samples.setdefault((subject.label, name), []).append(subject.timed(args))
+                samples.setdefault((subject.label, name), []).append(subject.timed(case))
         print(f"  round {n + 1}/{runs} done", flush=True)
     return samples
 
@@ -209,13 +238,13 @@ def _end(record: Dict[str, float], finish: float) -> float:
 
 def breakdown(subject: Subject, runs: int, revisions: int) -> None:
     print(f"\nwhere the time goes ({subject.label}, DB_MIGRATE_TIMING=1, medians of {runs}, ms)")
-    for name, args in cases(revisions).items():
-        if args[0] == "--version":
+    for name, case in cases(revisions).items():
+        if case.args[0] == "--version":
             continue
         rows: Dict[str, List[float]] = {}
         for _ in range(runs):
             start = time.time()
-            proc = subject.run(args, DB_MIGRATE_TIMING="1")
+            proc = subject.run(case.args, case.dev_server, DB_MIGRATE_TIMING="1")
             finish = time.time()
             found = instants(proc.stderr)
             if not found:
@@ -278,6 +307,7 @@ def main() -> int:
                 breakdown(subjects[0], args.breakdown, args.revisions)
     finally:
         for subject in subjects:
+            subject.run(["db-dev-server", "--action=stop"])
             subject.repo.stop_pantsd()
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nload at end: {os.getloadavg()[0]:.2f}")
