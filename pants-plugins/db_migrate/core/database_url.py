@@ -167,6 +167,9 @@ def _without(error: BaseException, text: str) -> str:
     return message.splitlines()[0] if message.strip() else type(error).__name__
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost")  # where the development server listens
+
+
 @dataclass(frozen=True)
 class UrlSource:
     """Where a component's URL came from, so messages can say what to change."""
@@ -182,6 +185,11 @@ class UrlSource:
         if self.from_env or not self.config:
             return self.env_var
         return f"sqlalchemy.url in {self.config}"
+
+    def is_dev_server(self, port: int) -> bool:
+        """The ini's own URL aimed at the repo's development server (a URL from the
+        environment is the user's database, whatever its port)."""
+        return not self.from_env and self.url.host in LOCAL_HOSTS and self.url.port == port
 
     def endpoint(self) -> report.Endpoint:
         url = self.url

@@ -55,7 +55,6 @@ logger = logging.getLogger(__name__)
 LIBPQ_ENV = {"PGOPTIONS": "options", "PGSSLMODE": "sslmode", "PGSSLROOTCERT": "sslrootcert"}
 # What the goal asks Pants for from the user's environment, besides each component's URL variable.
 CLIENT_ENV = (*LIBPQ_ENV, "HOME", "DB_MIGRATE_TIMING")
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def reach(
         "application_name": f"pants db-migrate ({component})",
     }
     extra.update({k: environ[e] for e, k in LIBPQ_ENV.items() if environ.get(e) and k not in given})
-    ours = not source.from_env and url.host in LOCAL_HOSTS and url.port == dev_server_port
+    ours = source.is_dev_server(dev_server_port)
     dev_dir = Path(build_root, dev_server_dir or ".dev-postgres", "data") if ours else None
     deadline = connect_timeout + min(network_timeout or 10.0, 10.0)
     timing = bool(environ.get("DB_MIGRATE_TIMING"))

@@ -219,12 +219,23 @@ async def _db_status(
     if len(setups) > 1:
         reporter.say("")
         reporter.say(status_summary(reporter.console, runs, broken))
+    return _exit_code(runs, broken, drifts, check=subsystem.check)
+
+
+def _exit_code(
+    runs: Sequence[ComponentRun],
+    broken: Sequence[str],
+    drifts: Sequence[DriftCheck],
+    *,
+    check: bool,
+) -> int:
+    """A failure first, then (with `--check`) a component behind its heads, then drift."""
     failed = next((r.exit_code for r in runs if r.exit_code != 0), 0)
     if failed or broken or any(d.failed for d in drifts):
         return failed or 1
-    if subsystem.check and any(r.outcome.get("state") != UP_TO_DATE for r in runs):
+    if check and any(r.outcome.get("state") != UP_TO_DATE for r in runs):
         return EXIT_NOT_UP_TO_DATE
-    if subsystem.check and any(d.drifted for d in drifts):
+    if check and any(d.drifted for d in drifts):
         return EXIT_DRIFT
     return 0
 

@@ -7,11 +7,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from db_migrate.core.contract import DevServerOptions, RunnerPlan
-from db_migrate.core.database_url import DatabaseUrl
+from db_migrate.core.database_url import LOCAL_HOSTS, DatabaseUrl
 from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.postgres.dev_server import (
-    LOCAL_HOSTS,
     DevServerSettings,
     check_port_owner,
     describe,

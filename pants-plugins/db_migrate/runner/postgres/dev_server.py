@@ -29,8 +29,6 @@ from db_migrate.runner.postgres.errors import db_error_text
 from db_migrate.runner.postgres.server import LocalServer, pg_version
 from db_migrate.runner.workspace import git_ignored_folder
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
-
 
 @dataclass(frozen=True)
 class DevServerSettings:
@@ -46,11 +44,7 @@ class DevServerSettings:
 
     def serves(self, source: UrlSource) -> bool:
         """True when `source` is the default URL aimed at this dev server."""
-        return (
-            (not source.from_env)
-            and source.url.host in LOCAL_HOSTS
-            and source.url.port == self.port
-        )
+        return source.is_dev_server(self.port)
 
     def init(self, server: LocalServer) -> None:
         """The server's data directory, made if missing, in a git-ignored folder of its own."""
