@@ -40,6 +40,7 @@ from pants.engine.rules import Get
 from db_migrate.core import report
 from db_migrate.core.contract import MigrateOptions, RunnerCommand
 from db_migrate.core.database_url import network_params, resolve_url
+from db_migrate.core.dev_server_folder import data_directory, pgdata, same_folder
 from db_migrate.core.outcome import Outcome
 from db_migrate.core.report import ProblemError
 from db_migrate.core.status_report import FACTS, READ, DatabaseFacts
@@ -101,7 +102,7 @@ def reach(
     }
     extra.update({k: environ[e] for e, k in LIBPQ_ENV.items() if environ.get(e) and k not in given})
     ours = source.is_dev_server(dev_server_port)
-    dev_dir = Path(build_root, dev_server_dir or ".dev-postgres", "data") if ours else None
+    dev_dir = pgdata(build_root, dev_server_dir) if ours else None
     deadline = connect_timeout + min(network_timeout or 10.0, 10.0)
     timing = bool(environ.get("DB_MIGRATE_TIMING"))
     conninfo = url.conninfo(**extra)
@@ -235,17 +236,9 @@ def _connected(where: Reach, read: Callable[[object], Optional[T]]) -> Optional[
 
 
 def _ours(conn, data_dir: Path) -> bool:
-    """Whether the server is this checkout's development server (its data folder is ours)."""
-    import psycopg
-
-    try:
-        folder = conn.execute("SHOW data_directory").fetchone()[0]
-    except psycopg.errors.InsufficientPrivilege:
-        return False
-    try:
-        return os.path.samefile(folder, data_dir)
-    except OSError:
-        return False
+    """Whether the server is this checkout's development server, as the runner decides it."""
+    folder = data_directory(conn)
+    return folder is not None and same_folder(folder, data_dir)
 
 
 async def reaches(

@@ -14,7 +14,6 @@ named, and never read or written.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import psycopg
 
 from db_migrate.core.contract import SharedSettings
 from db_migrate.core.database_url import DatabaseUrl, UrlSource
+from db_migrate.core.dev_server_folder import data_directory, dev_server_dir, same_folder
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.postgres.errors import db_error_text
 from db_migrate.runner.postgres.server import LocalServer, pg_version
@@ -37,9 +37,7 @@ class DevServerSettings:
 
     @classmethod
     def of(cls, buildroot: str, shared: SharedSettings) -> DevServerSettings:
-        data_dir = Path(shared.dev_server_dir or ".dev-postgres")
-        if not data_dir.is_absolute():
-            data_dir = Path(buildroot) / data_dir
+        data_dir = dev_server_dir(buildroot, shared.dev_server_dir)
         return cls(data_dir=data_dir, port=shared.dev_server_port or 8101)
 
     def serves(self, source: UrlSource) -> bool:
@@ -60,28 +58,13 @@ class DevServerSettings:
         )
 
 
-def _same_folder(theirs: str, ours: Path) -> bool:
-    try:
-        return os.path.samefile(theirs, ours)
-    except OSError:  # one of them does not exist here
-        return os.path.realpath(theirs) == os.path.realpath(ours)
-
-
-def data_directory(conn: psycopg.Connection) -> Optional[str]:
-    """The data folder of the server `conn` is connected to (None: the user may not read it)."""
-    try:
-        return conn.execute("SHOW data_directory").fetchone()[0]
-    except psycopg.errors.InsufficientPrivilege:
-        return None
-
-
 def check_owner(
     settings: DevServerSettings, conn: psycopg.Connection, url: DatabaseUrl, component: str
 ) -> None:
     """Raise `not_ours` unless the server `conn` reached runs on this checkout's data folder."""
     folder = data_directory(conn)
     ours = settings.server(url).data_dir
-    if folder is not None and _same_folder(folder, ours):
+    if folder is not None and same_folder(folder, ours):
         return
     why = "" if folder is not None else f"user '{url.user}' may not read its data_directory"
     raise ProblemError(not_ours(settings, url, component, folder, why))
