@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, NamedTuple, Sequence, Tuple
 
 from e2e.pants_repo import PantsRepo
-from histories import clean_env, median, write_component
-from testsupport.postgres import dev_server_port
+from histories import clean_env, median, own_dev_port, write_component
 
 from db_migrate.runner.postgres.server import throwaway_server
 
@@ -102,23 +101,10 @@ class Subject:
         return time.perf_counter() - started
 
 
-def own_dev_port(repo: PantsRepo) -> None:
-    """The copy's development server on a port of its own, never the developer's 8101."""
-    port = dev_server_port()
-    for ini in repo.root.glob("alembic*.ini"):
-        ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
-    toml = repo.root / "pants.toml"
-    text = toml.read_text()
-    assert "[db-migrations]\n" in text and "dev_server_port" not in text
-    toml.write_text(
-        text.replace("[db-migrations]\n", f"[db-migrations]\ndev_server_port = {port}\n")
-    )
-
-
 def prepare(label: str, source: Path, work: Path, revisions: int, new_url) -> Subject:
     """A copy of `source` with the generated history, its databases at head, pantsd warm."""
     repo = PantsRepo.copy_of(source, work / label)
-    own_dev_port(repo)
+    own_dev_port(repo.root)
     if revisions:
         write_component(repo.root, "hist", revisions, body="trivial")
     env = clean_env(NO_COLOR="1", **{name: new_url() for name in URL_ENVS})

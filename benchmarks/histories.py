@@ -163,6 +163,23 @@ def timed(
     return elapsed
 
 
+def own_dev_port(root: Path) -> int:
+    """A repo copy's development server on a port of its own, never the developer's 8101: the
+    setting in pants.toml and every ini URL aimed at it."""
+    from testsupport.postgres import dev_server_port
+
+    port = dev_server_port()
+    for ini in root.glob("alembic*.ini"):
+        ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
+    toml = root / "pants.toml"
+    text = toml.read_text()
+    assert "[db-migrations]\n" in text and "dev_server_port" not in text, toml
+    toml.write_text(
+        text.replace("[db-migrations]\n", f"[db-migrations]\ndev_server_port = {port}\n")
+    )
+    return port
+
+
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples)
 

@@ -39,9 +39,9 @@ from typing import List, Mapping, Sequence, Tuple
 
 import psutil
 from e2e.pants_repo import PantsRepo
-from histories import clean_env, median, write_branchy_history
+from histories import clean_env, median, own_dev_port, write_branchy_history
 
-from db_migrate.runner.postgres.server import free_port, throwaway_server
+from db_migrate.runner.postgres.server import throwaway_server
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGER = "src/ai/backend/manager/models/alembic"
@@ -407,15 +407,7 @@ def main() -> int:
     work = REPO / "benchmarks" / ".work" / f"scale-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     repo = PantsRepo.copy_of(REPO, work)
-    port = free_port()
-    for ini in repo.root.glob("alembic*.ini"):
-        ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
-    toml = repo.root / "pants.toml"
-    text, setting = toml.read_text(), f"dev_server_port = {port}\n"
-    if "[db-migrations]\n" in text:  # the section exists (default_specs): add to it
-        toml.write_text(text.replace("[db-migrations]\n", "[db-migrations]\n" + setting, 1))
-    else:
-        toml.write_text(text + "\n[db-migrations]\n" + setting)
+    own_dev_port(repo.root)
     cold: List[dict] = []
     tampered: List[dict] = []
     daemon = None

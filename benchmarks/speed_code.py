@@ -39,8 +39,7 @@ import time
 from pathlib import Path
 
 from e2e.pants_repo import PantsRepo
-from histories import clean_env, interleaved, median, write_branchy_history
-from testsupport.postgres import dev_server_port
+from histories import clean_env, interleaved, median, own_dev_port, write_branchy_history
 
 from db_migrate.runner.postgres.server import throwaway_server
 
@@ -216,15 +215,7 @@ def isolated_copy(work: Path) -> PantsRepo:
     """A copy whose development server port is its own (no component uses it: URLs are given)."""
     shutil.rmtree(work, ignore_errors=True)
     repo = PantsRepo.copy_of(REPO, work)
-    port = dev_server_port()
-    for ini in repo.root.glob("alembic*.ini"):
-        ini.write_text(ini.read_text().replace("127.0.0.1:8101", f"127.0.0.1:{port}"))
-    toml = repo.root / "pants.toml"
-    toml.write_text(
-        toml.read_text().replace(
-            "[db-migrations]\n", f"[db-migrations]\ndev_server_port = {port}\n", 1
-        )
-    )
+    own_dev_port(repo.root)
     return repo
 
 
