@@ -124,6 +124,7 @@ class SqlOptions:
 @dataclass(frozen=True)
 class SyntaxOptions:
     paths: Tuple[str, ...] = ()
+    archive: str = ""  # the files themselves, in one zip (`core/source_archive.py`)
 
 
 @dataclass(frozen=True)

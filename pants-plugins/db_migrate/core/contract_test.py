@@ -64,7 +64,9 @@ EXAMPLES = {
         sql_file="/repo/dist/out.sql",
         sql_append=True,
     ),
-    RunnerCommand.SYNTAX: SyntaxOptions(paths=("versions/a.py", "versions/b.py")),
+    RunnerCommand.SYNTAX: SyntaxOptions(
+        paths=("versions/a.py", "versions/b.py"), archive="files.zip"
+    ),
     RunnerCommand.DEVSERVER: DevServerOptions(action="reset"),
     RunnerCommand.STATUS: StatusOptions(
         history=True, release_pins=(("24.03", "aaa"),), base_ref="origin/main", drift=True

@@ -13,7 +13,14 @@ from typing import Any, Iterable, Sequence, Tuple
 
 from pants.core.goals.lint import LintResult, LintTargetsRequest
 from pants.core.util_rules.partitions import PartitionerType
-from pants.engine.fs import CreateDigest, Digest, DigestEntries, FileEntry
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestEntries,
+    FileContent,
+    FileEntry,
+)
 from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest
@@ -26,6 +33,7 @@ from db_migrate.core import report
 from db_migrate.core.contract import RunnerCommand, RunnerPlan, SyntaxOptions
 from db_migrate.core.file_memo import FileMemo
 from db_migrate.core.report import Problem
+from db_migrate.core.source_archive import pack
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.runner_process import (
     LeanRunnerEnvironmentRequest,
@@ -50,6 +58,7 @@ class AlembicHistoryLintRequest(LintTargetsRequest):
 
 
 FILES_PER_CHECK = 1000
+ARCHIVE = "__revision_files__.zip"  # a check's files, in its sandbox
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,11 @@ async def syntax_check(setup: ComponentSetup) -> SyntaxCheck:
     digests = await MultiGet(
         Get(Digest, CreateDigest([by_path[path] for path in group])) for group in groups
     )
+    contents = await MultiGet(Get(DigestContents, Digest, digest) for digest in digests)
+    archives = await MultiGet(
+        Get(Digest, CreateDigest([FileContent(ARCHIVE, pack((c.path, c.content) for c in files))]))
+        for files in contents
+    )
     results = await MultiGet(
         Get(
             FallibleProcessResult,
@@ -139,13 +153,13 @@ async def syntax_check(setup: ComponentSetup) -> SyntaxCheck:
                     config=fs.alembic_config.value,
                     url_env=fs.url_env,
                     buildroot="",
-                    options=SyntaxOptions(paths=group),
+                    options=SyntaxOptions(paths=group, archive=ARCHIVE),
                 ).to_json(),
                 f"Compile {pluralize(len(group), 'revision file')} of {setup.component}",
-                files=digest,
+                files=archive,
             ),
         )
-        for group, digest in zip(groups, digests)
+        for group, archive in zip(groups, archives)
     )
     for group, result in zip(groups, results):
         COMPILED.add(runner.digest, (by_path[path] for path in clean_paths(group, result)))

@@ -21,6 +21,7 @@ from pants.testutil.rule_runner import RuleRunner
 
 from db_migrate.core.contract import RunnerPlan
 from db_migrate.core.revision_file import RevisionFileError, compile_revision_file
+from db_migrate.core.source_archive import unpack
 from db_migrate.lint import alembic_history
 from db_migrate.lint.alembic_history import AlembicHistoryLintRequest, CompiledFiles, SyntaxCheck
 from db_migrate.rules import component_setup
@@ -60,9 +61,11 @@ def _ran(stdout: str) -> FallibleProcessResult:
 async def compile_in_this_process(request: RunnerCheckRequest) -> FallibleProcessResult:
     """The runner's `syntax` command on the files the check was given, with a first line naming
     them (the real command prints only the JSON line, which is all the lint reads)."""
-    paths = RunnerPlan.from_json(request.plan_json).options.paths
+    options = RunnerPlan.from_json(request.plan_json).options
     given = await Get(DigestContents, Digest, request.files)
-    contents = {c.path: c.content for c in given}
+    assert [c.path for c in given] == [options.archive], "one archive, nothing else"
+    contents = unpack(given[0].content)
+    paths = options.paths
     errors = []
     for path in paths:
         try:

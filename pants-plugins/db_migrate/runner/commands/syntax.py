@@ -2,7 +2,7 @@
 
 The static pre-flight of `db-migrate` reads only revision headers (and reports their problems);
 this is the full check of each file's body, done in the repo's own Python so syntax newer than
-Pants' interpreter is judged right.
+Pants' interpreter is judged right. The files come in one archive (`core/source_archive.py`).
 Prints one JSON object: {"errors": [{"path", "line", "message"}]}.
 """
 
@@ -14,16 +14,16 @@ from pathlib import Path
 from db_migrate.core.contract import RunnerPlan, SyntaxOptions
 from db_migrate.core.outcome import Outcome
 from db_migrate.core.revision_file import RevisionFileError, compile_revision_file
+from db_migrate.core.source_archive import unpack
 
 
 def run(plan: RunnerPlan[SyntaxOptions], environ, outcome: Outcome) -> None:
+    sources = unpack(Path(plan.options.archive).read_bytes())
     errors = []
     for path in plan.options.paths:
         try:
-            compile_revision_file(path, Path(path).read_bytes())
+            compile_revision_file(path, sources[path])
         except RevisionFileError as e:
             errors.append({"path": e.path, "line": e.line or 0, "message": e.message})
-        except OSError as e:
-            errors.append({"path": path, "line": 0, "message": f"cannot read: {e.strerror}"})
     print(json.dumps({"errors": errors}, sort_keys=True))
     outcome.status = "ok"
