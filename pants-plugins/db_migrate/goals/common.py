@@ -77,6 +77,15 @@ async def selected_components(
     return tuple(selection.field_sets)
 
 
+async def selected_setups(reporter: Reporter, specs: Specs) -> Optional[Tuple[ComponentSetup, ...]]:
+    """The static pre-flight of each component the specs select; None once a selection problem
+    is reported."""
+    field_sets = await selected_components(reporter, specs)
+    if field_sets is None:
+        return None
+    return await gather_setups(field_sets)
+
+
 async def the_one_component(
     reporter: Reporter, specs: Specs, refusal: Callable[[Sequence[str]], Problem]
 ) -> Optional[ComponentSetup]:

@@ -20,7 +20,6 @@ from db_migrate.core.contract import SNAPSHOT_FILE, LoadSnapshotOptions, Snapsho
 from db_migrate.core.history import TargetError
 from db_migrate.core.report import Problem
 from db_migrate.goals.component_run import build_plan, run_component
-from db_migrate.goals.process_death import killed_by_signal
 from db_migrate.goals.reporting import ComponentRun
 from db_migrate.goals.target_option import RELATIVE, resolve_release
 from db_migrate.rules.component_setup import ComponentSetup
@@ -112,18 +111,6 @@ async def load_from_snapshot(
 
 def _failed(setup: ComponentSetup, built: SnapshotResult, reporter) -> ComponentRun:
     """The snapshot process failed: its own words (a user's broken revision, say), run stops."""
-    if built.stdout.strip():
-        reporter.say(built.stdout.rstrip())
-    if built.stderr.strip():
-        reporter.console.print_stderr(built.stderr.rstrip())
-    killed = killed_by_signal(
-        setup.component,
-        setup.selector,
-        built.exit_code,
-        built.stdout,
-        built.metadata.total_elapsed_ms,
-    )
-    if killed is not None:
-        reporter.console.print_stderr(killed.render())
+    reporter.relay(setup.component, setup.selector, built)
     run = ComponentRun(setup.component, built.exit_code, {"status": "failed"})
     return reporter.add(run)

@@ -34,10 +34,9 @@ from db_migrate.goals.common import (
     EXIT_USAGE,
     BaseRefOption,
     ComponentOption,
-    gather_setups,
     run_goal,
     run_order,
-    selected_components,
+    selected_setups,
     static_problems,
 )
 from db_migrate.goals.component_run import run_component, show_printed
@@ -391,11 +390,9 @@ async def _migrate(
         reporter.problem([problem])
         return EXIT_USAGE
 
-    field_sets = await selected_components(reporter, specs)
-    if field_sets is None:
+    setups = await selected_setups(reporter, specs)
+    if setups is None:
         return EXIT_USAGE
-
-    setups = await gather_setups(field_sets)
     if _report_static_problems(reporter, setups, parts):
         return 1
 

@@ -16,7 +16,7 @@ from pants.base.build_root import BuildRoot
 from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
+from pants.engine.rules import collect_rules, goal_rule
 from pants.option.option_types import BoolOption, EnumOption, IntOption, StrOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
@@ -29,13 +29,11 @@ from db_migrate.goals.common import (
     ComponentOption,
     run_goal,
     run_order,
-    selected_components,
+    selected_setups,
 )
 from db_migrate.goals.component_run import run_component
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
-from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.target_types import AlembicMigrationsFieldSet
 
 
 class RebaseStrategy(Enum):
@@ -97,11 +95,9 @@ async def _db_rebase(
     specs: Specs,
     build_root: BuildRoot,
 ) -> int:
-    field_sets = await selected_components(reporter, specs)
-    if field_sets is None:
+    setups = await selected_setups(reporter, specs)
+    if setups is None:
         return EXIT_USAGE
-
-    setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
     problems = [p for s in setups for p in s.problems]
     if problems:
         reporter.problem(problems)

@@ -14,6 +14,7 @@ from pants.option.option_types import StrOption
 from pants.util.strutil import softwrap
 
 from db_migrate.core.report import Problem
+from db_migrate.goals.process_death import killed_by_signal
 
 REPORT_SCHEMA = "pants-db-migrate/report/v1"
 OUTPUTS = ("text", "json")
@@ -84,6 +85,24 @@ class Reporter:
     def add(self, run: ComponentRun) -> ComponentRun:
         self.runs.append(run)
         return run
+
+    def relay(self, component: str, selector: str, result: Any) -> bool:
+        """Pass on what a finished cached process of ours printed (`exit_code`, `stdout`,
+        `stderr`, `metadata`) and, when a signal killed it, why; True when one did."""
+        if result.stdout.strip():
+            self.say(result.stdout.rstrip())
+        if result.stderr.strip():
+            self.console.print_stderr(result.stderr.rstrip())
+        killed = killed_by_signal(
+            component,
+            selector,
+            result.exit_code,
+            result.stdout,
+            result.metadata.total_elapsed_ms,
+        )
+        if killed is not None:
+            self.console.print_stderr(killed.render())
+        return killed is not None
 
     def check_output(self) -> bool:
         if self.output in OUTPUTS:

@@ -17,7 +17,7 @@ from pants.base.specs import Specs
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.internals.session import RunId
-from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
+from pants.engine.rules import collect_rules, goal_rule
 from pants.option.option_types import BoolOption
 from pants.util.strutil import softwrap
 from pants.vcs.changed import Changed
@@ -38,7 +38,7 @@ from db_migrate.goals.common import (
     BaseRefOption,
     ComponentOption,
     run_goal,
-    selected_components,
+    selected_setups,
 )
 from db_migrate.goals.component_run import run_batch, run_component, show_printed
 from db_migrate.goals.drift import DriftCheck, drift_check
@@ -46,7 +46,6 @@ from db_migrate.goals.in_pantsd import reaches, status_outcome
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.subsystem import DbMigrationsSubsystem
-from db_migrate.target_types import AlembicMigrationsFieldSet
 
 EXIT_NOT_UP_TO_DATE = 1
 EXIT_DRIFT = 1  # --drift --check: the database differs from its scripts at its revision
@@ -174,11 +173,9 @@ async def _db_status(
     build_root: BuildRoot,
     run_id: RunId,
 ) -> int:
-    field_sets = await selected_components(reporter, specs)
-    if field_sets is None:
+    setups = await selected_setups(reporter, specs)
+    if setups is None:
         return EXIT_USAGE
-
-    setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
     answered = await _read_in_pantsd(setups, subsystem, settings, build_root)
     batched = await _read_together(
         setups, subsystem, settings, build_root, reporter.output, answered

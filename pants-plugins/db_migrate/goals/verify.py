@@ -31,13 +31,11 @@ from db_migrate.core.report import Problem
 from db_migrate.goals.common import (
     EXIT_USAGE,
     ComponentOption,
-    gather_setups,
     run_goal,
-    selected_components,
+    selected_setups,
     static_problems,
 )
 from db_migrate.goals.component_run import build_plan
-from db_migrate.goals.process_death import killed_by_signal
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.verify_process import VerifyProcessRequest, VerifyProcessResult, source_label
@@ -241,20 +239,8 @@ def _show(
         )
         reporter.say(outcome["report"])
     else:
-        if result.stdout.strip():
-            reporter.say(result.stdout.rstrip())
-        if result.stderr.strip():
-            reporter.console.print_stderr(result.stderr.rstrip())
-        killed = killed_by_signal(
-            setup.component,
-            setup.selector,
-            result.exit_code,
-            result.stdout,
-            result.metadata.total_elapsed_ms,
-        )
-        if killed is not None:
-            reporter.console.print_stderr(killed.render())
-        elif result.exit_code != 0 and not result.stderr.strip():
+        killed = reporter.relay(setup.component, setup.selector, result)
+        if not killed and result.exit_code != 0 and not result.stderr.strip():
             reporter.console.print_stderr(
                 f"{report.FAILURE} Error: {setup.component}: verification exited with {result.exit_code}"
             )
@@ -301,12 +287,11 @@ async def _db_verify(
     if subsystem.parallel < 0:
         reporter.problem([bad_parallel(subsystem.parallel)])
         return EXIT_USAGE
-    field_sets = await selected_components(reporter, specs)
-    if field_sets is None:
+    setups = await selected_setups(reporter, specs)
+    if setups is None:
         return EXIT_USAGE
-    if not field_sets:
+    if not setups:
         return 0  # --changed-since with nothing relevant changed: nothing to do
-    setups = await gather_setups(field_sets)
     cli_skip = [s.strip() for s in subsystem.skip if s.strip()]
     policies, problems = _policies(setups, cli_skip)
     if problems:

@@ -9,11 +9,17 @@ remote cache, and a failure is not cached (the default `SUCCESSFUL` scope).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Any, Dict, Tuple, Type, TypeVar
 
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests
-from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.process import (
+    FallibleProcessResult,
+    Process,
+    ProcessCacheScope,
+    ProcessResultMetadata,
+)
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -60,10 +66,37 @@ async def cached_runner_process(request: CachedRunnerRequest) -> Process:
     )
 
 
-async def outcome_of(result: FallibleProcessResult, outcome_file: str) -> str:
-    """The runner's outcome from a finished process ("" when it died before writing one)."""
+@dataclass(frozen=True)
+class CachedRunnerResult:
+    """A finished cached runner process: what it printed, and the Outcome the runner wrote."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    outcome_json: str  # the runner's Outcome (empty when it died before writing one)
+    metadata: ProcessResultMetadata
+
+    def outcome(self) -> Dict[str, Any]:
+        try:
+            return json.loads(self.outcome_json) if self.outcome_json.strip() else {}
+        except ValueError:
+            return {}
+
+
+R = TypeVar("R", bound=CachedRunnerResult)
+
+
+async def finished(kind: Type[R], result: FallibleProcessResult, outcome_file: str) -> R:
+    """The process's result as `kind`, with the outcome file it wrote ("" when it wrote none)."""
     contents = await Get(DigestContents, Digest, result.output_digest)
-    return next((c.content.decode() for c in contents if c.path == outcome_file), "")
+    outcome = next((c.content.decode() for c in contents if c.path == outcome_file), "")
+    return kind(
+        exit_code=result.exit_code,
+        stdout=result.stdout.decode("utf-8", "replace"),
+        stderr=result.stderr.decode("utf-8", "replace"),
+        outcome_json=outcome,
+        metadata=result.metadata,
+    )
 
 
 def rules():

@@ -9,14 +9,13 @@ the sandbox. So the same scripts at the same revision are one cache key on any c
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import List
 
-from pants.engine.process import FallibleProcessResult, Process, ProcessResultMetadata
+from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
 
-from db_migrate.rules.cached_runner import CachedRunnerRequest, outcome_of
+from db_migrate.rules.cached_runner import CachedRunnerRequest, CachedRunnerResult, finished
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 OUTCOME_FILE = "__db_expected_schema__.json"
@@ -30,18 +29,8 @@ class ExpectedSchemaRequest:
 
 
 @dataclass(frozen=True)
-class ExpectedSchemaResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-    outcome_json: str  # the runner's Outcome (empty when it died before writing one)
-    metadata: ProcessResultMetadata
-
-    def outcome(self) -> Dict[str, Any]:
-        try:
-            return json.loads(self.outcome_json) if self.outcome_json.strip() else {}
-        except ValueError:
-            return {}
+class ExpectedSchemaResult(CachedRunnerResult):
+    """A finished replay of the expected schema: its output and the objects it found."""
 
     def objects(self) -> List[List[str]]:
         """`[kind, parent, name, description]` rows (empty when the replay failed)."""
@@ -71,14 +60,7 @@ async def expected_schema_process(request: ExpectedSchemaRequest) -> ExpectedSch
 async def run_expected_schema(request: ExpectedSchemaRequest) -> ExpectedSchemaResult:
     prepared = await Get(ExpectedSchemaProcess, ExpectedSchemaRequest, request)
     result = await Get(FallibleProcessResult, Process, prepared.process)
-    outcome = await outcome_of(result, OUTCOME_FILE)
-    return ExpectedSchemaResult(
-        exit_code=result.exit_code,
-        stdout=result.stdout.decode("utf-8", "replace"),
-        stderr=result.stderr.decode("utf-8", "replace"),
-        outcome_json=outcome,
-        metadata=result.metadata,
-    )
+    return await finished(ExpectedSchemaResult, result, OUTCOME_FILE)
 
 
 def rules():

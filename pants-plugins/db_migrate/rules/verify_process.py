@@ -11,9 +11,8 @@ same cache key, locally or in a remote cache. A failure is never cached (the def
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from pants.engine.process import (
     FallibleProcessResult,
@@ -23,7 +22,7 @@ from pants.engine.process import (
 )
 from pants.engine.rules import Get, collect_rules, rule
 
-from db_migrate.rules.cached_runner import CachedRunnerRequest, outcome_of
+from db_migrate.rules.cached_runner import CachedRunnerRequest, CachedRunnerResult, finished
 from db_migrate.target_types import AlembicMigrationsFieldSet
 
 OUTCOME_FILE = "__db_verify_outcome__.json"
@@ -38,18 +37,8 @@ class VerifyProcessRequest:
 
 
 @dataclass(frozen=True)
-class VerifyProcessResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-    outcome_json: str  # the runner's Outcome (empty when it died before writing one)
-    metadata: ProcessResultMetadata
-
-    def outcome(self) -> Dict[str, Any]:
-        try:
-            return json.loads(self.outcome_json) if self.outcome_json.strip() else {}
-        except ValueError:
-            return {}
+class VerifyProcessResult(CachedRunnerResult):
+    """A finished verification: its output and the runner's report (`outcome()`)."""
 
 
 @dataclass(frozen=True)
@@ -84,14 +73,7 @@ async def verify_process(request: VerifyProcessRequest) -> VerifyProcess:
 async def run_verify_process(request: VerifyProcessRequest) -> VerifyProcessResult:
     prepared = await Get(VerifyProcess, VerifyProcessRequest, request)
     result = await Get(FallibleProcessResult, Process, prepared.process)
-    outcome = await outcome_of(result, OUTCOME_FILE)
-    return VerifyProcessResult(
-        exit_code=result.exit_code,
-        stdout=result.stdout.decode("utf-8", "replace"),
-        stderr=result.stderr.decode("utf-8", "replace"),
-        outcome_json=outcome,
-        metadata=result.metadata,
-    )
+    return await finished(VerifyProcessResult, result, OUTCOME_FILE)
 
 
 def source_label(metadata: ProcessResultMetadata, run_id) -> Optional[str]:
