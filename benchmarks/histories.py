@@ -9,7 +9,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Mapping, Sequence
+from typing import Callable, List, Mapping, Sequence, Tuple
 
 ENV_PY = '''"""Generated benchmark environment: URL from ${url_env}, one transaction per revision."""
 import os
@@ -94,6 +94,7 @@ def write_component(
     """A linear history of `count` revisions under `root` with its own ini and BUILD target.
 
     body="table": each revision creates (and its downgrade drops) a small table;
+    body="evolving": revisions that mostly change existing tables (`EvolvingSchema`);
     body="trivial": `pass`, the cheapest possible revision file.
     """
     script_rel = script_rel or f"src/bench/{name}/alembic"
@@ -105,11 +106,14 @@ def write_component(
     (script_dir / "env.py").write_text(_fill(ENV_PY, url_env=url_env))
     (script_dir / "script.py.mako").write_text(_mako())
     ids = [revision_id(name, i) for i in range(count)]
+    evolving = EvolvingSchema(name)
     for i, rev in enumerate(ids):
         down = ids[i - 1] if i else None
         if body == "table":
             up = f'    op.create_table("t_{name}_{i}", sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))'
             dn = f'    op.drop_table("t_{name}_{i}")'
+        elif body == "evolving":
+            up, dn = evolving.step(i)
         else:
             up = dn = "    pass"
         (versions / f"{rev}_step_{i}.py").write_text(
@@ -137,6 +141,62 @@ def write_component(
             f'alembic_migrations(name="migrations", component="{name}", alembic_config="{ini.name}")\n'
         )
     return GeneratedComponent(name, script_dir, ini, url_env, version_table, ids)
+
+
+class EvolvingSchema:
+    """Revision bodies roughly in the proportions of Backend.AI's manager history (485 revisions
+    at c0032c4, 2026-08: 14% create a table, 43% add a column, 31% move data, 23% alter a column,
+    19% create an index, several per revision): one table in seven revisions, each other revision
+    one change to an existing table (at 5,000: 715 tables, 2,269 added columns). The state after N revisions is far smaller than N tables, as in real
+    histories; `write_component(body="table")` is the other extreme (one table per revision).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tables: List[Tuple[str, List[str]]] = []  # (table, added columns)
+
+    def step(self, i: int) -> Tuple[str, str]:
+        """(upgrade body, downgrade body) of revision `i`: a pure function of `i` and the steps
+        before it."""
+        if i % 7 == 0:
+            return self._create_table(i)
+        table, columns = self.tables[(i * 7919) % len(self.tables)]
+        kind = (i * 31) % 100
+        if kind < 45 or not columns:
+            columns.append(f"c{i}")
+            return (
+                f'    op.add_column("{table}", sa.Column("c{i}", sa.Text))',
+                f'    op.drop_column("{table}", "c{i}")',
+            )
+        column = columns[(i * 13) % len(columns)]
+        if kind < 70:
+            return (
+                f"    op.execute(\"UPDATE {table} SET {column} = name || '-{i}'\")",
+                "    pass",
+            )
+        if kind < 85:
+            return (
+                f'    op.alter_column("{table}", "{column}", server_default="v{i}")',
+                f'    op.alter_column("{table}", "{column}", server_default=None)',
+            )
+        return (
+            f'    op.create_index("ix_{table}_{i}", "{table}", ["{column}"])',
+            f'    op.drop_index("ix_{table}_{i}", table_name="{table}")',
+        )
+
+    def _create_table(self, i: int) -> Tuple[str, str]:
+        table = f"t_{self.name}_{i}"
+        self.tables.append((table, []))
+        return (
+            f"    op.create_table(\n"
+            f'        "{table}",\n'
+            f'        sa.Column("id", sa.Integer, primary_key=True),\n'
+            f'        sa.Column("name", sa.Text, nullable=False),\n'
+            f'        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),\n'
+            f"    )\n"
+            f"    op.execute(\"INSERT INTO {table} (name) VALUES ('a'), ('b'), ('c')\")",
+            f'    op.drop_table("{table}")',
+        )
 
 
 def _mako() -> str:

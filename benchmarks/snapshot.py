@@ -1,8 +1,10 @@
 """A fresh database by replay against `db-migrate --from-snapshot`, through `./pants`, in one run.
 
-A copy of this repo plus generated linear histories (each revision a table, `histories.py`) of
-1,000 and 5,000 revisions, with a local cache of its own (`PANTS_LOCAL_STORE_DIR`), so the first
-snapshot of each history really is built. For the manager and each generated history, with
+A copy of this repo plus generated linear histories (`histories.py`) of 1,000 and 5,000
+revisions in two shapes (`evolve`: Backend.AI's mix of changes, one new table in seven
+revisions; `chain`: a new table in every revision, the worst case for a snapshot), with a local
+cache of its own (`PANTS_LOCAL_STORE_DIR`), so the first snapshot of each history really is
+built. For the manager and each generated history, with
 pantsd running as users have it, every case into a new empty database on one throwaway
 PostgreSQL:
 
@@ -16,7 +18,7 @@ PostgreSQL:
 Ratios are replay / snapshot. Targets (issue 24): warm at 5,000 revisions at least 10x faster
 than the replay, at least 2x on the manager.
 
-    benchmarks/run snapshot [--sizes 1000,5000] [--runs 2]
+    benchmarks/run snapshot [--sizes 1000,5000] [--shapes evolving,table] [--runs 2]
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ from db_migrate.runner.postgres.server import LocalServer, throwaway_server
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGER = ("manager", "src/ai/backend/manager::", "MANAGER_DB_URL")
+# Generated histories by shape (`histories.write_component`'s body): "evolve": revisions that
+# mostly change existing tables, as real histories do; "chain": one new table per revision, the
+# snapshot's worst case (its load creates as many objects as the replay).
+SHAPES = {"evolving": "evolve", "table": "chain"}
 
 
 class Bench:
@@ -114,8 +120,10 @@ def main() -> int:
     )
     parser.add_argument("--sizes", default="1000,5000", help="generated history sizes")
     parser.add_argument("--runs", type=int, default=2, help="samples of replay and warm (median)")
+    parser.add_argument("--shapes", default="evolving,table", help="generated history shapes")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    shapes = [s for s in args.shapes.split(",") if s.strip()]
     work = REPO / "benchmarks" / ".work" / f"snapshot-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -125,8 +133,10 @@ def main() -> int:
             bench = Bench(work, server)
             components = [MANAGER]
             for size in sizes:
-                made = write_component(bench.repo.root, f"chain{size}", size, body="table")
-                components.append((made.name, f"src/bench/{made.name}::", made.url_env))
+                for shape in shapes:
+                    name = f"{SHAPES[shape]}{size}"
+                    made = write_component(bench.repo.root, name, size, body=shape)
+                    components.append((made.name, f"src/bench/{made.name}::", made.url_env))
             version = bench.time("--no-pantsd", "--version")
             for name, spec, url_env in components:
                 print(f"{name} ...", flush=True)
