@@ -147,8 +147,9 @@ class EvolvingSchema:
     """Revision bodies roughly in the proportions of Backend.AI's manager history (485 revisions
     at c0032c4, 2026-08: 14% create a table, 43% add a column, 31% move data, 23% alter a column,
     19% create an index, several per revision): one table in seven revisions, each other revision
-    one change to an existing table (at 5,000: 715 tables, 2,269 added columns). The state after N revisions is far smaller than N tables, as in real
-    histories; `write_component(body="table")` is the other extreme (one table per revision).
+    one change to an existing table (at 5,000: 715 tables, 2,269 added columns). The state after
+    N revisions is far smaller than N tables, as in real histories; `write_component(body="table")`
+    is the other extreme (one table per revision).
     """
 
     def __init__(self, name: str) -> None:

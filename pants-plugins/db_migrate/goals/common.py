@@ -77,15 +77,6 @@ async def selected_components(
     return tuple(selection.field_sets)
 
 
-async def selected_setups(reporter: Reporter, specs: Specs) -> Optional[Tuple[ComponentSetup, ...]]:
-    """The static pre-flight of each component the specs select; None once a selection problem
-    is reported."""
-    field_sets = await selected_components(reporter, specs)
-    if field_sets is None:
-        return None
-    return await gather_setups(field_sets)
-
-
 async def the_one_component(
     reporter: Reporter, specs: Specs, refusal: Callable[[Sequence[str]], Problem]
 ) -> Optional[ComponentSetup]:
@@ -100,10 +91,12 @@ async def the_one_component(
     return await Get(ComponentSetup, AlembicMigrationsFieldSet, field_sets[0])
 
 
-async def gather_setups(
-    field_sets: Sequence[AlembicMigrationsFieldSet],
-) -> Tuple[ComponentSetup, ...]:
-    """The static pre-flight of every selected component (memoized per revision file)."""
+async def selected_setups(reporter: Reporter, specs: Specs) -> Optional[Tuple[ComponentSetup, ...]]:
+    """The static pre-flight of each component the specs select (memoized per revision file);
+    None once a selection problem is reported."""
+    field_sets = await selected_components(reporter, specs)
+    if field_sets is None:
+        return None
     started = time.perf_counter()
     setups = await MultiGet(Get(ComponentSetup, AlembicMigrationsFieldSet, fs) for fs in field_sets)
     logger.debug(
