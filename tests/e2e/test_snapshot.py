@@ -9,9 +9,9 @@ import re
 import subprocess
 import uuid
 
-from e2e.conftest import COMPONENTS, add_revision
+from e2e.conftest import COMPONENTS, Database, add_revision
 
-from db_migrate.runner.postgres.server import pg_bin
+from db_migrate.runner.postgres.server import LocalServer, pg_bin
 
 MANAGER = "src/ai/backend/manager::"
 URL_ENV = COMPONENTS["manager"][1]
@@ -271,6 +271,75 @@ def test_the_development_server_flow(repo, histories):
     again = repo.run("db-migrate", MANAGER)
     assert again.returncode == 0, again
     assert f"manager is up-to-date at {histories['manager'].head}" in again.stdout
+
+
+def _on_dev_server(repo, name: str) -> Database:
+    """A database name on the repo's development server (whether or not it exists yet)."""
+    port = int(re.search(r"dev_server_port = (\d+)", repo.read("pants.toml")).group(1))
+    data = repo.root / ".dev-postgres" / "data"
+    return Database(LocalServer(data_dir=data, port=port, password="develove"), name)
+
+
+def _template_of(result) -> tuple:
+    """(template, how) from `Loaded in: ... (a clone of template NAME, built now | kept ...)`."""
+    found = re.search(
+        r"^Loaded in: .*\(a clone of template (\S+), (built now|kept)", result.stdout, re.M
+    )
+    assert found, result
+    return found.group(1), found.group(2)
+
+
+def test_the_development_servers_new_database_is_a_clone_of_the_snapshots_template(
+    repo, new_database, histories
+):
+    """The ini's database, dropped and loaded again: the second load copies the template the
+    first built, and equals a replay (rows, sequences, version table, ledger)."""
+    replayed = new_database()
+    assert migrate(repo, replayed).returncode == 0
+    assert repo.run("db-dev-server", "--action=start").returncode == 0
+    backend = _on_dev_server(repo, "backend")
+    clones = []
+    for _ in range(2):
+        backend.server.drop_database("backend", force=True)
+        result = repo.run("db-migrate", "--from-snapshot", MANAGER)
+        assert result.returncode == 0, result
+        assert "creating database 'backend'" in result.stdout, result
+        clones.append(_template_of(result))
+    assert clones[1][1] == "kept" and clones[0][0] == clones[1][0]
+    assert state(backend) == state(replayed)
+    closed = backend.query(
+        "SELECT datistemplate, datallowconn FROM pg_database WHERE datname = %s", clones[1][0]
+    )
+    assert closed == [(True, False)]  # nobody may connect and block the next clone
+
+
+def test_snapshot_template_on_another_server_creates_missing_databases_as_clones(
+    repo, new_database, pg_server, histories
+):
+    replayed = new_database()
+    assert migrate(repo, replayed).returncode == 0
+    suffix = uuid.uuid4().hex[:8]
+    first, second, third = (Database(pg_server, f"clone_{n}_{suffix}") for n in "abc")
+
+    refused = migrate(repo, first, "--from-snapshot")  # without the flag: as before
+    assert refused.returncode == 1 and f"Database '{first.name}' does not exist" in refused.stderr
+    dry = migrate(repo, first, "--from-snapshot", "--snapshot-template", "--dry-run")
+    assert dry.returncode == 0, dry
+    assert "a real run would create it as a clone of the snapshot's template" in dry.stdout
+    assert first.name not in {r[0] for r in replayed.query("SELECT datname FROM pg_database")}
+
+    made = [migrate(repo, db, "--from-snapshot", "--snapshot-template") for db in (first, second)]
+    assert [r.returncode for r in made] == [0, 0], made
+    assert _template_of(made[1]) == (_template_of(made[0])[0], "kept")
+    assert state(first) == state(replayed) and state(second) == state(replayed)
+
+    pg_server.create_database(third.name)  # one that exists is loaded as before, not replaced
+    loaded = migrate(repo, third, "--from-snapshot", "--snapshot-template")
+    assert loaded.returncode == 0 and "(pg_restore, one transaction)" in loaded.stdout, loaded
+    alone = migrate(repo, third, "--snapshot-template")
+    assert alone.returncode == 2 and "--snapshot-template goes with --from-snapshot" in alone.stderr
+    up_to_date = migrate(repo, second)
+    assert f"manager is up-to-date at {histories['manager'].head}" in up_to_date.stdout
 
 
 def test_a_revision_that_fails_builds_no_snapshot_and_touches_nothing(

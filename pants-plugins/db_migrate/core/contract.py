@@ -215,6 +215,9 @@ class LoadSnapshotOptions:
     build_seconds: float = 0.0  # the replay that built it (0 when it came from a cache)
     lock_wait: float = DEFAULT_LOCK_WAIT
     dry_run: bool = False
+    # A database that does not exist yet: created as a clone of a template kept on its server
+    # (always on the development server).
+    snapshot_template: bool = False
 
 
 CommandOptions = Union[

@@ -111,6 +111,7 @@ EXAMPLES = {
         build_seconds=1.5,
         lock_wait=3.0,
         dry_run=True,
+        snapshot_template=True,
     ),
 }
 SHARED = SharedSettings(

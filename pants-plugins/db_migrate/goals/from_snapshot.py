@@ -58,6 +58,15 @@ def option_problem(
     )
 
 
+def snapshot_template_alone() -> Problem:
+    return Problem(
+        title="--snapshot-template goes with --from-snapshot",
+        details=("--snapshot-template says where a snapshot's load creates a new database",),
+        actions=("pants db-migrate --from-snapshot --snapshot-template <component>",),
+        kind="invalid_option",
+    )
+
+
 def snapshot_target(setup: ComponentSetup, label: str) -> Tuple[str, ...]:
     """The full revision ids `label` denotes (static checks already accepted it)."""
     try:
@@ -78,7 +87,12 @@ async def load_from_snapshot(
     """One component: its snapshot (cached, or built now), then the load; a dry run builds none."""
     target = snapshot_target(setup, label)
     if subsystem.dry_run:
-        options = LoadSnapshotOptions(target=target, target_label=label, dry_run=True)
+        options = LoadSnapshotOptions(
+            target=target,
+            target_label=label,
+            dry_run=True,
+            snapshot_template=subsystem.snapshot_template,
+        )
         return await run_component(
             setup, options, settings=settings, build_root=build_root, reporter=reporter, lean=True
         )
@@ -97,6 +111,7 @@ async def load_from_snapshot(
         source=cached or "built now",
         build_seconds=0.0 if cached else built.seconds,
         lock_wait=subsystem.lock_timeout,
+        snapshot_template=subsystem.snapshot_template,
     )
     return await run_component(
         setup,

@@ -42,6 +42,7 @@ from db_migrate.goals.common import (
 from db_migrate.goals.component_run import run_component, show_printed
 from db_migrate.goals.from_snapshot import load_from_snapshot
 from db_migrate.goals.from_snapshot import option_problem as snapshot_option_problem
+from db_migrate.goals.from_snapshot import snapshot_template_alone
 from db_migrate.goals.in_pantsd import no_op_outcome, reaches
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions, summary_line
 from db_migrate.goals.target_option import (
@@ -178,6 +179,17 @@ class DbMigrateSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefO
             that revision instead of replaying every revision. The snapshot is a cached build
             artifact: replayed once on a throwaway PostgreSQL, then taken from the local or remote
             cache. A database that is not empty is refused and left untouched.
+            """
+        ),
+    )
+    snapshot_template = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            With `--from-snapshot`: a database that does not exist yet is created as a clone of a
+            template database of the snapshot kept on the same server (`CREATE DATABASE ...
+            TEMPLATE`: a file copy, no load), built by the first such load; the two newest per
+            component are kept. The role needs CREATEDB. The development server always does this.
             """
         ),
     )
@@ -342,6 +354,8 @@ def _option_problem(subsystem: DbMigrateSubsystem, direction: str, parts) -> Pro
     accepting = accept_problem(subsystem)
     if accepting is not None:
         return accepting
+    if subsystem.snapshot_template and not subsystem.from_snapshot:
+        return snapshot_template_alone()
     if subsystem.from_snapshot:
         clash = snapshot_option_problem(
             direction,

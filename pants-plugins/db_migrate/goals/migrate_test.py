@@ -13,6 +13,7 @@ def options(**given) -> SimpleNamespace:
         "accept_changed": False,
         "reason": None,
         "from_snapshot": False,
+        "snapshot_template": False,
         "direction": "upgrade",
         "target": None,
         "sql": False,
@@ -79,3 +80,11 @@ def test_from_snapshot_needs_an_absolute_upgrade_target():
     for target in (None, "head", "release:24.09.0", "ddc0eca", "branch@head"):
         given = options(from_snapshot=True, target=target)
         assert _option_problem(given, "upgrade", (target or "head",)) is None, target
+
+
+def test_a_snapshot_template_without_a_snapshot_is_refused_rather_than_ignored():
+    problem = _option_problem(options(snapshot_template=True), "upgrade", ("head",))
+    assert problem is not None and problem.kind == "invalid_option"
+    assert problem.title == "--snapshot-template goes with --from-snapshot"
+    both = options(from_snapshot=True, snapshot_template=True)
+    assert _option_problem(both, "upgrade", ("head",)) is None

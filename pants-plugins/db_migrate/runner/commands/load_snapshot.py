@@ -2,25 +2,31 @@
 `snapshot` command, handed over in this sandbox) into the component's empty database, instead
 of a replay. Under the migration lock, like a migration; the database ends as a replay leaves
 it: the snapshot's objects and rows owned by the connecting role, the version table, and the
-checksum ledger's rows for the files of this checkout. A dry run takes no lock and starts or
-creates nothing."""
+checksum ledger's rows for the files of this checkout. A database that does not exist yet is
+created as a clone of the snapshot's template instead (`snapshot/templates.py`), on the
+development server or with --snapshot-template. A dry run takes no lock and starts or creates
+nothing."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Optional
+
+import psycopg
 
 from db_migrate.core import applied, report
 from db_migrate.core.alembic_ini import AlembicIni, parse_alembic_ini
 from db_migrate.core.applied import current_heads
 from db_migrate.core.contract import LoadSnapshotOptions, RunnerPlan
+from db_migrate.core.database_url import resolve_url
 from db_migrate.core.outcome import Outcome
-from db_migrate.core.report import ProblemError
+from db_migrate.core.report import ProblemError, register_secret
 from db_migrate.runner.migration.database import locked_database
 from db_migrate.runner.migration.dry_run import what_a_real_run_does_first
 from db_migrate.runner.postgres.connection import ComponentDatabase, open_component_database
-from db_migrate.runner.snapshot import load
+from db_migrate.runner.postgres.dev_server import DevServerSettings, ensure_running
+from db_migrate.runner.snapshot import load, templates
 from db_migrate.runner.tamper import ledger
 
 Plan = RunnerPlan[LoadSnapshotOptions]
@@ -33,19 +39,54 @@ def run(plan: Plan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
         return _dry_run(plan, ini, environ, outcome)
     snapshot = Path(plan.options.snapshot_file)
     inside = load.contents(snapshot)
+    cloned = _new_database(plan, ini, environ, snapshot, inside)
     with locked_database(plan, ini, environ, plan.options.lock_wait) as db:
-        _refuse_unless_empty(plan, ini, db, inside.schemas)
-        print(
-            f"{plan.component}: loading the snapshot into {db.source.url.masked()} ...", flush=True
-        )
-        started = time.perf_counter()
-        capacity = load.lock_capacity(db.connection)
-        loaded = load.restore(db.source.url, snapshot, inside.locks, capacity)
-        outcome.seconds = time.perf_counter() - started
+        if cloned is None:
+            loaded = _load(plan, ini, db, snapshot, inside, outcome)
+        else:  # created by this run, as a clone: nobody else's, nothing to refuse
+            loaded = cloned.built or load.Loaded(True)
+            outcome.seconds = cloned.build_seconds + cloned.clone_seconds
         after = current_heads(db.connection, ini.version_table)
         recorded = _record_checksums(plan, ini, db, after)
-    _report(plan, db, loaded, recorded, after, outcome)
+    _report(plan, db, loaded, recorded, after, outcome, cloned)
     return outcome.finish("loaded", after)
+
+
+def _load(plan: Plan, ini: AlembicIni, db, snapshot: Path, inside, outcome: Outcome) -> load.Loaded:
+    """pg_restore into the database, which must be empty."""
+    _refuse_unless_empty(plan, ini, db, inside.schemas)
+    print(f"{plan.component}: loading the snapshot into {db.source.url.masked()} ...", flush=True)
+    started = time.perf_counter()
+    capacity = load.lock_capacity(db.connection)
+    loaded = load.restore(db.source.url, snapshot, inside.locks, capacity)
+    outcome.seconds = time.perf_counter() - started
+    return loaded
+
+
+def _new_database(
+    plan: Plan, ini: AlembicIni, environ, snapshot: Path, inside
+) -> Optional[templates.Cloned]:
+    """A database that does not exist yet, created as a clone of the snapshot's template
+    (`snapshot/templates.py`): on the development server, or anywhere with --snapshot-template.
+    None when it exists, or when neither applies."""
+    source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
+    register_secret(*source.url.secrets())
+    dev = DevServerSettings.of(plan.buildroot, plan.shared)
+    if dev.serves(source):
+        ensure_running(dev, source.url, plan.component)
+    elif not plan.options.snapshot_template:
+        return None
+    try:
+        if templates.Server(source.url).database_exists(source.url.database):
+            return None
+        print(
+            f"{plan.component}: creating database '{source.url.database}' on {source.url.where}"
+            " as a clone of the snapshot's template ...",
+            flush=True,
+        )
+        return templates.create_as_clone(source.url, plan.component, snapshot, inside)
+    except psycopg.Error as e:
+        raise ProblemError(templates.cannot_clone(plan.component, source, e)) from None
 
 
 def _refuse_unless_empty(plan: Plan, ini: AlembicIni, db: ComponentDatabase, schemas) -> None:
@@ -80,9 +121,23 @@ def source_text(options: LoadSnapshotOptions) -> str:
     return f"{options.source} (no replay)"
 
 
-def _report(plan: Plan, db, loaded: load.Loaded, recorded: int, after, outcome: Outcome) -> None:
-    options = plan.options
+def _how(loaded: load.Loaded, cloned: Optional[templates.Cloned]) -> str:
     how = "one transaction" if loaded.one_transaction else "object by object"
+    if cloned is None:
+        return f"pg_restore, {how}"
+    if cloned.built is None:
+        return f"a clone of template {cloned.template}, kept on the server"
+    built, copied = report.duration(cloned.build_seconds), report.duration(cloned.clone_seconds)
+    return (
+        f"a clone of template {cloned.template}, built now by pg_restore in {built} ({how}),"
+        f" copied in {copied}"
+    )
+
+
+def _report(
+    plan: Plan, db, loaded: load.Loaded, recorded: int, after, outcome: Outcome, cloned
+) -> None:
+    options = plan.options
     lines = [
         "",
         f"{report.SUCCESS} Snapshot loaded",
@@ -91,7 +146,7 @@ def _report(plan: Plan, db, loaded: load.Loaded, recorded: int, after, outcome: 
         f"Database: {db.source.url.masked()}",
         f"Revision: {report.BASE} → {report.describe_heads(after)} ({options.target_label})",
         f"Snapshot: {source_text(options)}",
-        f"Loaded in: {report.duration(outcome.seconds)} (pg_restore, {how})",
+        f"Loaded in: {report.duration(outcome.seconds)} ({_how(loaded, cloned)})",
         f"Checksums recorded: {recorded} revision{'s' if recorded != 1 else ''}",
     ]
     if loaded.retried_because:
@@ -105,6 +160,14 @@ def _report(plan: Plan, db, loaded: load.Loaded, recorded: int, after, outcome: 
         "load_seconds": round(outcome.seconds, 4),
         "one_transaction": loaded.one_transaction,
         "checksums_recorded": recorded,
+        "template": None
+        if cloned is None
+        else {
+            "name": cloned.template,
+            "built_now": cloned.built is not None,
+            "build_seconds": round(cloned.build_seconds, 4),
+            "clone_seconds": round(cloned.clone_seconds, 4),
+        },
     }
 
 
@@ -116,9 +179,14 @@ def _dry_run(plan: Plan, ini: AlembicIni, environ, outcome: Outcome) -> Outcome:
         db = open_component_database(plan, ini, environ, start_dev_server=False)
     except ProblemError as e:
         first = what_a_real_run_does_first(plan, ini, environ, e.problem)
-        if not first:
+        missing = (e.problem.details or ("",))[0].startswith("Database '")
+        if not first and not (missing and options.snapshot_template):
             raise
-        lines += first
+        lines += first or [f"{plan.component}: {e.problem.details[0]}"]
+        lines.append(
+            f"{plan.component}: a real run would create it as a clone of the snapshot's template"
+            " on that server (the first such load there builds the template by pg_restore)"
+        )
         where, heads = "a new database", ()
     else:
         with db.connection:

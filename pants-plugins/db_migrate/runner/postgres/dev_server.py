@@ -144,6 +144,16 @@ def not_ours(
 def ensure_database(settings: DevServerSettings, url: DatabaseUrl, component: str) -> None:
     """Start the dev server if nothing listens on its port, and create the component's database
     if it is missing; a server that is not this checkout's is refused before anything is written."""
+    server = ensure_running(settings, url, component)
+    if not server.database_exists(url.database):
+        print(
+            f"{component}: creating database '{url.database}' on the development server", flush=True
+        )
+        server.create_database(url.database)
+
+
+def ensure_running(settings: DevServerSettings, url: DatabaseUrl, component: str) -> LocalServer:
+    """The dev server, started if nothing listens on its port, and checked to be this checkout's."""
     server = settings.server(url)
     if not server.is_running() and not listening(url):
         fresh = not server.is_initialized()
@@ -155,11 +165,7 @@ def ensure_database(settings: DevServerSettings, url: DatabaseUrl, component: st
         settings.init(server)
         server.start()
     check_port_owner(settings, url, component)
-    if not server.database_exists(url.database):
-        print(
-            f"{component}: creating database '{url.database}' on the development server", flush=True
-        )
-        server.create_database(url.database)
+    return server
 
 
 def state(server: LocalServer) -> str:

@@ -1,0 +1,196 @@
+"""Snapshot templates against a real PostgreSQL: a clone equals a load, the template is closed and
+complete or absent, a failed build leaves nothing, and old or abandoned templates go."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from db_migrate.core.database_url import DatabaseUrl
+from db_migrate.core.report import ProblemError
+from db_migrate.runner.postgres.server import pg_bin
+from db_migrate.runner.snapshot import load, templates
+from db_migrate.runner.snapshot.capture import dump
+
+SEED = (
+    "CREATE TABLE invoices (id serial PRIMARY KEY, total int DEFAULT 0)",
+    "INSERT INTO invoices (total) VALUES (5), (500)",
+    "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)",
+    "INSERT INTO alembic_version VALUES ('abc123')",
+)
+
+
+def _dump_of(pg_server, tmp_path: Path, *statements: str) -> Path:
+    source = _name("src")
+    pg_server.create_database(source)
+    with pg_server.connect(source) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    path = tmp_path / f"{source}.dump"
+    dump(pg_server.conninfo(source), path)
+    return path
+
+
+def _name(kind: str) -> str:
+    return f"{kind}_{uuid.uuid4().hex[:10]}"
+
+
+def _everything(pg_server, database: str) -> str:
+    out = subprocess.run(
+        [str(pg_bin("pg_dump")), pg_server.conninfo(database)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return "\n".join(line for line in out.splitlines() if not line.startswith("\\"))
+
+
+def _clone(pg_server, component: str, snapshot: Path, target: str):
+    url = DatabaseUrl.parse(pg_server.url(target))
+    inside = load.contents(snapshot)
+    return templates.create_as_clone(url, component, snapshot, inside)
+
+
+def _server(pg_server) -> templates.Server:
+    return templates.Server(DatabaseUrl.parse(pg_server.url()))
+
+
+def _flags(pg_server, name: str):
+    with pg_server.connect() as conn:
+        return conn.execute(
+            "SELECT datistemplate, datallowconn FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+
+
+def test_the_first_clone_builds_the_template_and_the_second_only_copies_it(pg_server, tmp_path):
+    component = _name("billing")
+    snapshot = _dump_of(pg_server, tmp_path, *SEED)
+    loaded_db = _name("loaded")
+    pg_server.create_database(loaded_db)
+    load.restore(DatabaseUrl.parse(pg_server.url(loaded_db)), snapshot, 100, 10_000)
+
+    first, second = _name("first"), _name("second")
+    built = _clone(pg_server, component, snapshot, first)
+    assert built is not None and built.built is not None and built.built.one_transaction
+    kept = _clone(pg_server, component, snapshot, second)
+    assert kept is not None and kept.built is None and kept.template == built.template
+
+    # Rows, the sequence's position and the version table: as a pg_restore leaves them.
+    assert _everything(pg_server, first) == _everything(pg_server, loaded_db)
+    assert _everything(pg_server, second) == _everything(pg_server, loaded_db)
+    assert _flags(pg_server, built.template) == (True, False)  # nobody may connect and block it
+    assert templates.templates_of(_server(pg_server), component) == [built.template]
+
+
+def test_an_existing_database_is_not_cloned_into(pg_server, tmp_path):
+    component = _name("billing")
+    snapshot = _dump_of(pg_server, tmp_path, *SEED)
+    existing = _name("existing")
+    pg_server.create_database(existing)
+    assert _clone(pg_server, component, snapshot, existing) is None
+    assert (
+        templates.templates_of(_server(pg_server), component) != []
+    )  # built, for the next new one
+    with pg_server.connect(existing) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone() == (0,)
+
+
+def test_a_failed_build_leaves_no_template_no_half_built_copy_and_no_database(pg_server, tmp_path):
+    component = _name("billing")
+    broken = tmp_path / "broken.dump"
+    good = _dump_of(pg_server, tmp_path, *SEED)
+    # The dump cut in half: pg_restore fails part-way through (the one transaction rolls back).
+    broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    target = _name("target")
+    with pytest.raises(ProblemError):
+        templates.create_as_clone(
+            DatabaseUrl.parse(pg_server.url(target)),
+            component,
+            broken,
+            load.contents(good),
+        )
+    with pg_server.connect() as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname = %s",
+            (templates.component_prefix(component) + "%", target),
+        ).fetchall()
+    assert left == []
+
+
+def test_two_runs_building_the_same_template_end_with_one(pg_server, tmp_path):
+    component = _name("billing")
+    snapshot = _dump_of(pg_server, tmp_path, *SEED)
+    first = _clone(pg_server, component, snapshot, _name("first"))
+    assert first is not None
+    # The other run's build finishes after this one's rename: its copy is dropped, its load done.
+    server = _server(pg_server)
+    loaded = templates._build(server, first.template, snapshot, load.contents(snapshot))
+    assert loaded.one_transaction
+    with pg_server.connect() as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                (templates.component_prefix(component) + "%",),
+            )
+        ]
+    assert names == [first.template]
+
+
+def test_older_templates_and_abandoned_builds_are_dropped_others_kept(pg_server, tmp_path):
+    component, other = _name("billing"), _name("orders")
+    mine = templates.component_prefix(component)
+    abandoned, running = f"{mine}{'0' * 16}_{_dead_pid()}", f"{mine}{'1' * 16}_1"
+    for name in (abandoned, running):
+        pg_server.create_database(name)
+    theirs = _clone(pg_server, other, _dump_of(pg_server, tmp_path, *SEED), _name("t"))
+    made = []
+    for total in (1, 2, 3):
+        seeded = (*SEED, f"INSERT INTO invoices (total) VALUES ({total})")
+        cloned = _clone(pg_server, component, _dump_of(pg_server, tmp_path, *seeded), _name("c"))
+        made.append(cloned.template)
+    assert templates.templates_of(_server(pg_server), component) == [made[2], made[1]]
+    assert templates.templates_of(_server(pg_server), other) == [theirs.template]
+    with pg_server.connect() as conn:
+        building = {
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname IN (%s, %s)", (abandoned, running)
+            )
+        }
+    assert building == {running}  # pid 1 runs: its build may be in progress
+
+
+def test_the_name_depends_on_the_dump_the_role_and_the_component(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"one")
+    b.write_bytes(b"two")
+    name = templates.template_name("manager", a, "postgres")
+    assert name == templates.template_name("manager", a, "postgres")
+    assert name.startswith("dbm_snapshot_manager_") and len(name) <= 63 - 8
+    others = {
+        templates.template_name("manager", b, "postgres"),
+        templates.template_name("manager", a, "app"),
+        templates.template_name("accountmgr", a, "postgres"),
+    }
+    assert name not in others and len(others) == 3
+    long_name = templates.template_name("A Very-Long Component Name, Indeed" * 3, a, "r")
+    assert len(long_name) + len("_4194304") <= 63
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1
