@@ -13,7 +13,7 @@ gets one from SQLAlchemy.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Optional
 from urllib.parse import quote, unquote
 
@@ -60,7 +60,13 @@ class PlainUrl:
         return f"{text}/{self.database}"
 
     def set(self, **changes):
-        """A SQLAlchemy `URL` with `changes` (only the connection env.py is handed needs one)."""
+        """The URL with `changes`: another plain database name stays a `PlainUrl` (the runner
+        names the server's other databases), anything else is a SQLAlchemy `URL` (only the
+        connection env.py is handed needs one)."""
+        database = changes.get("database")
+        if changes.keys() == {"database"} and re.fullmatch(_NAME, database or ""):
+            start = _PLAIN.fullmatch(self.text).start("database")
+            return replace(self, text=self.text[:start] + database, database=database)
         from sqlalchemy.engine import make_url
 
         return make_url(self.text).set(**changes)

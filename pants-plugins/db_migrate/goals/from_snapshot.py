@@ -18,6 +18,7 @@ from pants.engine.rules import Get
 
 from db_migrate.core.contract import SNAPSHOT_FILE, LoadSnapshotOptions, SnapshotOptions
 from db_migrate.core.history import TargetError
+from db_migrate.core import report
 from db_migrate.core.report import Problem
 from db_migrate.goals.component_run import build_plan, run_component
 from db_migrate.goals.reporting import ComponentRun
@@ -126,6 +127,7 @@ async def load_from_snapshot(
 
 def _failed(setup: ComponentSetup, built: SnapshotResult, reporter) -> ComponentRun:
     """The snapshot process failed: its own words (a user's broken revision, say), run stops."""
-    reporter.relay(setup.component, setup.selector, built)
+    again = report.goal("db-migrate", setup.selector, "--from-snapshot")
+    reporter.relay(setup.component, setup.selector, built, "snapshot build", again)
     run = ComponentRun(setup.component, built.exit_code, {"status": "failed"})
     return reporter.add(run)

@@ -25,9 +25,17 @@ def _signal_name(number: int) -> str:
 
 
 def killed_by_signal(
-    component: str, selector: str, exit_code: int, stdout: str, elapsed_ms: Optional[int]
+    component: str,
+    selector: str,
+    exit_code: int,
+    stdout: str,
+    elapsed_ms: Optional[int],
+    process: str = "verification",
+    again: str = "",
 ) -> Optional[Problem]:
-    """The problem of a verification killed by a signal (None: it exited by itself)."""
+    """The problem of a cached process of ours (`process`: what it does, "verification" or
+    "snapshot build"; `again`: the command that runs it again) killed by a signal (None: it
+    exited by itself)."""
     if exit_code >= 0:
         return None
     number = -exit_code
@@ -35,14 +43,14 @@ def killed_by_signal(
     after = f" after {report.duration(elapsed_ms / 1000)}" if elapsed_ms is not None else ""
     lines = [line for line in stdout.splitlines() if line.strip()]
     details = [
-        f"{component}'s verification was killed by {name} (signal {number}){after}, before it"
+        f"{component}'s {process} was killed by {name} (signal {number}){after}, before it"
         " could report anything: nothing of it is cached",
         f"Its last line: {lines[-1]}" if lines else "It printed nothing",
     ]
-    actions = [f"Run it again: {report.goal('db-verify', selector, '--force')}"]
+    actions = [f"Run it again: {again or report.goal('db-verify', selector, '--force')}"]
     if number == signal.SIGKILL:
         details.append(
-            "Neither db-verify nor Pants sends SIGKILL to a run whose result is reported:"
+            "Neither pants-db-migrate nor Pants sends SIGKILL to a run whose result is reported:"
             " something outside killed it"
         )
         actions += [
@@ -52,7 +60,7 @@ def killed_by_signal(
             " processes it started, by pid",
         ]
     return Problem(
-        title=f"{component}: the verification process was killed by {name}",
+        title=f"{component}: the {process} process was killed by {name}",
         details=tuple(details),
         actions=tuple(actions),
         kind="process_killed",

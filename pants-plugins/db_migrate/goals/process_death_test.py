@@ -25,3 +25,13 @@ def test_another_signal_is_named_too_and_an_exit_code_is_no_death() -> None:
     assert "out-of-memory" not in text  # only SIGKILL is the kernel's
     assert killed_by_signal("manager", "x::", 1, LOG, 10) is None
     assert killed_by_signal("manager", "x::", 0, LOG, 10) is None
+
+
+def test_a_killed_snapshot_build_is_named_as_such_with_its_own_command() -> None:
+    again = "pants db-migrate --from-snapshot src/ai/backend/manager::"
+    problem = killed_by_signal("manager", "x::", -9, "", 5_000, "snapshot build", again)
+    assert problem is not None
+    text = problem.render()
+    assert problem.title == "manager: the snapshot build process was killed by SIGKILL"
+    assert "manager's snapshot build was killed by SIGKILL (signal 9)" in text
+    assert f"Run it again: {again}" in text and "db-verify" not in text

@@ -86,9 +86,12 @@ class Reporter:
         self.runs.append(run)
         return run
 
-    def relay(self, component: str, selector: str, result: Any) -> bool:
+    def relay(
+        self, component: str, selector: str, result: Any, process: str = "verification", again=""
+    ) -> bool:
         """Pass on what a finished cached process of ours printed (`exit_code`, `stdout`,
-        `stderr`, `metadata`) and, when a signal killed it, why; True when one did."""
+        `stderr`, `metadata`) and, when a signal killed it, why (`killed_by_signal`); True when
+        one did."""
         if result.stdout.strip():
             self.say(result.stdout.rstrip())
         if result.stderr.strip():
@@ -99,6 +102,8 @@ class Reporter:
             result.exit_code,
             result.stdout,
             result.metadata.total_elapsed_ms,
+            process,
+            again,
         )
         if killed is not None:
             self.console.print_stderr(killed.render())

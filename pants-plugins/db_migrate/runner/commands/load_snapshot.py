@@ -38,11 +38,10 @@ def run(plan: Plan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     if plan.options.dry_run:
         return _dry_run(plan, ini, environ, outcome)
     snapshot = Path(plan.options.snapshot_file)
-    inside = load.contents(snapshot)
-    cloned = _new_database(plan, ini, environ, snapshot, inside)
+    cloned = _new_database(plan, ini, environ, snapshot)
     with locked_database(plan, ini, environ, plan.options.lock_wait) as db:
         if cloned is None:
-            loaded = _load(plan, ini, db, snapshot, inside, outcome)
+            loaded = _load(plan, ini, db, snapshot, outcome)
         else:  # created by this run, as a clone: nobody else's, nothing to refuse
             loaded = cloned.built or load.Loaded(True)
             outcome.seconds = cloned.build_seconds + cloned.clone_seconds
@@ -52,8 +51,9 @@ def run(plan: Plan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
     return outcome.finish("loaded", after)
 
 
-def _load(plan: Plan, ini: AlembicIni, db, snapshot: Path, inside, outcome: Outcome) -> load.Loaded:
+def _load(plan: Plan, ini: AlembicIni, db, snapshot: Path, outcome: Outcome) -> load.Loaded:
     """pg_restore into the database, which must be empty."""
+    inside = load.contents(snapshot)
     _refuse_unless_empty(plan, ini, db, inside.schemas)
     print(f"{plan.component}: loading the snapshot into {db.source.url.masked()} ...", flush=True)
     started = time.perf_counter()
@@ -63,9 +63,7 @@ def _load(plan: Plan, ini: AlembicIni, db, snapshot: Path, inside, outcome: Outc
     return loaded
 
 
-def _new_database(
-    plan: Plan, ini: AlembicIni, environ, snapshot: Path, inside
-) -> Optional[templates.Cloned]:
+def _new_database(plan: Plan, ini: AlembicIni, environ, snapshot: Path) -> Optional[templates.Cloned]:
     """A database that does not exist yet, created as a clone of the snapshot's template
     (`snapshot/templates.py`): on the development server, or anywhere with --snapshot-template.
     None when it exists, or when neither applies."""
@@ -77,14 +75,7 @@ def _new_database(
     elif not plan.options.snapshot_template:
         return None
     try:
-        if templates.Server(source.url).database_exists(source.url.database):
-            return None
-        print(
-            f"{plan.component}: creating database '{source.url.database}' on {source.url.where}"
-            " as a clone of the snapshot's template ...",
-            flush=True,
-        )
-        return templates.create_as_clone(source.url, plan.component, snapshot, inside)
+        return templates.create_as_clone(source.url, plan.component, snapshot)
     except psycopg.Error as e:
         raise ProblemError(templates.cannot_clone(plan.component, source, e)) from None
 

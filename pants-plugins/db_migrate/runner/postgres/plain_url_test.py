@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 import db_migrate.runner.postgres.database  # noqa: F401 - the fresh interpreter below imports it
 from db_migrate.core.database_url import DatabaseUrl
-from db_migrate.core.plain_url import plain_url
+from db_migrate.core.plain_url import PlainUrl, plain_url
 
 # Each part is plain (what `plain_url` reads), plain with escapes and sub-delimiters (read too,
 # in a password), or mixed with what stresses a URL: delimiters, spaces, non-ASCII, newlines.
@@ -101,7 +101,12 @@ def test_a_plain_url_reads_as_sqlalchemy_reads_it(text):
         plain.render_as_string(False),
     )
     assert ours == _sqlalchemy_reading(text)
-    assert plain.set(database="other") == make_url(text).set(database="other")
+    moved, theirs = plain.set(database="other"), make_url(text).set(database="other")
+    assert isinstance(moved, PlainUrl) and plain_url(moved.text) == moved
+    for part in ("drivername", "username", "password", "host", "port", "database"):
+        assert getattr(moved, part) == getattr(theirs, part), part
+    assert moved.render_as_string(False) == theirs.render_as_string(False)
+    assert plain.set(database="two words") == make_url(text).set(database="two words")
 
 
 def test_the_generated_urls_reach_the_plain_shape_with_escapes_and_without_parts():
@@ -179,6 +184,7 @@ def test_reading_a_plain_url_and_connecting_imports_no_sqlalchemy(pg_server):
         source = UrlSource(DatabaseUrl.parse({url!r}), True, "APP_DB_URL")
         with connect(source, "app", 5) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert source.url.with_database("another").database == "another"
         print(source.url.masked())
         print(sorted(m for m in sys.modules if m.split(".")[0] == "sqlalchemy"))
         """

@@ -39,24 +39,36 @@ KEEP = 2  # templates per component: the current snapshot's and the one before (
 _DIGEST = 16  # hex digits of the name's hash
 
 
-@dataclass(frozen=True)
 class Server:
-    """The server a database is (or is to be) on, reached through its maintenance database."""
+    """The server a database is (or is to be) on, through one connection to its maintenance
+    database (`postgres`): each new connection costs a password exchange."""
 
-    url: DatabaseUrl  # any database's URL on it: its host, port, role and password
+    def __init__(self, url: DatabaseUrl) -> None:
+        self.url = url  # any database's URL on it: its host, port, role and password
+        self._conn: Optional[psycopg.Connection] = None
 
-    def connect(self) -> psycopg.Connection:
-        maintenance = self.url.with_database("postgres")
-        return psycopg.connect(maintenance.conninfo(connect_timeout="10"), autocommit=True)
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    @property
+    def conn(self) -> psycopg.Connection:
+        if self._conn is None:
+            maintenance = self.url.with_database("postgres")
+            self._conn = psycopg.connect(
+                maintenance.conninfo(connect_timeout="10"), autocommit=True
+            )
+        return self._conn
 
     def execute(self, statement: sql.Composable, *identifiers: str) -> None:
-        with self.connect() as conn:
-            conn.execute(statement.format(*map(sql.Identifier, identifiers)))
+        self.conn.execute(statement.format(*map(sql.Identifier, identifiers)))
 
     def database_exists(self, name: str) -> bool:
-        with self.connect() as conn:
-            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            return found.fetchone() is not None
+        found = self.conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        return found.fetchone() is not None
 
 
 @dataclass(frozen=True)
@@ -84,36 +96,39 @@ def template_name(component: str, snapshot: Path, role: str) -> str:
     return component_prefix(component) + digest.hexdigest()[:_DIGEST]
 
 
-def create_as_clone(
-    url: DatabaseUrl, component: str, snapshot: Path, inside: load.Contents
-) -> Optional[Cloned]:
+def create_as_clone(url: DatabaseUrl, component: str, snapshot: Path) -> Optional[Cloned]:
     """Create `url`'s database as a clone of the snapshot's template, building that first if it
     is missing. None when the database exists (then it is loaded, or refused, as any other)."""
-    server = Server(url)
-    with server.connect() as conn:
-        role = conn.execute("SELECT current_user").fetchone()[0]
-    name = template_name(component, snapshot, role)
-    built, build_seconds = None, 0.0
-    if not server.database_exists(name):
+    with Server(url) as server:
+        if server.database_exists(url.database):
+            return None
+        print(
+            f"{component}: creating database '{url.database}' on {url.where} as a copy of the"
+            " snapshot's template ...",
+            flush=True,
+        )
+        role = server.conn.execute("SELECT current_user").fetchone()[0]
+        name = template_name(component, snapshot, role)
+        built, build_seconds = None, 0.0
+        if not server.database_exists(name):
+            started = time.perf_counter()
+            built = _build(server, name, snapshot)
+            build_seconds = time.perf_counter() - started
+            _evict(server, component, keep=name)
         started = time.perf_counter()
-        built = _build(server, name, snapshot, inside)
-        build_seconds = time.perf_counter() - started
-        _evict(server, component, keep=name)
-    started = time.perf_counter()
-    try:
-        server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}"), url.database, name)
-    except errors.DuplicateDatabase:
-        return None  # created meanwhile by someone else: loaded or refused as it stands
-    return Cloned(name, time.perf_counter() - started, built, build_seconds)
+        try:
+            server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}"), url.database, name)
+        except errors.DuplicateDatabase:
+            return None  # created meanwhile by someone else: loaded or refused as it stands
+        return Cloned(name, time.perf_counter() - started, built, build_seconds)
 
 
-def _build(server: Server, name: str, snapshot: Path, inside: load.Contents) -> load.Loaded:
+def _build(server: Server, name: str, snapshot: Path) -> load.Loaded:
     building = f"{name}_{os.getpid()}"
     server.execute(sql.SQL("CREATE DATABASE {}"), building)
     try:
-        with server.connect() as conn:
-            capacity = load.lock_capacity(conn)
-        loaded = load.restore(server.url.with_database(building), snapshot, inside.locks, capacity)
+        locks, capacity = load.contents(snapshot).locks, load.lock_capacity(server.conn)
+        loaded = load.restore(server.url.with_database(building), snapshot, locks, capacity)
         closed = sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true")
         server.execute(closed, building)
         try:
@@ -132,11 +147,10 @@ def _build(server: Server, name: str, snapshot: Path, inside: load.Contents) -> 
 def templates_of(server: Server, component: str) -> List[str]:
     """The component's complete templates on the server, newest first (by OID: creation order)."""
     pattern = "^" + re.escape(component_prefix(component)) + f"[0-9a-f]{{{_DIGEST}}}$"
-    with server.connect() as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname ~ %s ORDER BY oid DESC", (pattern,)
-        ).fetchall()
-    return [r[0] for r in rows]
+    rows = server.conn.execute(
+        "SELECT datname FROM pg_database WHERE datname ~ %s ORDER BY oid DESC", (pattern,)
+    )
+    return [r[0] for r in rows.fetchall()]
 
 
 def _evict(server: Server, component: str, keep: str) -> None:
@@ -149,9 +163,8 @@ def _evict(server: Server, component: str, keep: str) -> None:
 
 def _abandoned(server: Server, component: str) -> List[str]:
     pattern = "^" + re.escape(component_prefix(component)) + f"[0-9a-f]{{{_DIGEST}}}_[0-9]+$"
-    with server.connect() as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname ~ %s", (pattern,))
-        names = [r[0] for r in rows.fetchall()]
+    rows = server.conn.execute("SELECT datname FROM pg_database WHERE datname ~ %s", (pattern,))
+    names = [r[0] for r in rows.fetchall()]
     return [n for n in names if not _running(int(n.rsplit("_", 1)[1]))]
 
 

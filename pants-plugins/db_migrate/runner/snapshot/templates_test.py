@@ -51,12 +51,16 @@ def _everything(pg_server, database: str) -> str:
 
 def _clone(pg_server, component: str, snapshot: Path, target: str):
     url = DatabaseUrl.parse(pg_server.url(target))
-    inside = load.contents(snapshot)
-    return templates.create_as_clone(url, component, snapshot, inside)
+    return templates.create_as_clone(url, component, snapshot)
 
 
 def _server(pg_server) -> templates.Server:
     return templates.Server(DatabaseUrl.parse(pg_server.url()))
+
+
+def _templates_of(pg_server, component: str) -> list:
+    with _server(pg_server) as server:
+        return templates.templates_of(server, component)
 
 
 def _flags(pg_server, name: str):
@@ -83,7 +87,7 @@ def test_the_first_clone_builds_the_template_and_the_second_only_copies_it(pg_se
     assert _everything(pg_server, first) == _everything(pg_server, loaded_db)
     assert _everything(pg_server, second) == _everything(pg_server, loaded_db)
     assert _flags(pg_server, built.template) == (True, False)  # nobody may connect and block it
-    assert templates.templates_of(_server(pg_server), component) == [built.template]
+    assert _templates_of(pg_server, component) == [built.template]
 
 
 def test_an_existing_database_is_not_cloned_into(pg_server, tmp_path):
@@ -92,9 +96,7 @@ def test_an_existing_database_is_not_cloned_into(pg_server, tmp_path):
     existing = _name("existing")
     pg_server.create_database(existing)
     assert _clone(pg_server, component, snapshot, existing) is None
-    assert (
-        templates.templates_of(_server(pg_server), component) != []
-    )  # built, for the next new one
+    assert _templates_of(pg_server, component) == []  # nothing built for it either
     with pg_server.connect(existing) as conn:
         assert conn.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
@@ -109,12 +111,7 @@ def test_a_failed_build_leaves_no_template_no_half_built_copy_and_no_database(pg
     broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     target = _name("target")
     with pytest.raises(ProblemError):
-        templates.create_as_clone(
-            DatabaseUrl.parse(pg_server.url(target)),
-            component,
-            broken,
-            load.contents(good),
-        )
+        templates.create_as_clone(DatabaseUrl.parse(pg_server.url(target)), component, broken)
     with pg_server.connect() as conn:
         left = conn.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname = %s",
@@ -129,8 +126,8 @@ def test_two_runs_building_the_same_template_end_with_one(pg_server, tmp_path):
     first = _clone(pg_server, component, snapshot, _name("first"))
     assert first is not None
     # The other run's build finishes after this one's rename: its copy is dropped, its load done.
-    server = _server(pg_server)
-    loaded = templates._build(server, first.template, snapshot, load.contents(snapshot))
+    with _server(pg_server) as server:
+        loaded = templates._build(server, first.template, snapshot)
     assert loaded.one_transaction
     with pg_server.connect() as conn:
         names = [
@@ -155,8 +152,8 @@ def test_older_templates_and_abandoned_builds_are_dropped_others_kept(pg_server,
         seeded = (*SEED, f"INSERT INTO invoices (total) VALUES ({total})")
         cloned = _clone(pg_server, component, _dump_of(pg_server, tmp_path, *seeded), _name("c"))
         made.append(cloned.template)
-    assert templates.templates_of(_server(pg_server), component) == [made[2], made[1]]
-    assert templates.templates_of(_server(pg_server), other) == [theirs.template]
+    assert _templates_of(pg_server, component) == [made[2], made[1]]
+    assert _templates_of(pg_server, other) == [theirs.template]
     with pg_server.connect() as conn:
         building = {
             r[0]

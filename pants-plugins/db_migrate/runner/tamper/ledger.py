@@ -69,14 +69,17 @@ def reconcile(conn: psycopg.Connection, version_table: str, found: Audit, facts)
                 (list(found.stale),),
             )
         if found.unrecorded:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    sql.SQL(
-                        "INSERT INTO {} (revision, checksum, path) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (revision) DO NOTHING"
-                    ).format(table),
-                    [(r, facts[r].checksum, facts[r].path) for r in found.unrecorded],
-                )
+            # One statement of three arrays, not a row each: a snapshot of 5,000 revisions
+            # records them all at once.
+            rows = [(r, facts[r].checksum, facts[r].path) for r in found.unrecorded]
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (revision, checksum, path)"
+                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])"
+                    " ON CONFLICT (revision) DO NOTHING"
+                ).format(table),
+                [list(column) for column in zip(*rows)],
+            )
 
 
 MORE_CHANGED = "  ... and {n} more (--output=json lists every changed revision)"
