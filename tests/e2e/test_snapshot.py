@@ -10,6 +10,7 @@ import subprocess
 import uuid
 
 from e2e.conftest import COMPONENTS, Database, add_revision
+from testsupport.postgres import pg_dump_text
 
 from db_migrate.runner.postgres.server import LocalServer, pg_bin
 
@@ -25,14 +26,7 @@ def migrate(repo, db, *args):
 
 
 def schema_dump(db) -> str:
-    """The whole schema as pg_dump writes it (psql's random \\restrict key lines left out)."""
-    out = subprocess.run(
-        [str(pg_bin("pg_dump")), "--schema-only", db.server.conninfo(db.name)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return "\n".join(line for line in out.splitlines() if not line.startswith("\\"))
+    return pg_dump_text(db.server, db.name, "--schema-only")
 
 
 def rows(db) -> dict:
@@ -267,6 +261,7 @@ def test_the_development_server_flow(repo, histories):
     loaded = repo.run("db-migrate", "--from-snapshot", MANAGER)
     assert loaded.returncode == 0, loaded
     assert "✅ Snapshot loaded" in loaded.stdout
+    assert "(pg_restore, one transaction)" in loaded.stdout  # no template without the flag
     assert "127.0.0.1" in loaded.stdout and "/backend" in loaded.stdout
     again = repo.run("db-migrate", MANAGER)
     assert again.returncode == 0, again
@@ -292,8 +287,9 @@ def _template_of(result) -> tuple:
 def test_the_development_servers_new_database_is_a_clone_of_the_snapshots_template(
     repo, new_database, histories
 ):
-    """The ini's database, dropped and loaded again: the second load copies the template the
-    first built, and equals a replay (rows, sequences, version table, ledger)."""
+    """The ini's database, dropped and loaded again with --snapshot-template: the second load
+    copies the template the first built, and equals a replay (rows, sequences, version table,
+    ledger)."""
     replayed = new_database()
     assert migrate(repo, replayed).returncode == 0
     assert repo.run("db-dev-server", "--action=start").returncode == 0
@@ -301,7 +297,7 @@ def test_the_development_servers_new_database_is_a_clone_of_the_snapshots_templa
     clones = []
     for _ in range(2):
         backend.server.drop_database("backend", force=True)
-        result = repo.run("db-migrate", "--from-snapshot", MANAGER)
+        result = repo.run("db-migrate", "--from-snapshot", "--snapshot-template", MANAGER)
         assert result.returncode == 0, result
         assert "creating database 'backend'" in result.stdout, result
         clones.append(_template_of(result))

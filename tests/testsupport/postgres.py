@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from db_migrate.runner.postgres.server import LocalServer, throwaway_server
+from db_migrate.runner.postgres.server import LocalServer, pg_bin, throwaway_server
 
 TEMPLATE_DATABASE = "db_migrate_test_template"
 
@@ -66,3 +67,15 @@ def dev_server_port() -> int:
                 continue
             return port
     raise RuntimeError(f"no free port between 10000 and {low}")
+
+
+def pg_dump_text(server: LocalServer, database: str, *flags: str) -> str:
+    """The database as `pg_dump` writes it, without psql's `\\restrict` lines (a random key per
+    dump): two dumps of equal databases are equal text."""
+    out = subprocess.run(
+        [str(pg_bin("pg_dump")), *flags, server.conninfo(database)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return "\n".join(line for line in out.splitlines() if not line.startswith("\\"))

@@ -189,7 +189,8 @@ class DbMigrateSubsystem(GoalSubsystem, ReportOptions, ComponentOption, BaseRefO
             With `--from-snapshot`: a database that does not exist yet is created as a clone of a
             template database of the snapshot kept on the same server (`CREATE DATABASE ...
             TEMPLATE`: a file copy, no load), built by the first such load; the two newest per
-            component are kept. The role needs CREATEDB. The development server always does this.
+            component are kept. The role needs CREATEDB. Worth it from the second new database
+            on a server: the first one costs a load and a copy.
             """
         ),
     )

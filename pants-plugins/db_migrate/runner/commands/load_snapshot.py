@@ -2,10 +2,9 @@
 `snapshot` command, handed over in this sandbox) into the component's empty database, instead
 of a replay. Under the migration lock, like a migration; the database ends as a replay leaves
 it: the snapshot's objects and rows owned by the connecting role, the version table, and the
-checksum ledger's rows for the files of this checkout. A database that does not exist yet is
-created as a clone of the snapshot's template instead (`snapshot/templates.py`), on the
-development server or with --snapshot-template. A dry run takes no lock and starts or creates
-nothing."""
+checksum ledger's rows for the files of this checkout. With --snapshot-template a database
+that does not exist yet is created as a clone of the snapshot's template instead
+(`snapshot/templates.py`). A dry run takes no lock and starts or creates nothing."""
 
 from __future__ import annotations
 
@@ -64,16 +63,21 @@ def _load(plan: Plan, ini: AlembicIni, db, snapshot: Path, outcome: Outcome) -> 
 
 
 def _new_database(plan: Plan, ini: AlembicIni, environ, snapshot: Path) -> Optional[templates.Cloned]:
-    """A database that does not exist yet, created as a clone of the snapshot's template
-    (`snapshot/templates.py`): on the development server, or anywhere with --snapshot-template.
-    None when it exists, or when neither applies."""
+    """With --snapshot-template, a database that does not exist yet, created as a clone of the
+    snapshot's template (`snapshot/templates.py`); None when it exists, or without the flag.
+
+    Not by default, not even on the development server: the first copy on a server also builds
+    the template, a load and a copy (at 5,000 revisions 3.2 s against 2.3 s for the load alone),
+    and `db-dev-server --action=reset` removes it with the server, so a developer who resets
+    would pay that every time for a copy that never comes.
+    """
+    if not plan.options.snapshot_template:
+        return None
     source = resolve_url(plan.url_env, ini.url, environ, plan.component, plan.config)
     register_secret(*source.url.secrets())
     dev = DevServerSettings.of(plan.buildroot, plan.shared)
     if dev.serves(source):
         ensure_running(dev, source.url, plan.component)
-    elif not plan.options.snapshot_template:
-        return None
     try:
         return templates.create_as_clone(source.url, plan.component, snapshot)
     except psycopg.Error as e:
@@ -174,10 +178,11 @@ def _dry_run(plan: Plan, ini: AlembicIni, environ, outcome: Outcome) -> Outcome:
         if not first and not (missing and options.snapshot_template):
             raise
         lines += first or [f"{plan.component}: {e.problem.details[0]}"]
-        lines.append(
-            f"{plan.component}: a real run would create it as a clone of the snapshot's template"
-            " on that server (the first such load there builds the template by pg_restore)"
-        )
+        if options.snapshot_template:
+            lines.append(
+                f"{plan.component}: a real run would create it as a clone of the snapshot's"
+                " template on that server (the first such load there builds the template)"
+            )
         where, heads = "a new database", ()
     else:
         with db.connection:

@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from testsupport.postgres import pg_dump_text
 
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.postgres.server import pg_bin
 from db_migrate.runner.snapshot import load
 from db_migrate.runner.snapshot.capture import dump
 
@@ -23,16 +23,6 @@ OBJECTS = (
     "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)",
     "INSERT INTO alembic_version VALUES ('abc123')",
 )
-
-
-def _schema(pg_server, name: str) -> str:
-    out = subprocess.run(
-        [str(pg_bin("pg_dump")), pg_server.conninfo(name)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return "\n".join(line for line in out.splitlines() if not line.startswith("\\"))
 
 
 def _new_database(pg_server) -> str:
@@ -68,7 +58,7 @@ def test_a_load_equals_the_source_in_one_transaction_or_object_by_object(
         assert load.occupied(conn, {"billing"}, "alembic_version") == []
     loaded = load.restore(url, snapshot, load.contents(snapshot).locks, capacity)
     assert loaded.one_transaction is (capacity > 0)
-    assert _schema(pg_server, target) == _schema(pg_server, pg_database)
+    assert pg_dump_text(pg_server, target) == pg_dump_text(pg_server, pg_database)
     with pg_server.connect(target) as conn:
         assert load.occupied(conn, {"billing"}, "alembic_version") == [
             "billing.invoices",

@@ -12,9 +12,9 @@ which the first such load builds:
   whoever loaded the template, as after a replay by that role;
 - the newest `KEEP` of a component kept, older ones dropped, and half-built ones of runs that died.
 
-On the development server (ours) always; on another server only when asked
-(`--snapshot-template`): a database of ours left on a team's server must be the user's choice.
-`Server` is the server's maintenance database: the URL's server, database `postgres`.
+Only when asked (`--snapshot-template`): the first copy on a server costs a load and a copy, and
+a database of ours left on a team's server must be the user's choice. `Server` reaches the
+server's maintenance database: the URL's server, database `postgres`.
 """
 
 from __future__ import annotations

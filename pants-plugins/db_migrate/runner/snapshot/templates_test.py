@@ -9,10 +9,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from testsupport.postgres import pg_dump_text
 
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.postgres.server import pg_bin
 from db_migrate.runner.snapshot import load, templates
 from db_migrate.runner.snapshot.capture import dump
 
@@ -37,16 +37,6 @@ def _dump_of(pg_server, tmp_path: Path, *statements: str) -> Path:
 
 def _name(kind: str) -> str:
     return f"{kind}_{uuid.uuid4().hex[:10]}"
-
-
-def _everything(pg_server, database: str) -> str:
-    out = subprocess.run(
-        [str(pg_bin("pg_dump")), pg_server.conninfo(database)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return "\n".join(line for line in out.splitlines() if not line.startswith("\\"))
 
 
 def _clone(pg_server, component: str, snapshot: Path, target: str):
@@ -84,8 +74,8 @@ def test_the_first_clone_builds_the_template_and_the_second_only_copies_it(pg_se
     assert kept is not None and kept.built is None and kept.template == built.template
 
     # Rows, the sequence's position and the version table: as a pg_restore leaves them.
-    assert _everything(pg_server, first) == _everything(pg_server, loaded_db)
-    assert _everything(pg_server, second) == _everything(pg_server, loaded_db)
+    assert pg_dump_text(pg_server, first) == pg_dump_text(pg_server, loaded_db)
+    assert pg_dump_text(pg_server, second) == pg_dump_text(pg_server, loaded_db)
     assert _flags(pg_server, built.template) == (True, False)  # nobody may connect and block it
     assert _templates_of(pg_server, component) == [built.template]
 
