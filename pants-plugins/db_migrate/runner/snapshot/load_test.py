@@ -3,7 +3,6 @@ emptiness check, and a load in one transaction or object by object giving the sa
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 

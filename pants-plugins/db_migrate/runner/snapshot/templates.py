@@ -109,18 +109,28 @@ def create_as_clone(url: DatabaseUrl, component: str, snapshot: Path) -> Optiona
         )
         role = server.conn.execute("SELECT current_user").fetchone()[0]
         name = template_name(component, snapshot, role)
-        built, build_seconds = None, 0.0
-        if not server.database_exists(name):
-            started = time.perf_counter()
-            built = _build(server, name, snapshot)
-            build_seconds = time.perf_counter() - started
-            _evict(server, component, keep=name)
-        started = time.perf_counter()
         try:
-            server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}"), url.database, name)
-        except errors.DuplicateDatabase:
-            return None  # created meanwhile by someone else: loaded or refused as it stands
-        return Cloned(name, time.perf_counter() - started, built, build_seconds)
+            return _copy(server, url.database, component, name, snapshot)
+        except errors.InvalidCatalogName:  # the template went (another run's eviction) between
+            return _copy(server, url.database, component, name, snapshot)  # check and copy
+
+
+def _copy(
+    server: Server, database: str, component: str, name: str, snapshot: Path
+) -> Optional[Cloned]:
+    """The template, built if missing, copied into `database` (None: it exists meanwhile)."""
+    built, build_seconds = None, 0.0
+    if not server.database_exists(name):
+        started = time.perf_counter()
+        built = _build(server, name, snapshot)
+        build_seconds = time.perf_counter() - started
+        _evict(server, component, keep=name)
+    started = time.perf_counter()
+    try:
+        server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}"), database, name)
+    except errors.DuplicateDatabase:
+        return None  # created meanwhile by someone else: loaded or refused as it stands
+    return Cloned(name, time.perf_counter() - started, built, build_seconds)
 
 
 def _build(server: Server, name: str, snapshot: Path) -> load.Loaded:

@@ -4,14 +4,14 @@ complete or absent, a failed build leaves nothing, and old or abandoned template
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from testsupport.postgres import pg_dump_text
 
-from db_migrate.core.database_url import DatabaseUrl
+from db_migrate.core.database_url import DatabaseUrl, UrlSource
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.snapshot import load, templates
 from db_migrate.runner.snapshot.capture import dump
@@ -181,3 +181,44 @@ def _dead_pid() -> int:
         except PermissionError:
             pass
         pid += 1
+
+
+def test_a_template_dropped_between_the_check_and_the_copy_is_built_again(
+    pg_server, tmp_path, monkeypatch
+):
+    """Another run's eviction may drop the template after this run saw it: one rebuild."""
+    component = _name("billing")
+    snapshot = _dump_of(pg_server, tmp_path, *SEED)
+    real = templates.Server.database_exists
+    lied = []
+
+    def stale_once(self, name):  # says the template exists the first time, before it does
+        if name.startswith(templates.PREFIX) and not lied:
+            lied.append(name)
+            return True
+        return real(self, name)
+
+    monkeypatch.setattr(templates.Server, "database_exists", stale_once)
+    cloned = _clone(pg_server, component, snapshot, _name("target"))
+    assert lied and cloned is not None and cloned.built is not None
+    assert _templates_of(pg_server, component) == [cloned.template]
+
+
+def test_a_role_that_may_not_create_databases_gets_nothing_and_a_masked_error(pg_server, tmp_path):
+    component = _name("billing")
+    snapshot = _dump_of(pg_server, tmp_path, *SEED)
+    role, password = _name("app"), "s3cret-" + uuid.uuid4().hex[:8]
+    with pg_server.connect() as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN NOCREATEDB PASSWORD '{password}'")
+    url = DatabaseUrl.parse(
+        pg_server.url(_name("target")).replace(
+            f"{pg_server.superuser}:{pg_server.password}@", f"{role}:{password}@"
+        )
+    )
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as failed:
+        templates.create_as_clone(url, component, snapshot)
+    assert _templates_of(pg_server, component) == []
+    source = UrlSource(url, True, "BILLING_DB_URL")
+    text = templates.cannot_clone(component, source, failed.value).render()
+    assert "Cannot create the database as a clone of the snapshot's template" in text
+    assert "CREATEDB" in text and password not in text
