@@ -6,13 +6,12 @@ ledger), and everything around it (refusals, dry run, pins, the cache) as users 
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 
 from e2e.conftest import COMPONENTS, Database, add_revision
 from testsupport.postgres import pg_dump_text
 
-from db_migrate.runner.postgres.server import LocalServer, pg_bin
+from db_migrate.runner.postgres.server import LocalServer
 
 MANAGER = "src/ai/backend/manager::"
 URL_ENV = COMPONENTS["manager"][1]
@@ -334,7 +333,10 @@ def test_snapshot_template_on_another_server_creates_missing_databases_as_clones
     assert loaded.returncode == 0 and "(pg_restore, one transaction)" in loaded.stdout, loaded
     alone = migrate(repo, third, "--snapshot-template")
     assert alone.returncode == 2 and "--snapshot-template goes with --from-snapshot" in alone.stderr
-    up_to_date = migrate(repo, second)
+    # Set as configuration (here its environment form), it is no mistake on a plain db-migrate.
+    env = {URL_ENV: second.url, "PANTS_DB_MIGRATE_SNAPSHOT_TEMPLATE": "true"}
+    up_to_date = repo.run("db-migrate", MANAGER, env=env)
+    assert up_to_date.returncode == 0, up_to_date
     assert f"manager is up-to-date at {histories['manager'].head}" in up_to_date.stdout
 
 

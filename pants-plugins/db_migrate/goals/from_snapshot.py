@@ -16,9 +16,9 @@ from typing import Optional, Tuple
 from pants.engine.internals.session import RunId
 from pants.engine.rules import Get
 
+from db_migrate.core import report
 from db_migrate.core.contract import SNAPSHOT_FILE, LoadSnapshotOptions, SnapshotOptions
 from db_migrate.core.history import TargetError
-from db_migrate.core import report
 from db_migrate.core.report import Problem
 from db_migrate.goals.component_run import build_plan, run_component
 from db_migrate.goals.reporting import ComponentRun

@@ -40,9 +40,8 @@ from db_migrate.goals.common import (
     static_problems,
 )
 from db_migrate.goals.component_run import run_component, show_printed
-from db_migrate.goals.from_snapshot import load_from_snapshot
+from db_migrate.goals.from_snapshot import load_from_snapshot, snapshot_template_alone
 from db_migrate.goals.from_snapshot import option_problem as snapshot_option_problem
-from db_migrate.goals.from_snapshot import snapshot_template_alone
 from db_migrate.goals.in_pantsd import no_op_outcome, reaches
 from db_migrate.goals.reporting import ComponentRun, Reporter, ReportOptions, summary_line
 from db_migrate.goals.target_option import (
@@ -346,6 +345,13 @@ def sql_options(
     )
 
 
+def _flagged(subsystem: DbMigrateSubsystem) -> bool:
+    """--snapshot-template on the command line: set in pants.toml it is a team's preference for
+    their --from-snapshot runs, and every other db-migrate goes on as usual."""
+    options = getattr(subsystem, "options", None)
+    return options is None or options.is_flagged("snapshot_template")
+
+
 def _option_problem(subsystem: DbMigrateSubsystem, direction: str, parts) -> Problem | None:
     """What is wrong with --direction and --target before any file is read."""
     if direction not in DIRECTIONS:
@@ -355,7 +361,7 @@ def _option_problem(subsystem: DbMigrateSubsystem, direction: str, parts) -> Pro
     accepting = accept_problem(subsystem)
     if accepting is not None:
         return accepting
-    if subsystem.snapshot_template and not subsystem.from_snapshot:
+    if subsystem.snapshot_template and not subsystem.from_snapshot and _flagged(subsystem):
         return snapshot_template_alone()
     if subsystem.from_snapshot:
         clash = snapshot_option_problem(

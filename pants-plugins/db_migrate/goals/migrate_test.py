@@ -88,3 +88,8 @@ def test_a_snapshot_template_without_a_snapshot_is_refused_rather_than_ignored()
     assert problem.title == "--snapshot-template goes with --from-snapshot"
     both = options(from_snapshot=True, snapshot_template=True)
     assert _option_problem(both, "upgrade", ("head",)) is None
+    # Set in pants.toml ([db-migrate] snapshot_template = true): a preference, not a mistake.
+    configured = options(
+        snapshot_template=True, options=SimpleNamespace(is_flagged=lambda _: False)
+    )
+    assert _option_problem(configured, "upgrade", ("head",)) is None
