@@ -62,7 +62,9 @@ def _load(plan: Plan, ini: AlembicIni, db, snapshot: Path, outcome: Outcome) -> 
     return loaded
 
 
-def _new_database(plan: Plan, ini: AlembicIni, environ, snapshot: Path) -> Optional[templates.Cloned]:
+def _new_database(
+    plan: Plan, ini: AlembicIni, environ, snapshot: Path
+) -> Optional[templates.Cloned]:
     """With --snapshot-template, a database that does not exist yet, created as a clone of the
     snapshot's template (`snapshot/templates.py`); None when it exists, or without the flag.
 
