@@ -64,7 +64,17 @@ class ServerWatch:
         return self
 
     def __exit__(self, *exc) -> None:
+        """Stop, and wait for a ping in flight: after the block nobody else uses the lock's session
+        (a statement there would queue behind the ping, or find it half-failed)."""
         self._stop.set()
+        ping = self._threads[0]
+        if not ping.is_alive():
+            return
+        ping.join(self.timeout)
+        if ping.is_alive():  # no answer within the timeout: the silence the judge would have cut
+            self.silent_for = time.monotonic() - self._answered
+            self._cut()
+            ping.join(self.timeout)
 
     def _notice(self, diagnostic) -> None:
         if diagnostic.sqlstate in _SHUTDOWN_STATES:

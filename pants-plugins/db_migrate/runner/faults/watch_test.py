@@ -44,6 +44,29 @@ def test_a_silent_network_fails_the_waiting_statement_within_the_timeout(pg_serv
         # Bounded: the statement would have waited 60 s (a loaded machine gets a margin).
         assert took < 2 + 0.5 + 7
         assert watch.lock_session_error is None
+        # The ping that was waiting too has failed by now: nothing uses the session after the block.
+        assert lock_session.closed
+
+
+def test_leaving_the_watch_while_the_network_is_silent_leaves_no_ping_waiting(pg_server):
+    """A block that ends before the verdict: its ping would wait for ever and hold the session, so
+    the next statement on it (releasing the lock, reading the version table) would hang."""
+    with silent_proxy(pg_server.port) as proxy:
+        lock_session = _through(pg_server, proxy.port)
+        with contextlib.closing(lock_session):
+            with ServerWatch(lock_session, timeout=2):
+                proxy.go_silent()
+                time.sleep(1)  # a ping (every 2/3 s) is waiting for its answer now
+            failed = threading.Event()
+
+            def next_statement() -> None:
+                with contextlib.suppress(psycopg.OperationalError):
+                    lock_session.execute("SELECT 1")
+                    return
+                failed.set()
+
+            threading.Thread(target=next_statement, daemon=True).start()
+            assert failed.wait(10)
 
 
 def test_without_the_watch_the_same_silence_hangs(pg_server):
