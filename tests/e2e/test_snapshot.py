@@ -5,6 +5,7 @@ ledger), and everything around it (refusals, dry run, pins, the cache) as users 
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -306,6 +307,11 @@ def test_the_development_servers_new_database_is_a_clone_of_the_snapshots_templa
         "SELECT datistemplate, datallowconn FROM pg_database WHERE datname = %s", clones[1][0]
     )
     assert closed == [(True, False)]  # nobody may connect and block the next clone
+    status = repo.run("db-dev-server", "--action=status")
+    assert status.returncode == 0, status
+    assert re.search(rf"^Snapshot templates: 1, [\d.]+ MB \({clones[1][0]} ", status.stdout, re.M)
+    report = json.loads(repo.run("db-dev-server", "--output=json").stdout)
+    assert [t["name"] for t in report["server"]["snapshot_templates"]] == [clones[1][0]]
 
 
 def test_snapshot_template_on_another_server_creates_missing_databases_as_clones(

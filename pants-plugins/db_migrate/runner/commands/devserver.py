@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import List, Optional, Tuple
 from urllib.parse import quote
+
+import psycopg
 
 from db_migrate.core.contract import DevServerOptions, RunnerPlan
 from db_migrate.core.database_url import LOCAL_HOSTS, DatabaseUrl
 from db_migrate.core.outcome import Outcome
-from db_migrate.core.report import Problem, ProblemError
+from db_migrate.core.report import Problem, ProblemError, mask
 from db_migrate.runner.postgres.dev_server import (
     DevServerSettings,
     check_port_owner,
@@ -18,6 +21,7 @@ from db_migrate.runner.postgres.dev_server import (
     status,
 )
 from db_migrate.runner.postgres.server import PgServerError
+from db_migrate.runner.snapshot import templates
 
 
 def dev_server_url(settings: DevServerSettings, ini_url: str) -> DatabaseUrl:
@@ -66,8 +70,12 @@ def run(plan: RunnerPlan[DevServerOptions], environ, outcome: Outcome) -> None:
             print(
                 f"Development PostgreSQL reset: {settings.data_dir} removed; the next db-migrate starts afresh"
             )
+        kept: Optional[list] = None
         if action in ("status", "start"):
             print(f"Development PostgreSQL: {status(settings, url)}")
+            if server.is_running():
+                line, kept = snapshot_templates(url)
+                print(line)
     except PgServerError as e:
         raise ProblemError(
             Problem(
@@ -82,3 +90,25 @@ def run(plan: RunnerPlan[DevServerOptions], environ, outcome: Outcome) -> None:
         ) from None
     outcome.status = "ok"
     outcome.extra = {"server": describe(settings, server, action, plan.buildroot)}
+    outcome.extra["server"]["snapshot_templates"] = kept
+
+
+def snapshot_templates(url: DatabaseUrl) -> Tuple[str, Optional[List[dict]]]:
+    """The line and the JSON for the snapshot templates on the running server: databases of
+    ours (`db-migrate --from-snapshot --snapshot-template`) that hold its disk until a reset."""
+    try:
+        with templates.Server(url) as server:
+            kept = templates.on_server(server)
+    except psycopg.Error as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return f"Snapshot templates: not listed ({mask(why, url.secrets())})", None
+    if not kept:
+        return "Snapshot templates: none", []
+    total = sum(k.size_bytes for k in kept)
+    each = ", ".join(f"{k.name} {_megabytes(k.size_bytes)}" for k in kept)
+    line = f"Snapshot templates: {len(kept)}, {_megabytes(total)} ({each}); a reset removes them"
+    return line, [{"name": k.name, "size_bytes": k.size_bytes} for k in kept]
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"

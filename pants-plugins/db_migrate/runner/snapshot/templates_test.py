@@ -222,3 +222,22 @@ def test_a_role_that_may_not_create_databases_gets_nothing_and_a_masked_error(pg
     text = templates.cannot_clone(component, source, failed.value).render()
     assert "Cannot create the database as a clone of the snapshot's template" in text
     assert "CREATEDB" in text and password not in text
+
+
+def test_the_server_lists_complete_templates_only_with_their_sizes(pg_server, tmp_path):
+    """What `db-dev-server --action=status` shows: neither a half-built copy (a run still loading
+    it, or one that died) nor a database that only looks like a template by its name."""
+    component = _name("listed")
+    snapshot = _dump_of(pg_server, tmp_path, *SEED)
+    clone = _name("db")
+    built = _clone(pg_server, component, snapshot, clone)
+    prefix = templates.component_prefix(component)
+    half_built, look_alike = f"{prefix}{'0' * 16}_{os.getpid()}", f"{prefix}{'f' * 16}"
+    for name in (half_built, look_alike):
+        pg_server.create_database(name)
+    with _server(pg_server) as server:
+        listed = [k for k in templates.on_server(server) if k.name.startswith(prefix)]
+    assert [k.name for k in listed] == [built.template]
+    with pg_server.connect() as conn:
+        size = conn.execute("SELECT pg_database_size(%s)", (clone,)).fetchone()[0]
+    assert abs(listed[0].size_bytes - size) < size // 10  # a clone is as big as its template
