@@ -48,6 +48,11 @@ def mask(text: str, secrets: Iterable[str] = ()) -> str:
     return _CONNINFO_PASSWORD.sub(lambda m: f"{m.group('key')}***", text)
 
 
+def first_line(error: BaseException) -> str:
+    """What an error says, in one line for a Problem's details (its type when it says nothing)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 @dataclass(frozen=True)
 class Problem:
     """One error in the specification's format: title, details, numbered actions, a pointer."""

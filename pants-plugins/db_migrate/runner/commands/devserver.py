@@ -12,7 +12,7 @@ import psycopg
 from db_migrate.core.contract import DevServerOptions, RunnerPlan
 from db_migrate.core.database_url import LOCAL_HOSTS, DatabaseUrl
 from db_migrate.core.outcome import Outcome
-from db_migrate.core.report import Problem, ProblemError, mask
+from db_migrate.core.report import Problem, ProblemError, first_line, mask
 from db_migrate.runner.postgres.dev_server import (
     DevServerSettings,
     check_port_owner,
@@ -100,8 +100,8 @@ def snapshot_templates(url: DatabaseUrl) -> Tuple[str, Optional[List[dict]]]:
         with templates.Server(url) as server:
             kept = templates.on_server(server)
     except psycopg.Error as e:
-        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        return f"Snapshot templates: not listed ({mask(why, url.secrets())})", None
+        why = mask(first_line(e), url.secrets())
+        return f"Snapshot templates: not listed ({why})", None
     if not kept:
         return "Snapshot templates: none", []
     total = sum(k.size_bytes for k in kept)

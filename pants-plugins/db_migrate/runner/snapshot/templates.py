@@ -1,9 +1,10 @@
 """Snapshot templates: a new database as one file copy on the server, not a load.
 
 A load creates every object anew, its catalog rows and its files, and that is what no dump format
-avoids (at 5,000 revisions most of it is the kernel creating 4,207 relations' files). `CREATE DATABASE ... TEMPLATE` copies a loaded database's files instead. So a
-database that does not exist yet is created as a clone of the snapshot's template on its server,
-which the first such load builds:
+avoids (at 5,000 revisions most of it is the kernel creating 4,207 relations' files). `CREATE
+DATABASE ... TEMPLATE` copies a loaded database's files instead. So a database that does not exist
+yet is created as a clone of the snapshot's template on its server, which the first such load
+builds:
 
 - `pg_restore` into a database of its own, renamed into place only when complete, so a half-built
   one is never cloned, and two runs building the same one at once both end with one template;
@@ -31,7 +32,7 @@ import psycopg
 from psycopg import errors, sql
 
 from db_migrate.core.database_url import DatabaseUrl
-from db_migrate.core.report import Problem, mask
+from db_migrate.core.report import Problem, first_line, mask
 from db_migrate.runner.snapshot import load
 
 PREFIX = "dbm_snapshot_"
@@ -85,6 +86,12 @@ def component_prefix(component: str) -> str:
     """`dbm_snapshot_<component>_`: PostgreSQL names are at most 63 bytes, so it is cut to 20."""
     slug = re.sub(r"[^a-z0-9]+", "_", component.lower()).strip("_")[:20] or "component"
     return f"{PREFIX}{slug}_"
+
+
+def _named(prefix: str, building: bool = False) -> str:
+    """A regex for the names after `prefix` (a regex): the templates', or with `building` the
+    half-built copies' (`<template>_<pid>`)."""
+    return f"^{prefix}[0-9a-f]{{{_DIGEST}}}" + ("_[0-9]+$" if building else "$")
 
 
 def template_name(component: str, snapshot: Path, role: str) -> str:
@@ -156,7 +163,7 @@ def _build(server: Server, name: str, snapshot: Path) -> load.Loaded:
 
 def templates_of(server: Server, component: str) -> List[str]:
     """The component's complete templates on the server, newest first (by OID: creation order)."""
-    pattern = "^" + re.escape(component_prefix(component)) + f"[0-9a-f]{{{_DIGEST}}}$"
+    pattern = _named(re.escape(component_prefix(component)))
     rows = server.conn.execute(
         "SELECT datname FROM pg_database WHERE datname ~ %s ORDER BY oid DESC", (pattern,)
     )
@@ -173,7 +180,7 @@ class Kept:
 
 def on_server(server: Server) -> List[Kept]:
     """Every component's complete templates on the server: the disk they hold is ours to show."""
-    pattern = "^" + re.escape(PREFIX) + f"[a-z0-9_]+_[0-9a-f]{{{_DIGEST}}}$"
+    pattern = _named(re.escape(PREFIX) + "[a-z0-9_]+_")
     rows = server.conn.execute(
         "SELECT datname, pg_database_size(oid) FROM pg_database"
         " WHERE datname ~ %s AND datistemplate ORDER BY datname",
@@ -191,7 +198,7 @@ def _evict(server: Server, component: str, keep: str) -> None:
 
 
 def _abandoned(server: Server, component: str) -> List[str]:
-    pattern = "^" + re.escape(component_prefix(component)) + f"[0-9a-f]{{{_DIGEST}}}_[0-9]+$"
+    pattern = _named(re.escape(component_prefix(component)), building=True)
     rows = server.conn.execute("SELECT datname FROM pg_database WHERE datname ~ %s", (pattern,))
     names = [r[0] for r in rows.fetchall()]
     return [n for n in names if not _running(int(n.rsplit("_", 1)[1]))]
@@ -217,11 +224,10 @@ def _drop(server: Server, name: str) -> None:
 
 
 def cannot_clone(component: str, source, error: BaseException) -> Problem:
-    detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
     return Problem(
         title="Cannot create the database as a clone of the snapshot's template",
         details=(
-            f"{component}: {source.url.masked()}: {mask(detail, source.url.secrets())}",
+            f"{component}: {source.url.masked()}: {mask(first_line(error), source.url.secrets())}",
             "Nothing was loaded; a half-built template was dropped.",
         ),
         actions=(

@@ -25,7 +25,7 @@ from db_migrate.core.applied import (
     qualified_name,
     table_ident,
 )
-from db_migrate.core.report import mask
+from db_migrate.core.report import first_line, mask
 
 _CREATE = """CREATE TABLE IF NOT EXISTS {} (
     accepted_at timestamptz NOT NULL DEFAULT now(),
@@ -105,7 +105,7 @@ def ensure_log(conn: psycopg.Connection, version_table: str) -> Optional[str]:
                 (qualified_name(version_table, ACCEPTED),),
             ).fetchone()[0]
     except psycopg.Error as e:
-        return (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return first_line(e)
     return None if writable else f"the role may not write {qualified_name(version_table, ACCEPTED)}"
 
 

@@ -26,7 +26,7 @@ from db_migrate.core.applied import (
     qualified_name,
     table_ident,
 )
-from db_migrate.core.report import WARNING, Problem, first_few, git_paths
+from db_migrate.core.report import WARNING, Problem, first_few, first_line, git_paths
 from db_migrate.core.revision_file import Revision
 
 
@@ -55,7 +55,7 @@ def ensure(conn: psycopg.Connection, version_table: str) -> Optional[str]:
                 "SELECT has_table_privilege(%s, 'INSERT, UPDATE, DELETE')", (name,)
             ).fetchone()[0]
     except psycopg.Error as e:
-        return (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return first_line(e)
     return None if writable else f"the role may not write {name}"
 
 
