@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, NamedTuple, Sequence, Tuple
 
 from e2e.pants_repo import PantsRepo
-from histories import clean_env, median, own_dev_port, write_component
+from histories import clean_env, earlier_worktree, median, own_dev_port, write_component
 
 from db_migrate.runner.postgres.server import throwaway_server
 
@@ -116,17 +116,6 @@ def prepare(label: str, source: Path, work: Path, revisions: int, new_url) -> Su
     for case in cases(revisions).values():
         subject.run(case.args, case.dev_server)  # the first dev-server case starts the server
     return subject
-
-
-def earlier_tree(rev: str, work: Path) -> Path:
-    """A scratch worktree of `rev` (removed once copied)."""
-    tree = work / "against-worktree"
-    subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev],
-        check=True,
-        capture_output=True,
-    )
-    return tree
 
 
 def measure(
@@ -279,14 +268,8 @@ def main() -> int:
 
             subjects.append(prepare("today", REPO, work, args.revisions, new_url))
             if args.against:
-                tree = earlier_tree(args.against, work)
-                try:
+                with earlier_worktree(args.against, work) as tree:
                     subjects.append(prepare("then", tree, work, args.revisions, new_url))
-                finally:
-                    subprocess.run(
-                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
-                        capture_output=True,
-                    )
             samples = measure(subjects, args.runs, args.revisions)
             met = print_table(subjects, samples, args.revisions, args.runs)
             if args.breakdown:

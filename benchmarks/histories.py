@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import statistics
@@ -9,7 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Mapping, Sequence, Tuple
+from typing import Callable, Iterator, List, Mapping, Sequence, Tuple
 
 ENV_PY = '''"""Generated benchmark environment: URL from ${url_env}, one transaction per revision."""
 import os
@@ -367,3 +368,23 @@ def write_branchy_history(versions: Path, count: int, *, salt: str, every: int =
             )
         )
     return ids
+
+
+@contextlib.contextmanager
+def earlier_worktree(rev: str, work: Path) -> Iterator[Path]:
+    """A scratch `git worktree` of `rev` in the repo these benchmarks belong to, for the time it
+    takes to copy it (`--against REV`: the same cases on an earlier commit, in the same run)."""
+    repo = Path(__file__).resolve().parent.parent
+    tree = work / "against-worktree"
+    subprocess.run(
+        ["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), rev],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
+            capture_output=True,
+        )

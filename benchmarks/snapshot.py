@@ -20,11 +20,14 @@ PostgreSQL:
 6. warm, `--no-pantsd`: the snapshot from the local disk cache, Pants started from nothing (one
    run, next to `./pants --no-pantsd --version`, Pants' own start).
 
+`--against REV` also measures case 3 in a copy of an earlier commit (a scratch `git worktree`),
+its samples alternating with today's: what a change to the load saves through `./pants`.
+
 Ratios are replay / snapshot. Targets (issue 24): warm at 5,000 revisions at least 10x faster
 than the replay, at least 2x on the manager; both printed for the first load on a server (3)
 and for a second fresh database on it (5).
 
-    benchmarks/run snapshot [--sizes 1000,5000] [--shapes evolving,table] [--runs 2]
+    benchmarks/run snapshot [--sizes 1000,5000] [--shapes evolving,table] [--runs 2] [--against REV]
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from e2e.pants_repo import PantsRepo
-from histories import clean_env, median, write_component
+from histories import clean_env, earlier_worktree, median, write_component
 
 from db_migrate.runner.postgres.server import LocalServer, throwaway_server
 
@@ -52,17 +55,19 @@ SHAPES = {"evolving": "evolve", "table": "chain"}
 
 
 class Bench:
-    def __init__(self, root: Path, server: LocalServer) -> None:
-        self.repo = PantsRepo.copy_of(REPO, root / "repo")
+    def __init__(self, source: Path, root: Path, server: LocalServer) -> None:
+        self.repo = PantsRepo.copy_of(source, root / "repo")
         self.env = clean_env(NO_COLOR="1", PANTS_LOCAL_STORE_DIR=str(root / "lmdb_store"))
         self.server = server
+        self.prefix = root.name
         self.databases = 0
         self.loads: List[float] = []  # what each load took, as the runner reported it
+        self.warm: List[float] = []  # warm --from-snapshot runs, when this is the earlier commit
 
     def fresh_url(self, create: bool) -> str:
         """A new database's URL; with `create=False` the database does not exist yet."""
         self.databases += 1
-        name = f"bench_{self.databases}"
+        name = f"{self.prefix}_{self.databases}"
         if create:
             self.server.create_database(name)
         return self.server.url(name)
@@ -84,20 +89,30 @@ class Bench:
         return elapsed
 
 
-def component_cases(bench: Bench, spec: str, url_env: str, runs: int) -> Dict[str, float]:
-    def migrate(*flags: str, check: str, pants: tuple = (), create: bool = True) -> float:
+def component_cases(
+    bench: Bench, spec: str, url_env: str, runs: int, then: Optional[Bench]
+) -> Dict[str, float]:
+    def migrate(*flags: str, check: str, pants=(), create=True, on: Bench = bench) -> float:
         args = (*pants, "db-migrate", *flags, spec)
-        return bench.time(*args, url_env=url_env, check=check, create=create)
+        return on.time(*args, url_env=url_env, check=check, create=create)
 
     migrate(check="Migration successful")  # warm-up: pantsd, the component's venv
     t = {"replay": median([migrate(check="Migration successful") for _ in range(runs)])}
     t["cold snapshot"] = migrate("--from-snapshot", check="Snapshot: built now")
-    t["warm snapshot"] = median(
-        [migrate("--from-snapshot", check="(no replay)") for _ in range(runs)]
-    )
+    if then is not None:  # the earlier commit builds its own snapshot once
+        migrate("--from-snapshot", check="Snapshot: built now", on=then)
+    warm: List[float] = []
+    for _ in range(runs):
+        warm.append(migrate("--from-snapshot", check="(no replay)"))
+        if then is not None:
+            then.warm.append(migrate("--from-snapshot", check="(no replay)", on=then))
+    t["warm snapshot"] = median(warm)
     t["of which pg_restore"] = median(bench.loads[-runs:])
+    if then is not None:
+        t["warm, earlier"] = median(then.warm[-runs:])
+        t["its load, earlier"] = median(then.loads[-runs:])
     template = ("--from-snapshot", "--snapshot-template")  # into databases that do not exist
-    t["template built"] = migrate(*template, check="built now by pg_restore", create=False)
+    t["template built"] = migrate(*template, check="built now in", create=False)
     t["second database"] = median(
         [migrate(*template, check="kept on the server", create=False) for _ in range(runs)]
     )
@@ -110,7 +125,7 @@ def component_cases(bench: Bench, spec: str, url_env: str, runs: int) -> Dict[st
     return t
 
 
-def report(rows: List[Tuple[str, int, Dict[str, float]]], version: float) -> None:
+def report(rows: List[Tuple[str, int, Dict[str, float]]], version: float, against: str) -> None:
     print()
     print(f"Pants' own start (`./pants --no-pantsd --version`): {version:.1f} s")
     print()
@@ -132,6 +147,16 @@ def report(rows: List[Tuple[str, int, Dict[str, float]]], version: float) -> Non
             f" | {t['replay'] / t['second database']:.1f}x"
             f" | {t['replay'] / t['cold snapshot']:.2f}x |"
         )
+    if against:
+        print()
+        print(f"| history | warm today | (its load) | warm at {against} | (its load) | saved |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for name, _, t in rows:
+            earlier, today = t["warm, earlier"], t["warm snapshot"]
+            print(
+                f"| {name} | {today:.2f} s | {t['of which pg_restore']:.2f} s | {earlier:.2f} s"
+                f" | {t['its load, earlier']:.2f} s | {(earlier - today) / earlier:.0%} |"
+            )
 
 
 def main() -> int:
@@ -141,6 +166,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,5000", help="generated history sizes")
     parser.add_argument("--runs", type=int, default=2, help="samples of replay and warm (median)")
     parser.add_argument("--shapes", default="evolving,table", help="generated history shapes")
+    parser.add_argument("--against", metavar="REV", help="an earlier commit: warm loads there too")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     shapes = [s for s in args.shapes.split(",") if s.strip()]
@@ -150,20 +176,26 @@ def main() -> int:
     rows = []
     try:
         with throwaway_server() as server:
-            bench = Bench(work, server)
+            bench = Bench(REPO, work / "today", server)
+            then = None
+            if args.against:
+                with earlier_worktree(args.against, work) as tree:
+                    then = Bench(tree, work / "then", server)
             components = [MANAGER]
             for size in sizes:
                 for shape in shapes:
                     name = f"{SHAPES[shape]}{size}"
-                    made = write_component(bench.repo.root, name, size, body=shape)
+                    for repo in [bench.repo] + ([then.repo] if then else []):
+                        made = write_component(repo.root, name, size, body=shape)
                     components.append((made.name, f"src/bench/{made.name}::", made.url_env))
             version = bench.time("--no-pantsd", "--version")
             for name, spec, url_env in components:
                 print(f"{name} ...", flush=True)
                 count = _revisions(bench.repo.root, spec)
-                rows.append((name, count, component_cases(bench, spec, url_env, args.runs)))
-            bench.repo.stop_pantsd()
-        report(rows, version)
+                rows.append((name, count, component_cases(bench, spec, url_env, args.runs, then)))
+            for each in [bench] + ([then] if then else []):
+                each.repo.stop_pantsd()
+        report(rows, version, args.against or "")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

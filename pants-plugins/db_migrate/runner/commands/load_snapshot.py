@@ -25,7 +25,7 @@ from db_migrate.runner.migration.database import locked_database
 from db_migrate.runner.migration.dry_run import what_a_real_run_does_first
 from db_migrate.runner.postgres.connection import ComponentDatabase, open_component_database
 from db_migrate.runner.postgres.dev_server import DevServerSettings, ensure_running
-from db_migrate.runner.snapshot import load, templates
+from db_migrate.runner.snapshot import load, templates, toc
 from db_migrate.runner.tamper import ledger
 
 Plan = RunnerPlan[LoadSnapshotOptions]
@@ -42,7 +42,7 @@ def run(plan: Plan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
         if cloned is None:
             loaded = _load(plan, ini, db, snapshot, outcome)
         else:  # created by this run, as a clone: nobody else's, nothing to refuse
-            loaded = cloned.built or load.Loaded(True)
+            loaded = cloned.built or load.Loaded()
             outcome.seconds = cloned.build_seconds + cloned.clone_seconds
         after = current_heads(db.connection, ini.version_table)
         recorded = _record_checksums(plan, ini, db, after)
@@ -51,13 +51,13 @@ def run(plan: Plan, environ: Mapping[str, str], outcome: Outcome) -> Outcome:
 
 
 def _load(plan: Plan, ini: AlembicIni, db, snapshot: Path, outcome: Outcome) -> load.Loaded:
-    """pg_restore into the database, which must be empty."""
-    inside = load.contents(snapshot)
+    """The snapshot into the database, which must be empty."""
+    inside = toc.contents(snapshot)
     _refuse_unless_empty(plan, ini, db, inside.schemas)
     print(f"{plan.component}: loading the snapshot into {db.source.url.masked()} ...", flush=True)
     started = time.perf_counter()
     capacity = load.lock_capacity(db.connection)
-    loaded = load.restore(db.source.url, snapshot, inside.locks, capacity)
+    loaded = load.restore(db.source.url, inside, capacity)
     outcome.seconds = time.perf_counter() - started
     return loaded
 
@@ -119,14 +119,14 @@ def source_text(options: LoadSnapshotOptions) -> str:
 
 
 def _how(loaded: load.Loaded, cloned: Optional[templates.Cloned]) -> str:
-    how = "one transaction" if loaded.one_transaction else "object by object"
+    how = "one transaction" if loaded.one_transaction else f"{loaded.transactions} transactions"
     if cloned is None:
-        return f"pg_restore, {how}"
+        return how
     if cloned.built is None:
         return f"a clone of template {cloned.template}, kept on the server"
     built, copied = report.duration(cloned.build_seconds), report.duration(cloned.clone_seconds)
     return (
-        f"a clone of template {cloned.template}, built now by pg_restore in {built} ({how}),"
+        f"a clone of template {cloned.template}, built now in {built} ({how}),"
         f" copied in {copied}"
     )
 
@@ -156,6 +156,7 @@ def _report(
         "build_seconds": round(options.build_seconds, 4),
         "load_seconds": round(outcome.seconds, 4),
         "one_transaction": loaded.one_transaction,
+        "transactions": loaded.transactions,
         "checksums_recorded": recorded,
         "template": None
         if cloned is None

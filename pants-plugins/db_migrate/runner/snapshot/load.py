@@ -5,82 +5,29 @@ any schema the snapshot creates tables in (nor in the version table's schema). O
 not looked at, so a database that also holds another component's tables elsewhere can still take
 a snapshot; two components sharing one schema replay the second one.
 
-The load is `pg_restore` into that database as the connecting role (`--no-owner`: everything is
-then owned by it, as after a replay). It runs in one transaction (all or nothing) unless the
-server cannot lock that many objects in one transaction (`max_locks_per_transaction`; a
-5,000-table history needs more than a default server has): then object by object, told as such
-(a refused one-transaction attempt changed nothing).
+The load is pg_restore's SQL for the dump, sent in a few large messages (`batches.py`) as the
+connecting role (`--no-owner`: everything is then owned by it, as after a replay). It runs in one
+transaction (all or nothing) unless the server cannot lock that many objects in one transaction
+(`max_locks_per_transaction`; a 5,000-table history needs more than a default server has): then
+in consecutive transactions that each fit, told as such.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
-from typing import List, Sequence, Set
+from typing import Iterable, List, Sequence, Set
 
 import psycopg
 
 from db_migrate.core.applied import split_table
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import Problem, ProblemError, mask
-from db_migrate.runner.postgres.server import pg_bin
+from db_migrate.runner.postgres.errors import db_error_text
+from db_migrate.runner.snapshot import batches
+from db_migrate.runner.snapshot.toc import Contents, last_line
 
-# `pg_restore --list`: "218; 1259 16390 TABLE public users postgres". Kinds of several words
-# first, so "TABLE DATA public users" is never read as a TABLE in schema "DATA".
-_KINDS = (
-    "MATERIALIZED VIEW DATA",
-    "MATERIALIZED VIEW",
-    "FK CONSTRAINT",
-    "TABLE DATA",
-    "TABLE ATTACH",
-    "INDEX ATTACH",
-    "SEQUENCE SET",
-    "SEQUENCE OWNED BY",
-    "TABLE",
-    "SEQUENCE",
-    "INDEX",
-    "CONSTRAINT",
-    "VIEW",
-)
-_TOC_ENTRY = re.compile(
-    r"^\d+;\s+\d+\s+\d+\s+(?P<kind>" + "|".join(_KINDS) + r")\s+(?P<schema>\S+)\s+\S+"
-)
-# Entries whose creation holds a relation lock until the transaction ends.
-_LOCKING = (
-    "TABLE",
-    "SEQUENCE",
-    "INDEX",
-    "CONSTRAINT",
-    "FK CONSTRAINT",
-    "VIEW",
-    "MATERIALIZED VIEW",
-)
-_TOO_MANY_LOCKS = ("out of shared memory", "max_locks_per_transaction")
 RELATION_KINDS = ("r", "p", "v", "m", "f")  # tables, partitioned, views, materialized, foreign
-
-
-@dataclass(frozen=True)
-class Contents:
-    """What the snapshot's table of contents says, without loading it."""
-
-    schemas: Set[str]  # the schemas it creates tables in
-    locks: int  # about how many relation locks one transaction loading it holds
-
-
-def contents(snapshot: Path) -> Contents:
-    listing = subprocess.run(
-        [str(pg_bin("pg_restore")), "--list", str(snapshot)], capture_output=True, text=True
-    )
-    if listing.returncode != 0:
-        raise ProblemError(unreadable(snapshot, listing.stderr))
-    entries = [m for m in map(_TOC_ENTRY.match, listing.stdout.splitlines()) if m]
-    return Contents(
-        schemas={m.group("schema") for m in entries if m.group("kind") == "TABLE"},
-        locks=sum(1 for m in entries if m.group("kind") in _LOCKING),
-    )
+_TOO_MANY_LOCKS = ("out of shared memory", "max_locks_per_transaction")
 
 
 def lock_capacity(conn: psycopg.Connection) -> int:
@@ -111,87 +58,80 @@ def _current_schema(conn: psycopg.Connection) -> str:
 
 @dataclass(frozen=True)
 class Loaded:
-    one_transaction: bool
+    transactions: int = 1
     retried_because: str = ""  # why it was not loaded in one transaction
 
+    @property
+    def one_transaction(self) -> bool:
+        return self.transactions == 1
 
-def restore(url: DatabaseUrl, snapshot: Path, locks: int, capacity: int) -> Loaded:
-    """pg_restore the snapshot; in one transaction when the server can lock it all at once.
 
-    Half the lock table is the most one load may plan to take: other sessions hold locks too. A
-    server that refuses anyway (a busier one) changed nothing, and the load runs again.
+def restore(url: DatabaseUrl, inside: Contents, capacity: int) -> Loaded:
+    """Load the snapshot: in one transaction when the server can lock all of it at once, else in
+    consecutive runs of entries that each fit.
+
+    Half the lock table is the most one transaction may plan to take: other sessions hold locks
+    too. A transaction the server refuses anyway (a busier one) changed nothing, and runs again
+    as two halves.
     """
-    why = ""
-    if locks <= capacity // 2:
-        failure = _pg_restore(url, snapshot, one_transaction=True)
-        if failure is None:
-            return Loaded(True)
-        if not any(marker in failure for marker in _TOO_MANY_LOCKS):
-            raise ProblemError(load_failed(url, failure, one_transaction=True))
-        why = _last_line(failure)
-    else:
-        why = f"about {locks} locks needed, the server's lock table holds {capacity}"
-    retry = _pg_restore(url, snapshot, one_transaction=False)
-    if retry is not None:
-        raise ProblemError(load_failed(url, retry, one_transaction=False))
-    return Loaded(False, why)
+    runs = batches.transactions(inside.entries, max(1, capacity // 2))
+    why = f"about {inside.locks} locks needed, the server's lock table holds {capacity}"
+    why = why if len(runs) > 1 else ""
+    committed = 0
+    with _session(url) as conn, batches.Scripts(inside.snapshot) as scripts:
+        while runs:
+            run = runs.pop(0)
+            try:
+                _transaction(conn, scripts.of(run))
+            except batches.RenderFailed as e:
+                raise ProblemError(load_failed(url, last_line(str(e)), committed)) from None
+            except psycopg.Error as e:
+                said = mask(db_error_text(e), url.secrets())
+                if len(run) < 2 or not _out_of_lock_space(e):
+                    raise ProblemError(load_failed(url, said, committed)) from None
+                runs[:0] = [run[: len(run) // 2], run[len(run) // 2 :]]
+                why = why or said
+                continue
+            committed += 1
+    return Loaded(committed, why)
 
 
-def _pg_restore(url: DatabaseUrl, snapshot: Path, one_transaction: bool) -> str | None:
-    """None when it loaded; else what pg_restore said (its password reaches it by environment)."""
-    flags = ["--single-transaction"] if one_transaction else []
-    result = subprocess.run(
-        [
-            str(pg_bin("pg_restore")),
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            *flags,
-            f"--dbname={url.conninfo(password=False)}",
-            str(snapshot),
-        ],
-        env={**os.environ, **url.libpq_env(), "PGOPTIONS": _options(os.environ)},
-        capture_output=True,
-        text=True,
-    )
-    return None if result.returncode == 0 else mask(result.stderr or "", url.secrets())
+def _out_of_lock_space(error: psycopg.Error) -> bool:
+    said = f"{error} {error.diag.message_hint or ''}"
+    return any(marker in said for marker in _TOO_MANY_LOCKS)
 
 
-def _options(environ) -> str:
-    """The user's PGOPTIONS, and commits that do not wait for the disk: object by object, every
-    statement is a commit of its own, each an fsync on a durable server. Nothing is lost by it:
-    the ledger's rows, written afterwards in an ordinary commit, flush the whole WAL before them.
-    """
-    return " ".join(o for o in (environ.get("PGOPTIONS", ""), "-c synchronous_commit=off") if o)
+def _session(url: DatabaseUrl) -> psycopg.Connection:
+    """A session of the load's own: the dump's SQL sets its search path and timeouts."""
+    try:
+        return psycopg.connect(
+            url.conninfo(application_name="pants db-migrate (snapshot load)"),
+            autocommit=True,
+            prepare_threshold=None,
+        )
+    except psycopg.Error as e:
+        raise ProblemError(load_failed(url, mask(db_error_text(e), url.secrets()), 0)) from None
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+def _transaction(conn: psycopg.Connection, scripts: Iterable[bytes]) -> None:
+    """One transaction of messages; its commit does not wait for the disk: nothing is lost by
+    that, since the ledger's rows, written afterwards in an ordinary commit, flush the WAL."""
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = off")
+        for script in scripts:
+            conn.execute(script)
 
 
-def unreadable(snapshot: Path, output: str) -> Problem:
-    return Problem(
-        title="Cannot read the snapshot",
-        details=(f"pg_restore --list {snapshot.name}: {_last_line(output)}",),
-        actions=(
-            "This is a bug in pants-db-migrate: report it",
-            "Replay instead: pants db-migrate <component> (without --from-snapshot)",
-        ),
-        kind="snapshot_unreadable",
-    )
-
-
-def load_failed(url: DatabaseUrl, output: str, one_transaction: bool) -> Problem:
+def load_failed(url: DatabaseUrl, said: str, committed: int) -> Problem:
     state = (
-        "It ran in one transaction: the database is as empty as before."
-        if one_transaction
-        else "It ran object by object (too many objects for one transaction): the database"
-        " holds part of the snapshot; drop and recreate it before another attempt."
+        "Nothing of it was committed: the database is as empty as before."
+        if not committed
+        else f"{committed} transaction(s) of it committed before (too many objects for one):"
+        " the database holds part of the snapshot; drop and recreate it before another attempt."
     )
     return Problem(
         title="Loading the snapshot failed",
-        details=(f"pg_restore into {url.masked()}: {_last_line(output)}", state),
+        details=(f"Loading into {url.masked()}: {said}", state),
         actions=(
             "Check the role may create the snapshot's objects (schemas, extensions) there",
             "Check the server's major version is at least the snapshot's (pg_restore --list)",

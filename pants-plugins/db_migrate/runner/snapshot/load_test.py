@@ -1,5 +1,6 @@
 """The snapshot file and its load against a real PostgreSQL: what the table of contents says, the
-emptiness check, and a load in one transaction or object by object giving the same database."""
+emptiness check, and a load in one transaction or in several giving the same database, whatever
+the dump holds."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from testsupport.postgres import pg_dump_text
 
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.snapshot import load
+from db_migrate.runner.postgres.server import THROWAWAY_SETTINGS, throwaway_server
+from db_migrate.runner.snapshot import load, toc
 from db_migrate.runner.snapshot.capture import dump
+from db_migrate.runner.verify import schema
 
 OBJECTS = (
     "CREATE SCHEMA billing",
@@ -41,22 +44,27 @@ def snapshot(pg_server, pg_database, tmp_path) -> Path:
 
 
 def test_contents_name_the_filled_schemas_and_the_locks(snapshot):
-    found = load.contents(snapshot)
+    found = toc.contents(snapshot)
     assert found.schemas == {"billing", "public"}
     # Two tables, a sequence, two primary keys, an index at least.
     assert found.locks >= 6
+    # Every entry, the rows and the schema included, in the dump's order.
+    kinds = [" ".join(entry.line.split()[3:5]) for entry in found.entries]
+    assert kinds.index("SCHEMA -") < kinds.index("TABLE billing") < kinds.index("TABLE DATA")
 
 
 @pytest.mark.parametrize("capacity", [1_000_000, 0])
-def test_a_load_equals_the_source_in_one_transaction_or_object_by_object(
+def test_a_load_equals_the_source_in_one_transaction_or_in_several(
     pg_server, pg_database, snapshot, capacity
 ):
     target = _new_database(pg_server)
     url = DatabaseUrl.parse(pg_server.url(target))
     with pg_server.connect(target) as conn:
         assert load.occupied(conn, {"billing"}, "alembic_version") == []
-    loaded = load.restore(url, snapshot, load.contents(snapshot).locks, capacity)
-    assert loaded.one_transaction is (capacity > 0)
+    inside = toc.contents(snapshot)
+    loaded = load.restore(url, inside, capacity)
+    # A lock table of 0 plans a transaction for each entry that locks a relation.
+    assert loaded.transactions == (1 if capacity else inside.locks)
     assert pg_dump_text(pg_server, target) == pg_dump_text(pg_server, pg_database)
     with pg_server.connect(target) as conn:
         assert load.occupied(conn, {"billing"}, "alembic_version") == [
@@ -73,8 +81,9 @@ def test_a_failed_load_in_one_transaction_changes_nothing(pg_server, snapshot):
         conn.execute("CREATE TABLE billing.other (id int)")
     url = DatabaseUrl.parse(pg_server.url(target))
     with pytest.raises(ProblemError) as raised:
-        load.restore(url, snapshot, 10, 1_000_000)
+        load.restore(url, toc.contents(snapshot), 1_000_000)
     assert raised.value.problem.kind == "snapshot_load_failed"
+    assert 'schema "billing" already exists' in raised.value.problem.render()
     assert "as empty as before" in raised.value.problem.render()
     with pg_server.connect(target) as conn:
         assert load.occupied(conn, {"billing"}, "alembic_version") == ["billing.other"]
@@ -85,3 +94,107 @@ def test_lock_capacity_is_the_servers_lock_table(pg_server, pg_database):
     with pg_server.connect(pg_database) as conn:
         per = int(conn.execute("SHOW max_locks_per_transaction").fetchone()[0])
         assert load.lock_capacity(conn) >= per
+
+
+def test_a_failure_after_committed_transactions_says_the_database_holds_part(pg_server, snapshot):
+    target = _new_database(pg_server)
+    with pg_server.connect(target) as conn:  # the snapshot's last table fails, billing's went in
+        conn.execute("CREATE TABLE alembic_version (other int)")
+    url = DatabaseUrl.parse(pg_server.url(target))
+    with pytest.raises(ProblemError) as raised:
+        load.restore(url, toc.contents(snapshot), 0)
+    said = raised.value.problem.render()
+    assert 'relation "alembic_version" already exists' in said
+    assert "committed before" in said and "drop and recreate it" in said
+    with pg_server.connect(target) as conn:
+        assert load.occupied(conn, {"billing"}, "alembic_version") == [
+            "billing.invoices",
+            "public.alembic_version",
+        ]
+    pg_server.drop_database(target, force=True)
+
+
+# What a dump may hold that looks like the text around it: psql's frame lines, COPY's, quotes,
+# a percent sign, a name with a line break (in the listing `--use-list` reads, too).
+HOSTILE = (
+    'CREATE TABLE "odd\nname" (id int PRIMARY KEY, body text)',
+    """INSERT INTO "odd\nname" VALUES (1, E'one\\n\\\\.\\nCOPY x FROM stdin;\\n\\\\restrict k'),"""
+    " (2, 'it''s; -- no comment /* nor this'), (3, '100%s %(name)s'), (4, NULL)",
+    """CREATE FUNCTION weird() RETURNS int LANGUAGE plpgsql AS $body$
+BEGIN
+/*
+\\restrict abc
+COPY public.t (id) FROM stdin;
+\\.
+\\unrestrict abc
+*/
+RETURN 1;
+END
+$body$""",
+    """COMMENT ON TABLE "odd\nname" IS E'\\\\unrestrict k\\n;'""",
+)
+
+
+def test_what_looks_like_psql_or_copy_inside_the_dump_loads_as_it_is(
+    pg_server, pg_database, tmp_path
+):
+    with pg_server.connect(pg_database) as conn:
+        for statement in HOSTILE:
+            conn.execute(statement)
+    path = tmp_path / "hostile.dump"
+    dump(pg_server.conninfo(pg_database), path)
+    target = _new_database(pg_server)
+    loaded = load.restore(DatabaseUrl.parse(pg_server.url(target)), toc.contents(path), 10_000)
+    assert loaded.one_transaction
+    assert pg_dump_text(pg_server, target) == pg_dump_text(pg_server, pg_database)
+    with pg_server.connect(target) as conn:
+        assert conn.execute("SELECT weird()").fetchone() == (1,)
+        assert conn.execute('SELECT body FROM "odd\nname" WHERE id = 1').fetchone() == (
+            "one\n\\.\nCOPY x FROM stdin;\n\\restrict k",
+        )
+    pg_server.drop_database(target, force=True)
+
+
+# A lock table far smaller than the one claimed: max_locks_per_transaction's minimum, and few
+# backends of any kind to multiply it by.
+SMALL_LOCK_TABLE = THROWAWAY_SETTINGS + (
+    ("max_locks_per_transaction", "10"),
+    ("max_connections", "4"),
+    ("superuser_reserved_connections", "0"),
+    ("max_worker_processes", "0"),
+    ("max_wal_senders", "0"),
+    ("autovacuum_worker_slots", "1"),
+)
+
+
+def test_a_server_refusing_one_transaction_gets_the_load_in_halves(
+    pg_server, pg_database, tmp_path
+):
+    with pg_server.connect(pg_database) as conn:
+        for i in range(300):
+            conn.execute(f"CREATE TABLE t{i} (id serial PRIMARY KEY, v text DEFAULT 'x{i}')")
+        conn.execute("INSERT INTO t299 (v) VALUES ('last')")
+    path = tmp_path / "many.dump"
+    dump(pg_server.conninfo(pg_database), path)
+    with throwaway_server(settings=SMALL_LOCK_TABLE) as small:
+        small.create_database("target")
+        url = DatabaseUrl.parse(small.url("target"))
+        # Planned as one transaction; the server runs out of lock space part of the way.
+        loaded = load.restore(url, toc.contents(path), 1_000_000)
+        assert loaded.transactions > 1
+        assert "max_locks_per_transaction" in loaded.retried_because or (
+            "out of shared memory" in loaded.retried_because
+        )
+        # pg_dump (and the proof's row count) would lock every table in one transaction, more
+        # than this server holds: the catalog as a whole, the tables one by one.
+        with pg_server.connect(pg_database) as ours, small.connect("target") as theirs:
+            catalog = [schema.snapshot(_query(c), "alembic_version") for c in (ours, theirs)]
+            assert schema.diff(*catalog).render() == []
+            for i in range(300):
+                for sql in (f"SELECT * FROM t{i}", f"SELECT last_value FROM t{i}_id_seq"):
+                    assert ours.execute(sql).fetchall() == theirs.execute(sql).fetchall()
+            assert theirs.execute("SELECT v FROM t299").fetchall() == [("last",)]
+
+
+def _query(conn):
+    return lambda text: conn.execute(text).fetchall()

@@ -24,7 +24,7 @@ from psycopg import sql
 from db_migrate.core.applied import LEDGER_SCHEMA
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import Problem, ProblemError
-from db_migrate.runner.snapshot import capture, load
+from db_migrate.runner.snapshot import capture, load, toc
 from db_migrate.runner.verify import schema
 
 LOADED = "verify_snapshot"  # the database the snapshot is loaded into, next to the replayed one
@@ -131,7 +131,7 @@ def prove(server, replayed: str, version_table: str, component: str) -> str:
         server.create_database(LOADED)
         url = DatabaseUrl.parse(server.url(LOADED))
         with server.connect(replayed) as ours, server.connect(LOADED) as theirs:
-            load.restore(url, path, load.contents(path).locks, load.lock_capacity(theirs))
+            load.restore(url, toc.contents(path), load.lock_capacity(theirs))
             found = compare(ours, theirs, version_table)
             compared = summary(ours)
     finally:

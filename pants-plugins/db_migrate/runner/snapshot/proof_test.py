@@ -10,7 +10,7 @@ import pytest
 
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.snapshot import capture, load, proof
+from db_migrate.runner.snapshot import capture, load, proof, toc
 
 REPLAY = (
     "CREATE TYPE state AS ENUM ('open', 'closed')",
@@ -69,7 +69,7 @@ def _loaded_copy(pg_server, replayed: str, tmp_path) -> str:
     capture.dump(pg_server.conninfo(replayed), path)
     name = f"loaded_{uuid.uuid4().hex[:10]}"
     pg_server.create_database(name)
-    load.restore(DatabaseUrl.parse(pg_server.url(name)), path, 10, 1_000_000)
+    load.restore(DatabaseUrl.parse(pg_server.url(name)), toc.contents(path), 1_000_000)
     return name
 
 

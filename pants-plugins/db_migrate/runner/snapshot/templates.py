@@ -33,7 +33,7 @@ from psycopg import errors, sql
 
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import Problem, first_line, mask
-from db_migrate.runner.snapshot import load
+from db_migrate.runner.snapshot import load, toc
 
 PREFIX = "dbm_snapshot_"
 KEEP = 2  # templates per component: the current snapshot's and the one before (a branch switch)
@@ -144,8 +144,8 @@ def _build(server: Server, name: str, snapshot: Path) -> load.Loaded:
     building = f"{name}_{os.getpid()}"
     server.execute(sql.SQL("CREATE DATABASE {}"), building)
     try:
-        locks, capacity = load.contents(snapshot).locks, load.lock_capacity(server.conn)
-        loaded = load.restore(server.url.with_database(building), snapshot, locks, capacity)
+        inside, capacity = toc.contents(snapshot), load.lock_capacity(server.conn)
+        loaded = load.restore(server.url.with_database(building), inside, capacity)
         closed = sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true")
         server.execute(closed, building)
         try:

@@ -13,7 +13,7 @@ from testsupport.postgres import pg_dump_text
 
 from db_migrate.core.database_url import DatabaseUrl, UrlSource
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.snapshot import load, templates
+from db_migrate.runner.snapshot import load, templates, toc
 from db_migrate.runner.snapshot.capture import dump
 
 SEED = (
@@ -65,7 +65,7 @@ def test_the_first_clone_builds_the_template_and_the_second_only_copies_it(pg_se
     snapshot = _dump_of(pg_server, tmp_path, *SEED)
     loaded_db = _name("loaded")
     pg_server.create_database(loaded_db)
-    load.restore(DatabaseUrl.parse(pg_server.url(loaded_db)), snapshot, 100, 10_000)
+    load.restore(DatabaseUrl.parse(pg_server.url(loaded_db)), toc.contents(snapshot), 10_000)
 
     first, second = _name("first"), _name("second")
     built = _clone(pg_server, component, snapshot, first)
