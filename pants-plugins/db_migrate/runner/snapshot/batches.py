@@ -5,7 +5,9 @@
 or a network round trip to a remote server. Here pg_restore only writes the SQL of a run of
 entries (`--use-list`, on the client, no server), and the loader sends it as one simple-query
 message. The text is pg_restore's own, so the database is what pg_restore makes of it; db-verify's
-proof loads snapshots this way too. The rows are INSERT statements (`capture.DUMP_FLAGS`):
+proof loads snapshots this way too. Runs follow the table of contents, which is already the order
+pg_restore's passes restore in: pg_dump sorts event triggers and materialized views' data last,
+and the dump holds no privileges (pg_restore's other pass). The rows are INSERT statements (`capture.DUMP_FLAGS`):
 COPY's data cannot travel inside a message of statements.
 """
 

@@ -4,6 +4,7 @@ the dump holds."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from testsupport.postgres import pg_dump_text
 
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
-from db_migrate.runner.postgres.server import THROWAWAY_SETTINGS, throwaway_server
-from db_migrate.runner.snapshot import load, toc
+from db_migrate.runner.postgres.server import THROWAWAY_SETTINGS, pg_bin, throwaway_server
+from db_migrate.runner.snapshot import batches, load, toc
 from db_migrate.runner.snapshot.capture import dump
 from db_migrate.runner.verify import schema
 
@@ -198,3 +199,46 @@ def test_a_server_refusing_one_transaction_gets_the_load_in_halves(
 
 def _query(conn):
     return lambda text: conn.execute(text).fetchall()
+
+
+# What pg_restore holds back to the end of a load: an event trigger (it would fire on the rest of
+# the load) and a materialized view's data (whose refresh, last of all, it does see).
+LAST_OBJECTS = (
+    "CREATE TABLE ddl_log (tag text)",
+    "CREATE TABLE prices (id int PRIMARY KEY, cents int)",
+    "INSERT INTO prices VALUES (1, 250), (2, 990)",
+    "CREATE MATERIALIZED VIEW price_total AS SELECT sum(cents) AS cents FROM prices",
+    "CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN INSERT INTO public.ddl_log VALUES (tg_tag); END $$",
+    "CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl()",
+    "CREATE TABLE after_it (id int)",  # logged
+)
+
+
+def test_a_load_cut_into_many_messages_and_transactions_is_what_pg_restore_makes(
+    pg_server, pg_database, tmp_path, monkeypatch
+):
+    with pg_server.connect(pg_database) as conn:
+        for statement in LAST_OBJECTS:
+            conn.execute(statement)
+    path = tmp_path / "last.dump"
+    dump(pg_server.conninfo(pg_database), path)
+    by_pg_restore, ours = _new_database(pg_server), _new_database(pg_server)
+    subprocess.run(
+        [str(pg_bin("pg_restore")), "--no-owner", "--single-transaction", "--exit-on-error"]
+        + [f"--dbname={pg_server.conninfo(by_pg_restore)}", str(path)],
+        check=True,
+    )
+    monkeypatch.setattr(batches, "PER_MESSAGE", 1)
+    loaded = load.restore(DatabaseUrl.parse(pg_server.url(ours)), toc.contents(path), 0)
+    assert loaded.transactions > 1
+    assert pg_dump_text(pg_server, ours) == pg_dump_text(pg_server, by_pg_restore)
+    with pg_server.connect(ours) as conn:
+        # The source's row, then the refresh pg_restore runs after the trigger exists.
+        assert conn.execute("SELECT tag FROM ddl_log").fetchall() == [
+            ("CREATE TABLE",),
+            ("REFRESH MATERIALIZED VIEW",),
+        ]
+        assert conn.execute("SELECT cents FROM price_total").fetchall() == [(1240,)]
+    for name in (by_pg_restore, ours):
+        pg_server.drop_database(name, force=True)
