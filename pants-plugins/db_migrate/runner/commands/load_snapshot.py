@@ -69,7 +69,7 @@ def _new_database(
     snapshot's template (`snapshot/templates.py`); None when it exists, or without the flag.
 
     Not by default, not even on the development server: the first copy on a server also builds
-    the template, a load and a copy (at 5,000 revisions 3.2 s against 2.3 s for the load alone),
+    the template, a load and a copy (more than the load alone: docs/benchmarks.md, "Snapshots"),
     and `db-dev-server --action=reset` removes it with the server, so a developer who resets
     would pay that every time for a copy that never comes.
     """
