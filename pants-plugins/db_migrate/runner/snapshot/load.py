@@ -85,6 +85,8 @@ def restore(url: DatabaseUrl, inside: Contents, capacity: int) -> Loaded:
                 _transaction(conn, scripts.of(run))
             except batches.RenderFailed as e:
                 raise ProblemError(load_failed(url, last_line(str(e)), committed)) from None
+            except batches.TooLarge as e:
+                raise ProblemError(too_large(url, e, committed)) from None
             except psycopg.Error as e:
                 said = mask(db_error_text(e), url.secrets())
                 if len(run) < 2 or not _out_of_lock_space(e):
@@ -122,16 +124,35 @@ def _transaction(conn: psycopg.Connection, scripts: Iterable[bytes]) -> None:
             conn.execute(script)
 
 
-def load_failed(url: DatabaseUrl, said: str, committed: int) -> Problem:
-    state = (
-        "Nothing of it was committed: the database is as empty as before."
-        if not committed
-        else f"{committed} transaction(s) of it committed before (too many objects for one):"
+def _state(committed: int) -> str:
+    if not committed:
+        return "Nothing of it was committed: the database is as empty as before."
+    return (
+        f"{committed} transaction(s) of it committed before (too many objects for one):"
         " the database holds part of the snapshot; drop and recreate it before another attempt."
     )
+
+
+def too_large(url: DatabaseUrl, error: batches.TooLarge, committed: int) -> Problem:
+    """One entry's SQL is more than PostgreSQL takes in a message: refused before it is sent."""
+    what = " ".join(error.entry.line.split()[3:-1])  # "TABLE DATA public seed", not its owner
+    return Problem(
+        title="The snapshot is too large to load",
+        details=(
+            f"{what} is {error.size / 1e6:,.0f} MB of SQL, more than PostgreSQL takes in one"
+            f" message ({batches.SERVER_MESSAGE_LIMIT / 1e6:,.0f} MB), and one table's rows are"
+            " never cut",
+            f"Loading into {url.masked()}: {_state(committed)}",
+        ),
+        actions=("Replay instead: pants db-migrate <component> (without --from-snapshot)",),
+        kind="snapshot_too_large",
+    )
+
+
+def load_failed(url: DatabaseUrl, said: str, committed: int) -> Problem:
     return Problem(
         title="Loading the snapshot failed",
-        details=(f"Loading into {url.masked()}: {said}", state),
+        details=(f"Loading into {url.masked()}: {said}", _state(committed)),
         actions=(
             "Check the role may create the snapshot's objects (schemas, extensions) there",
             "Check the server's major version is at least the snapshot's (pg_restore --list)",

@@ -242,3 +242,57 @@ def test_a_load_cut_into_many_messages_and_transactions_is_what_pg_restore_makes
         assert conn.execute("SELECT cents FROM price_total").fetchall() == [(1240,)]
     for name in (by_pg_restore, ours):
         pg_server.drop_database(name, force=True)
+
+
+@pytest.fixture
+def big_rows(pg_server, pg_database, tmp_path) -> Path:
+    """Three seed tables of about 110 KB of INSERT statements each, in one dump."""
+    with pg_server.connect(pg_database) as conn:
+        for name in ("a", "b", "c"):
+            conn.execute(f"CREATE TABLE seed_{name} (id int PRIMARY KEY, payload text)")
+            conn.execute(
+                f"INSERT INTO seed_{name} SELECT g, repeat('x', 200) || g"
+                " FROM generate_series(1, 500) g"
+            )
+    path = tmp_path / "big.dump"
+    dump(pg_server.conninfo(pg_database), path)
+    return path
+
+
+def test_large_rows_go_in_messages_within_the_byte_budget(
+    pg_server, pg_database, big_rows, monkeypatch
+):
+    """PostgreSQL parses a whole message before it runs any of it (its parse trees several times
+    the text) and takes none of 1 GB: seed rows come in messages of bounded size, not all at once.
+    """
+    monkeypatch.setattr(batches, "MESSAGE_BYTES", 150_000)
+    inside = toc.contents(big_rows)
+    with batches.Scripts(big_rows) as scripts:
+        messages = list(scripts.of(inside.entries))
+    assert len(messages) >= 3
+    assert max(len(m) for m in messages) <= 150_000
+    target = _new_database(pg_server)
+    load.restore(DatabaseUrl.parse(pg_server.url(target)), inside, 1_000_000)
+    assert pg_dump_text(pg_server, target) == pg_dump_text(pg_server, pg_database)
+    pg_server.drop_database(target, force=True)
+
+
+def test_rows_of_one_table_beyond_a_message_are_refused_before_sending(
+    pg_server, big_rows, monkeypatch
+):
+    """One table's rows are one entry of the dump: more SQL than the server takes in a message
+    fails before anything is sent, naming the table, and the database stays empty."""
+    monkeypatch.setattr(batches, "MESSAGE_BYTES", 50_000)
+    monkeypatch.setattr(batches, "SERVER_MESSAGE_LIMIT", 100_000)
+    target = _new_database(pg_server)
+    with pytest.raises(ProblemError) as raised:
+        load.restore(DatabaseUrl.parse(pg_server.url(target)), toc.contents(big_rows), 1_000_000)
+    problem = raised.value.problem
+    assert problem.kind == "snapshot_too_large"
+    text = problem.render()
+    assert "TABLE DATA public seed_a" in text
+    assert "as empty as before" in text
+    assert "pants db-migrate <component> (without --from-snapshot)" in text
+    with pg_server.connect(target) as conn:
+        assert load.occupied(conn, {"public"}, "alembic_version") == []
+    pg_server.drop_database(target, force=True)

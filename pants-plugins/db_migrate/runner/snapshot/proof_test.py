@@ -101,3 +101,28 @@ def test_a_difference_fails_with_the_list(pg_server, replayed):
     assert "rows of public.tickets: 2 → 1" in text
     with pytest.raises(ProblemError):
         raise ProblemError(problem)
+
+
+def test_verify_says_a_snapshot_too_large_to_load_without_failing(
+    pg_server, replayed, tmp_path, monkeypatch
+):
+    """A history whose rows are more than a message holds is sound: db-verify passes and says
+    its snapshot cannot be loaded (db-migrate --from-snapshot refuses it, load_test.py)."""
+    from db_migrate.core.contract import RunnerCommand, RunnerPlan, VerifyOptions
+    from db_migrate.core.outcome import Outcome
+    from db_migrate.runner.commands import verify
+    from db_migrate.runner.snapshot import batches
+
+    monkeypatch.setattr(batches, "MESSAGE_BYTES", 100)
+    monkeypatch.setattr(batches, "SERVER_MESSAGE_LIMIT", 100)  # below any entry's SQL
+    monkeypatch.setattr(verify, "DATABASE", replayed)
+    ini = tmp_path / "alembic.ini"
+    ini.write_text("[alembic]\nscript_location = migrations\n")
+    plan = RunnerPlan(RunnerCommand.VERIFY, "tickets", "src::", str(ini), "DB", "", VerifyOptions())
+    outcome = Outcome("tickets", "verify", status="ok", extra={"report": "Verified"})
+    verify._prove_snapshot(plan, pg_server, outcome)
+    assert outcome.status == "ok"
+    assert outcome.extra["snapshot_proof"] is None
+    line = outcome.extra["report"].splitlines()[-1]
+    assert line.startswith("Snapshot at head: not proven, it cannot be loaded (")
+    assert "MB of SQL, more than PostgreSQL takes in one message" in line
