@@ -15,6 +15,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import PurePath
 from typing import Any, Dict, Generic, Optional, Tuple, Type, TypeVar, Union
 
 from db_migrate.core.revision_file import Revision
@@ -28,8 +29,17 @@ DEFAULT_LOCK_WAIT = 60
 # `alembic_migrations` field `lock_retries`' default).
 DEFAULT_LOCK_RETRIES = 5
 # The file a snapshot process writes (`pg_dump --format=custom`), in its sandbox and in the one of
-# the runner that loads it.
+# the runner that loads it; its table of contents (`pg_restore --list`) travels beside it, so a
+# load need not list it again.
 SNAPSHOT_FILE = "__db_snapshot__.dump"
+
+
+def toc_file(snapshot_file: str) -> str:
+    """Where a snapshot's table of contents is written: beside it, `.list` for `.dump`."""
+    return str(PurePath(snapshot_file).with_suffix(".list"))
+
+
+SNAPSHOT_TOC_FILE = toc_file(SNAPSHOT_FILE)
 
 
 class RunnerCommand(Enum):

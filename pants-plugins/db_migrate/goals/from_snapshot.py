@@ -76,6 +76,14 @@ def snapshot_target(setup: ComponentSetup, label: str) -> Tuple[str, ...]:
         return ()
 
 
+def snapshot_request(setup: ComponentSetup, label: str) -> SnapshotRequest:
+    """The cached snapshot's request: the target as full revision ids (so `head` and its id are
+    one cache key), facts from the files, no host state."""
+    target = snapshot_target(setup, label)
+    plan = build_plan(setup, SnapshotOptions(target=target))
+    return SnapshotRequest(setup.field_set, plan.to_json(), _replayed(setup, target), label)
+
+
 def _replayed(setup: ComponentSetup, target: Tuple[str, ...]) -> int:
     if len(target) == 1:
         return len(setup.history().upgrade_plan(target[0]))
@@ -97,9 +105,7 @@ async def load_from_snapshot(
         return await run_component(
             setup, options, settings=settings, build_root=build_root, reporter=reporter, lean=True
         )
-    plan = build_plan(setup, SnapshotOptions(target=target))
-    request = SnapshotRequest(setup.field_set, plan.to_json(), _replayed(setup, target), label)
-    built = await Get(SnapshotResult, SnapshotRequest, request)
+    built = await Get(SnapshotResult, SnapshotRequest, snapshot_request(setup, label))
     if built.exit_code != 0:
         return _failed(setup, built, reporter)
     cached = source_label(built.metadata, run_id)

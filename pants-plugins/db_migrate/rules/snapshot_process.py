@@ -24,7 +24,7 @@ from pants.engine.fs import (
 from pants.engine.process import FallibleProcessResult, Process, ProcessResultMetadata
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 
-from db_migrate.core.contract import SNAPSHOT_FILE
+from db_migrate.core.contract import SNAPSHOT_FILE, SNAPSHOT_TOC_FILE
 from db_migrate.rules.cached_runner import CachedRunnerRequest
 from db_migrate.rules.verify_process import OUTCOME_FILE
 from db_migrate.target_types import AlembicMigrationsFieldSet
@@ -50,7 +50,7 @@ class SnapshotResult:
     exit_code: int
     stdout: str
     stderr: str
-    snapshot: Digest  # holds SNAPSHOT_FILE alone (empty when the process failed)
+    snapshot: Digest  # SNAPSHOT_FILE and its table of contents (empty when the process failed)
     seconds: float  # what the replay took when it ran (from the outcome)
     metadata: ProcessResultMetadata
 
@@ -66,7 +66,11 @@ async def snapshot_process(request: SnapshotRequest) -> SnapshotProcess:
     process = await Get(
         Process,
         CachedRunnerRequest(
-            fs, request.plan_json, description, OUTCOME_FILE, more_outputs=(SNAPSHOT_FILE,)
+            fs,
+            request.plan_json,
+            description,
+            OUTCOME_FILE,
+            more_outputs=(SNAPSHOT_FILE, SNAPSHOT_TOC_FILE),
         ),
     )
     return SnapshotProcess(process)
@@ -77,7 +81,10 @@ async def run_snapshot_process(request: SnapshotRequest) -> SnapshotResult:
     prepared = await Get(SnapshotProcess, SnapshotRequest, request)
     result = await Get(FallibleProcessResult, Process, prepared.process)
     snapshot, outcome = await MultiGet(
-        Get(Digest, DigestSubset(result.output_digest, PathGlobs([SNAPSHOT_FILE]))),
+        Get(
+            Digest,
+            DigestSubset(result.output_digest, PathGlobs([SNAPSHOT_FILE, SNAPSHOT_TOC_FILE])),
+        ),
         Get(DigestContents, DigestSubset(result.output_digest, PathGlobs([OUTCOME_FILE]))),
     )
     try:

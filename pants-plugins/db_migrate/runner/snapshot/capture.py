@@ -3,7 +3,8 @@
 Replayed on the throwaway PostgreSQL that `commands/snapshot.py` starts in its sandbox, through
 the component's own env.py (as db-verify does), then written with `pg_dump --format=custom`: one
 file (a Pants output file, cached locally and remotely), its table of contents readable without
-loading it (`pg_restore --list`: the schemas it will fill, the entries the loader selects), and
+loading it (`pg_restore --list`: the schemas it will fill, the entries the loader selects; written
+beside it as a second output, so that no load lists it again), and
 its rows as multi-row INSERT statements rather than COPY, so that the loader can send its SQL in a
 few large messages (`batches.py`). Left out: what a role may not restore on a user's server or what names something outside the
 database (owners, privileges, tablespaces, publications, subscriptions, security labels), and the
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from db_migrate.core.applied import LEDGER_SCHEMA
+from db_migrate.core.contract import toc_file
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.postgres.server import pg_bin
 
@@ -76,7 +78,8 @@ def replay_failed(plan, failure) -> Problem:
 
 
 def dump(conninfo: str, into: Path) -> None:
-    """pg_dump the whole database into `into`, listed back to prove it reads."""
+    """pg_dump the whole database into `into`, listed back to prove it reads; the listing is
+    kept beside it (`toc.contents` reads it there)."""
     result = subprocess.run(
         [str(pg_bin("pg_dump")), *DUMP_FLAGS, f"--file={into}", f"--dbname={conninfo}"],
         capture_output=True,
@@ -86,13 +89,15 @@ def dump(conninfo: str, into: Path) -> None:
         result = subprocess.run(
             [str(pg_bin("pg_restore")), "--list", str(into)], capture_output=True, text=True
         )
-    if result.returncode != 0:
-        last = (result.stderr or "").strip().splitlines()[-1:] or ["no output"]
-        raise ProblemError(
-            Problem(
-                title="Cannot write the snapshot",
-                details=(f"{result.args[0].rsplit('/', 1)[-1]} failed: {last[0]}",),
-                actions=("This is a bug in pants-db-migrate, not in your migrations: report it",),
-                kind="snapshot_failed",
-            )
+    if result.returncode == 0:
+        Path(toc_file(str(into))).write_text(result.stdout)
+        return
+    last = (result.stderr or "").strip().splitlines()[-1:] or ["no output"]
+    raise ProblemError(
+        Problem(
+            title="Cannot write the snapshot",
+            details=(f"{result.args[0].rsplit('/', 1)[-1]} failed: {last[0]}",),
+            actions=("This is a bug in pants-db-migrate, not in your migrations: report it",),
+            kind="snapshot_failed",
         )
+    )

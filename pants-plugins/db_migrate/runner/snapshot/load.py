@@ -135,11 +135,10 @@ def _state(committed: int) -> str:
 
 def too_large(url: DatabaseUrl, error: batches.TooLarge, committed: int) -> Problem:
     """One entry's SQL is more than PostgreSQL takes in a message: refused before it is sent."""
-    what = " ".join(error.entry.line.split()[3:-1])  # "TABLE DATA public seed", not its owner
     return Problem(
         title="The snapshot is too large to load",
         details=(
-            f"{what} is {error.size / 1e6:,.0f} MB of SQL, more than PostgreSQL takes in one"
+            f"{error.entry.described} is {error.size / 1e6:,.0f} MB of SQL, more than PostgreSQL takes in one"
             f" message ({batches.SERVER_MESSAGE_LIMIT / 1e6:,.0f} MB), and one table's rows are"
             " never cut",
             f"Loading into {url.masked()}: {_state(committed)}",

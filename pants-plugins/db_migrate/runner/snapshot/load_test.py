@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from testsupport.postgres import pg_dump_text
 
+from db_migrate.core.contract import toc_file
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.postgres.server import THROWAWAY_SETTINGS, pg_bin, throwaway_server
@@ -52,6 +53,24 @@ def test_contents_name_the_filled_schemas_and_the_locks(snapshot):
     # Every entry, the rows and the schema included, in the dump's order.
     kinds = [" ".join(entry.line.split()[3:5]) for entry in found.entries]
     assert kinds.index("SCHEMA -") < kinds.index("TABLE billing") < kinds.index("TABLE DATA")
+    # The contents are those of the listing captured beside the dump, which a load reads.
+    assert [entry.line for entry in found.entries] == _listed(snapshot)
+    assert "TABLE DATA billing invoices" in {entry.described for entry in found.entries}
+
+
+def _listed(snapshot: Path) -> list:
+    listing = subprocess.run(
+        [str(pg_bin("pg_restore")), "--list", str(snapshot)], capture_output=True, text=True
+    )
+    return [line for line in listing.stdout.splitlines() if line and not line.startswith(";")]
+
+
+def test_a_snapshot_without_its_table_of_contents_is_refused_by_name(snapshot):
+    Path(toc_file(str(snapshot))).unlink()
+    with pytest.raises(ProblemError) as refused:
+        toc.contents(snapshot)
+    assert refused.value.problem.kind == "snapshot_unreadable"
+    assert "its table of contents snapshot.list: No such file" in refused.value.problem.details[0]
 
 
 @pytest.mark.parametrize("capacity", [1_000_000, 0])

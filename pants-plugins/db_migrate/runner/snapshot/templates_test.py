@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from testsupport.postgres import pg_dump_text
 
+from db_migrate.core.contract import toc_file
 from db_migrate.core.database_url import DatabaseUrl, UrlSource
 from db_migrate.core.report import ProblemError
 from db_migrate.runner.snapshot import load, templates, toc
@@ -97,8 +98,10 @@ def test_a_failed_build_leaves_no_template_no_half_built_copy_and_no_database(pg
     component = _name("billing")
     broken = tmp_path / "broken.dump"
     good = _dump_of(pg_server, tmp_path, *SEED)
-    # The dump cut in half: pg_restore fails part-way through (the one transaction rolls back).
+    # The dump cut in half, its listing whole: pg_restore fails part-way through (the one
+    # transaction rolls back).
     broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    Path(toc_file(str(broken))).write_text(Path(toc_file(str(good))).read_text())
     target = _name("target")
     with pytest.raises(ProblemError):
         templates.create_as_clone(DatabaseUrl.parse(pg_server.url(target)), component, broken)

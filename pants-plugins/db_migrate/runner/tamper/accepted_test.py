@@ -131,3 +131,21 @@ def test_accepting_twice_keeps_both_edits_oldest_first(conn):
         (B, C, "comment"),
     ]
     assert "the accepted files have uncommitted changes" in kept[0].describe()
+
+
+def test_reconcile_records_paths_of_any_text_and_drops_stale_rows(conn):
+    """The rows travel as one JSON text: quotes, backslashes, a newline, non-ASCII and a JSON
+    look-alike come back as written; a row already there is kept, a stale one goes."""
+    hostile = 'versions/it\'s "x" \\ \n ünï {"path": 1}.py'
+    facts = {
+        "r2": fact("r2", B),
+        "r3": Revision("r3", ("r2",), path=hostile, checksum=C),
+        "r4": fact("r4", C, ("r3",)),
+    }
+    found = applied.Audit(unrecorded=("r2", "r3", "r4"), stale=("r1",))
+    ledger.reconcile(conn, VERSION_TABLE, found, facts)
+    rows = applied.recorded(conn, VERSION_TABLE)
+    assert sorted(rows) == ["r2", "r3", "r4"]
+    assert (rows["r2"].checksum, rows["r2"].path) == (A, "versions/r2.py")  # kept as it was
+    assert (rows["r3"].checksum, rows["r3"].path) == (C, hostile)
+    assert (rows["r4"].checksum, rows["r4"].path) == (C, "versions/r4.py")
