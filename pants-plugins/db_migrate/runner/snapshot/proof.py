@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 from db_migrate.core.applied import LEDGER_SCHEMA
+from db_migrate.core.contract import toc_file
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.snapshot import capture, load, toc
@@ -124,7 +125,8 @@ def summary(conn: psycopg.Connection) -> str:
 def prove(server, replayed: str, version_table: str, component: str) -> str:
     """Snapshot the database `replayed` on the throwaway `server`, load it into a new database
     there, and compare; the summary of what was compared, or a `ProblemError` naming each
-    difference. The dump stays in the sandbox (the working directory), never an output."""
+    difference. The dump and its listing stay in the sandbox (the working directory), never an
+    output."""
     path = Path("__db_snapshot_proof__.dump").absolute()
     try:
         capture.dump(server.conninfo(replayed), path)
@@ -135,7 +137,8 @@ def prove(server, replayed: str, version_table: str, component: str) -> str:
             found = compare(ours, theirs, version_table)
             compared = summary(ours)
     finally:
-        path.unlink(missing_ok=True)
+        for left in (path, Path(toc_file(str(path)))):
+            left.unlink(missing_ok=True)
         server.drop_database(LOADED, force=True)
     if found:
         raise ProblemError(snapshot_differs(component, found))
