@@ -21,7 +21,8 @@ PostgreSQL:
    run, next to `./pants --no-pantsd --version`, Pants' own start).
 
 `--against REV` also measures case 3 in a copy of an earlier commit (a scratch `git worktree`),
-its samples alternating with today's: what a change to the load saves through `./pants`.
+its samples alternating with today's, and which of the two comes right after the replay too: what
+a change to the load saves through `./pants`.
 
 Ratios are replay / snapshot. Targets (issue 24): warm at 5,000 revisions at least 10x faster
 than the replay, at least 2x on the manager; both printed for the first load on a server (3)
@@ -105,11 +106,15 @@ def component_cases(
     # (docs/benchmarks.md, "What bounds a load").
     replay: List[float] = []
     warm: List[float] = []
-    for _ in range(runs):
+    for r in range(runs):
         replay.append(migrate(check="Migration successful"))
-        warm.append(migrate("--from-snapshot", check="(no replay)"))
-        if then is not None:
-            then.warm.append(migrate("--from-snapshot", check="(no replay)", on=then))
+        # With --against, which of the two warm loads comes right after the replay (whose
+        # server is still writing) alternates too.
+        for each in (bench, then) if r % 2 == 0 else (then, bench):
+            if each is bench:
+                warm.append(migrate("--from-snapshot", check="(no replay)"))
+            elif each is not None:
+                then.warm.append(migrate("--from-snapshot", check="(no replay)", on=then))
     t["replay"] = median(replay)
     t["warm snapshot"] = median(warm)
     rounds = ", ".join(f"{r / w:.1f}x" for r, w in zip(replay, warm))
