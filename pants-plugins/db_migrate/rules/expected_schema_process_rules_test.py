@@ -9,32 +9,24 @@ import time
 from typing import Any, Dict
 
 from pants.engine.internals.selectors import Get
-from pants.engine.rules import QueryRule, rule
+from pants.engine.rules import rule
 from pants.testutil.rule_runner import RuleRunner
 
 from db_migrate.core.contract import ExpectedSchemaOptions, RunnerCommand, RunnerPlan
 from db_migrate.goals.drift import expected_request
-from db_migrate.rules import component_setup, expected_schema_process
-from db_migrate.rules.cached_runner import cached_runner_process
+from db_migrate.rules import expected_schema_process
 from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.expected_schema_process import ExpectedSchemaProcess, ExpectedSchemaRequest
-from db_migrate.rules.runner_process import PLAN_FILE, hermetic_runner_environment
-from db_migrate.target_types import AlembicMigrationsFieldSet
+from db_migrate.rules.runner_process import PLAN_FILE
 from db_migrate.testsupport.component_repo import (
-    chain,
-    component_files,
+    Described,
+    cached_process_runner,
     described,
     field_set,
-    new_rule_runner,
     secrets_in,
-    stand_in_runner_environment,
 )
 
 IDS = ("1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081")
-
-
-class Described(Dict[str, Any]):
-    pass
 
 
 @rule
@@ -44,20 +36,9 @@ async def describe(request: ExpectedSchemaRequest) -> Described:
 
 
 def _clone() -> RuleRunner:
-    runner = new_rule_runner(
-        [
-            *component_setup.rules(),
-            expected_schema_process.expected_schema_process,
-            hermetic_runner_environment,
-            cached_runner_process,
-            stand_in_runner_environment,
-            describe,
-        ],
-        QueryRule(ComponentSetup, [AlembicMigrationsFieldSet]),
-        QueryRule(Described, [ExpectedSchemaRequest]),
+    return cached_process_runner(
+        expected_schema_process.expected_schema_process, describe, ExpectedSchemaRequest, IDS
     )
-    runner.write_files(component_files("billing", chain(*IDS)))
-    return runner
 
 
 def _prepared(runner: RuleRunner, revision: str) -> Dict[str, Any]:

@@ -8,7 +8,7 @@ import json
 from typing import Any, Dict
 
 from pants.engine.internals.selectors import Get
-from pants.engine.rules import QueryRule, rule
+from pants.engine.rules import rule
 from pants.testutil.rule_runner import RuleRunner
 
 from db_migrate.core.contract import (
@@ -19,55 +19,30 @@ from db_migrate.core.contract import (
     SnapshotOptions,
 )
 from db_migrate.goals.from_snapshot import snapshot_request
-from db_migrate.rules import component_setup, snapshot_process
-from db_migrate.rules.cached_runner import cached_runner_process
+from db_migrate.rules import snapshot_process
 from db_migrate.rules.component_setup import ComponentSetup
-from db_migrate.rules.runner_process import PLAN_FILE, hermetic_runner_environment
+from db_migrate.rules.runner_process import PLAN_FILE
 from db_migrate.rules.snapshot_process import SnapshotProcess, SnapshotRequest
-from db_migrate.target_types import AlembicMigrationsFieldSet
-from db_migrate.testsupport.component_repo import (
-    chain,
-    component_files,
-    described,
-    field_set,
-    new_rule_runner,
-    secrets_in,
-    stand_in_runner_environment,
-)
+from db_migrate.testsupport import component_repo as repo
 
 IDS = ("1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081")
 
 
-class Described(Dict[str, Any]):
-    pass
-
-
 @rule
-async def describe(request: SnapshotRequest) -> Described:
+async def describe(request: SnapshotRequest) -> repo.Described:
     prepared = await Get(SnapshotProcess, SnapshotRequest, request)
-    return Described(await described(prepared.process))
+    return repo.Described(await repo.described(prepared.process))
 
 
 def _clone() -> RuleRunner:
-    runner = new_rule_runner(
-        [
-            *component_setup.rules(),
-            snapshot_process.snapshot_process,
-            hermetic_runner_environment,
-            cached_runner_process,
-            stand_in_runner_environment,
-            describe,
-        ],
-        QueryRule(ComponentSetup, [AlembicMigrationsFieldSet]),
-        QueryRule(Described, [SnapshotRequest]),
+    return repo.cached_process_runner(
+        snapshot_process.snapshot_process, describe, SnapshotRequest, IDS
     )
-    runner.write_files(component_files("billing", chain(*IDS)))
-    return runner
 
 
 def _prepared(runner: RuleRunner, label: str) -> Dict[str, Any]:
-    setup = runner.request(ComponentSetup, [field_set(runner, "billing")])
-    return dict(runner.request(Described, [snapshot_request(setup, label)]))
+    setup = runner.request(ComponentSetup, [repo.field_set(runner, "billing")])
+    return dict(runner.request(repo.Described, [snapshot_request(setup, label)]))
 
 
 def test_head_and_its_id_are_one_process_without_url_or_host_path() -> None:
@@ -76,7 +51,7 @@ def test_head_and_its_id_are_one_process_without_url_or_host_path() -> None:
     runner = _clone()
     head = _prepared(runner, "head")
     assert _prepared(runner, IDS[2]) == head
-    assert secrets_in(head) == []
+    assert repo.secrets_in(head) == []
     assert runner.build_root not in json.dumps(head)
     assert head["cache_scope"] == "SUCCESSFUL"
     plan = RunnerPlan.from_json(head["inputs"][PLAN_FILE])

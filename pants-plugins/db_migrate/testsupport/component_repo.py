@@ -234,6 +234,37 @@ async def stand_in_lean_environment(_: LeanRunnerEnvironmentRequest) -> RunnerEn
     return RunnerEnvironment(venv, "{chroot}/" + STAND_IN_PYTHON, FrozenDict(), FrozenDict())
 
 
+class Described(Dict[str, Any]):
+    """A prepared process as `described` gives it: what a test's own describing rule returns."""
+
+
+def cached_process_runner(
+    process_rule: Any, describe_rule: Any, request_type: type, ids: Sequence[str]
+) -> RuleRunner:
+    """A clone (a new build root, an engine of its own) of one component, `billing`, with the
+    linear history `ids`, and the rules that prepare one cached runner process: `process_rule`,
+    and `describe_rule`, which returns the `Described` process for a `request_type`."""
+    from db_migrate.rules import component_setup
+    from db_migrate.rules.cached_runner import cached_runner_process
+    from db_migrate.rules.component_setup import ComponentSetup
+    from db_migrate.rules.runner_process import hermetic_runner_environment
+
+    runner = new_rule_runner(
+        [
+            *component_setup.rules(),
+            process_rule,
+            hermetic_runner_environment,
+            cached_runner_process,
+            stand_in_runner_environment,
+            describe_rule,
+        ],
+        QueryRule(ComponentSetup, [AlembicMigrationsFieldSet]),
+        QueryRule(Described, [request_type]),
+    )
+    runner.write_files(component_files("billing", chain(*ids)))
+    return runner
+
+
 async def described(process: Process) -> Dict[str, Any]:
     """What the tests judge a `Process`'s cache key by, as plain data (its input files as text)."""
     inputs = await Get(DigestContents, Digest, process.input_digest)
