@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from db_migrate.core.applied import LEDGER_SCHEMA
-from db_migrate.core.contract import toc_file
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.postgres.server import pg_bin
+from db_migrate.runner.snapshot import toc
 
 DUMP_FLAGS = (
     "--format=custom",
@@ -90,7 +90,7 @@ def dump(conninfo: str, into: Path) -> None:
             [str(pg_bin("pg_restore")), "--list", str(into)], capture_output=True, text=True
         )
     if result.returncode == 0:
-        Path(toc_file(str(into))).write_text(result.stdout)
+        toc.listing_of(into).write_text(result.stdout)
         return
     last = (result.stderr or "").strip().splitlines()[-1:] or ["no output"]
     raise ProblemError(

@@ -22,7 +22,6 @@ import psycopg
 from psycopg import sql
 
 from db_migrate.core.applied import LEDGER_SCHEMA
-from db_migrate.core.contract import toc_file
 from db_migrate.core.database_url import DatabaseUrl
 from db_migrate.core.report import Problem, ProblemError
 from db_migrate.runner.snapshot import capture, load, toc
@@ -137,7 +136,7 @@ def prove(server, replayed: str, version_table: str, component: str) -> str:
             found = compare(ours, theirs, version_table)
             compared = summary(ours)
     finally:
-        for left in (path, Path(toc_file(str(path)))):
+        for left in (path, toc.listing_of(path)):
             left.unlink(missing_ok=True)
         server.drop_database(LOADED, force=True)
     if found:

@@ -68,9 +68,14 @@ class Contents:
         return sum(entry.locks for entry in self.entries)
 
 
+def listing_of(snapshot: Path) -> Path:
+    """Where the snapshot's listing lies: beside it, named by the contract the rules share."""
+    return Path(toc_file(str(snapshot)))
+
+
 def contents(snapshot: Path) -> Contents:
     """The snapshot's table of contents, from the listing captured beside it."""
-    listed = Path(toc_file(str(snapshot)))
+    listed = listing_of(snapshot)
     try:
         listing = listed.read_text()
     except OSError as e:
