@@ -24,9 +24,13 @@ PostgreSQL:
 its samples alternating with today's, and which of the two comes right after the replay too: what
 a change to the load saves through `./pants`.
 
-Ratios are replay / snapshot. Targets (issue 24): warm at 5,000 revisions at least 10x faster
-than the replay, at least 2x on the manager; both printed for the first load on a server (3)
-and for a second fresh database on it (5).
+Then, on the last warm load's database (at head), `db-status` and `db-status --drift --check`
+alternately (the first `--drift` apart: it replays the expected schema once per history).
+
+Ratios are replay / snapshot. Targets (issue 24): warm at 5,000 revisions (the evolving shape)
+at least 10x faster than the replay, at least 2x on the manager; both printed for the first
+load on a server (3) and for a second fresh database on it (5); `--drift` on the manager within
+1 s of plain `db-status`. The exit code is 1 when a target measured is missed.
 
     benchmarks/run snapshot [--sizes 1000,5000] [--shapes evolving,table] [--runs 2] [--against REV]
 """
@@ -43,7 +47,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from e2e.pants_repo import PantsRepo
-from histories import clean_env, earlier_worktree, median, write_component
+from histories import clean_env, earlier_worktree, interleaved, median, write_component
 
 from db_migrate.runner.postgres.server import LocalServer, throwaway_server
 
@@ -62,6 +66,7 @@ class Bench:
         self.server = server
         self.prefix = root.name
         self.databases = 0
+        self.last_url = ""  # the database of the last run with a URL
         self.loads: List[float] = []  # what each load took, as the runner reported it
         self.warm: List[float] = []  # warm --from-snapshot runs, when this is the earlier commit
 
@@ -73,8 +78,13 @@ class Bench:
             self.server.create_database(name)
         return self.server.url(name)
 
-    def time(self, *args: str, url_env: str = "", check: str = "", create: bool = True) -> float:
-        env = {**self.env, url_env: self.fresh_url(create)} if url_env else self.env
+    def time(
+        self, *args: str, url_env: str = "", check: str = "", create: bool = True, url: str = ""
+    ) -> float:
+        """`./pants ARGS`, timed; with `url_env` into a new database unless `url` names one."""
+        if url_env:
+            self.last_url = url or self.fresh_url(create)
+        env = {**self.env, url_env: self.last_url} if url_env else self.env
         started = time.perf_counter()
         proc = subprocess.run(
             ["./pants", *args], cwd=self.repo.root, env=env, capture_output=True, text=True
@@ -83,7 +93,7 @@ class Bench:
         loaded = re.search(r"^Loaded in: ([\d.]+) (m?s)", proc.stdout, re.M)
         if loaded:
             self.loads.append(float(loaded.group(1)) / (1000 if loaded.group(2) == "ms" else 1))
-        if proc.returncode != 0 or check not in proc.stdout:
+        if proc.returncode != 0 or check not in proc.stdout + proc.stderr:
             raise RuntimeError(
                 f"./pants {' '.join(args)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
             )
@@ -120,6 +130,7 @@ def component_cases(
     rounds = ", ".join(f"{r / w:.1f}x" for r, w in zip(replay, warm))
     print(f"  replay / warm, round by round: {rounds}", flush=True)
     t["of which pg_restore"] = median(bench.loads[-runs:])
+    t.update(drift_cases(bench, spec, url_env, runs))
     if then is not None:
         t["warm, earlier"] = median(then.warm[-runs:])
         t["its load, earlier"] = median(then.loads[-runs:])
@@ -134,6 +145,23 @@ def component_cases(
         "--from-snapshot", check="cached locally", pants=("--no-pantsd",)
     )
     print("  " + ", ".join(f"{case}: {seconds:.1f} s" for case, seconds in t.items()), flush=True)
+    return t
+
+
+def drift_cases(bench: Bench, spec: str, url_env: str, runs: int) -> Dict[str, float]:
+    """`db-status` and `db-status --drift --check` alternately on the last warm load's database
+    (at head): what the drift check costs once its expected schema is cached; and the first."""
+    at_head = bench.last_url
+
+    def status(*flags: str, check: str) -> float:
+        return bench.time("db-status", *flags, spec, url_env=url_env, url=at_head, check=check)
+
+    def drift() -> float:
+        return status("--drift", "--check", check="matches the scripts at")
+
+    t = {"drift, first": drift()}  # the expected schema's replay, once per history
+    plain, drifted = interleaved(runs, lambda: status(check="Up-to-date"), drift)
+    t["db-status"], t["db-status --drift"] = median(plain), median(drifted)
     return t
 
 
@@ -169,6 +197,38 @@ def report(rows: List[Tuple[str, int, Dict[str, float]]], version: float, agains
                 f"| {name} | {today:.2f} s | {t['of which pg_restore']:.2f} s | {earlier:.2f} s"
                 f" | {t['its load, earlier']:.2f} s | {(earlier - today) / earlier:.0%} |"
             )
+
+
+def report_drift(rows: List[Tuple[str, int, Dict[str, float]]]) -> None:
+    print()
+    print(
+        "| history (at head) | db-status | --drift --check | --drift over db-status | first --drift |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, _, t in rows:
+        plain, drift = t["db-status"], t["db-status --drift"]
+        print(
+            f"| {name} | {plain:.2f} s | {drift:.2f} s | {drift - plain:+.2f} s"
+            f" | {t['drift, first']:.1f} s |"
+        )
+
+
+def targets_met(rows: List[Tuple[str, int, Dict[str, float]]]) -> bool:
+    """Issue 24's targets, each printed with its verdict; a history not measured is not judged."""
+    by_name = {name: t for name, _, t in rows}
+    checks = []
+    if "manager" in by_name:
+        t = by_name["manager"]
+        checks.append(("manager: replay / warm >= 2x", t["replay"] / t["warm snapshot"] >= 2))
+        extra = t["db-status --drift"] - t["db-status"]
+        checks.append(("manager: --drift within 1 s of db-status", extra <= 1.0))
+    if "evolve5000" in by_name:
+        t = by_name["evolve5000"]
+        checks.append(("evolve5000: replay / warm >= 10x", t["replay"] / t["warm snapshot"] >= 10))
+    print()
+    for what, ok in checks:
+        print(f"target {what}: {'met' if ok else 'MISSED'}")
+    return all(ok for _, ok in checks)
 
 
 def main() -> int:
@@ -208,9 +268,10 @@ def main() -> int:
             for each in [bench] + ([then] if then else []):
                 each.repo.stop_pantsd()
         report(rows, version, args.against or "")
+        report_drift(rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return 0 if targets_met(rows) else 1
 
 
 def _revisions(root: Path, spec: str) -> int:
