@@ -44,7 +44,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from e2e.pants_repo import PantsRepo
 from histories import clean_env, earlier_worktree, interleaved, median, write_component
@@ -57,6 +57,7 @@ MANAGER = ("manager", "src/ai/backend/manager::", "MANAGER_DB_URL")
 # mostly change existing tables, as real histories do; "chain": one new table per revision, the
 # snapshot's worst case (its load creates as many objects as the replay).
 SHAPES = {"evolving": "evolve", "table": "chain"}
+Rows = List[Tuple[str, int, Dict[str, float]]]  # (history, its revisions, seconds by case)
 
 
 class Bench:
@@ -165,55 +166,58 @@ def drift_cases(bench: Bench, spec: str, url_env: str, runs: int) -> Dict[str, f
     return t
 
 
-def report(rows: List[Tuple[str, int, Dict[str, float]]], version: float, against: str) -> None:
+def table(header: Sequence[str], lines: Iterable[Sequence[str]]) -> None:
+    """A markdown table, as docs/benchmarks.md has them: the first column text, the rest numbers."""
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("| --- |" + " ---: |" * (len(header) - 1))
+    for line in lines:
+        print("| " + " | ".join(line) + " |")
+
+
+def report(rows: Rows, version: float, against: str) -> None:
     print()
     print(f"Pants' own start (`./pants --no-pantsd --version`): {version:.1f} s")
-    print()
-    print(
-        "| history | revisions | replay | --from-snapshot cold | warm | (its load)"
-        " | warm, --no-pantsd | template built | 2nd database | (its copy)"
-        " | replay / warm | replay / 2nd | replay / cold |"
+    header = ["history", "revisions", "replay", "--from-snapshot cold", "warm", "(its load)"]
+    header += ["warm, --no-pantsd", "template built", "2nd database", "(its copy)"]
+    header += ["replay / warm", "replay / 2nd", "replay / cold"]
+    cases = ["replay", "cold snapshot", "warm snapshot", "of which pg_restore"]
+    cases += ["warm, --no-pantsd", "template built", "second database", "of which the copy"]
+    table(
+        header,
+        (
+            [name, f"{count:,}", *(f"{t[case]:.1f} s" for case in cases)]
+            + [f"{t['replay'] / t[case]:.1f}x" for case in ("warm snapshot", "second database")]
+            + [f"{t['replay'] / t['cold snapshot']:.2f}x"]
+            for name, count, t in rows
+        ),
     )
-    print(
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    )
-    for name, count, t in rows:
-        print(
-            f"| {name} | {count:,} | {t['replay']:.1f} s | {t['cold snapshot']:.1f} s"
-            f" | {t['warm snapshot']:.1f} s | {t['of which pg_restore']:.1f} s"
-            f" | {t['warm, --no-pantsd']:.1f} s | {t['template built']:.1f} s"
-            f" | {t['second database']:.1f} s | {t['of which the copy']:.1f} s"
-            f" | {t['replay'] / t['warm snapshot']:.1f}x"
-            f" | {t['replay'] / t['second database']:.1f}x"
-            f" | {t['replay'] / t['cold snapshot']:.2f}x |"
-        )
     if against:
-        print()
-        print(f"| history | warm today | (its load) | warm at {against} | (its load) | saved |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for name, _, t in rows:
-            earlier, today = t["warm, earlier"], t["warm snapshot"]
-            print(
-                f"| {name} | {today:.2f} s | {t['of which pg_restore']:.2f} s | {earlier:.2f} s"
-                f" | {t['its load, earlier']:.2f} s | {(earlier - today) / earlier:.0%} |"
-            )
-
-
-def report_drift(rows: List[Tuple[str, int, Dict[str, float]]]) -> None:
-    print()
-    print(
-        "| history (at head) | db-status | --drift --check | --drift over db-status | first --drift |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, _, t in rows:
-        plain, drift = t["db-status"], t["db-status --drift"]
-        print(
-            f"| {name} | {plain:.2f} s | {drift:.2f} s | {drift - plain:+.2f} s"
-            f" | {t['drift, first']:.1f} s |"
+        table(
+            ["history", "warm today", "(its load)", f"warm at {against}", "(its load)", "saved"],
+            (
+                [name]
+                + [f"{t[case]:.2f} s" for case in ("warm snapshot", "of which pg_restore")]
+                + [f"{t[case]:.2f} s" for case in ("warm, earlier", "its load, earlier")]
+                + [f"{1 - t['warm snapshot'] / t['warm, earlier']:.0%}"]
+                for name, _, t in rows
+            ),
         )
 
 
-def targets_met(rows: List[Tuple[str, int, Dict[str, float]]]) -> bool:
+def report_drift(rows: Rows) -> None:
+    table(
+        ["history (at head)", "db-status", "--drift --check", "--drift over db-status"]
+        + ["first --drift"],
+        (
+            [name, f"{t['db-status']:.2f} s", f"{t['db-status --drift']:.2f} s"]
+            + [f"{t['db-status --drift'] - t['db-status']:+.2f} s", f"{t['drift, first']:.1f} s"]
+            for name, _, t in rows
+        ),
+    )
+
+
+def targets_met(rows: Rows) -> bool:
     """Issue 24's targets, each printed with its verdict; a history not measured is not judged."""
     by_name = {name: t for name, _, t in rows}
     checks = []
