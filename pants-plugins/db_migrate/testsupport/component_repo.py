@@ -36,10 +36,14 @@ from pants.engine.rules import Get, MultiGet, QueryRule, rule
 from pants.testutil.rule_runner import RuleRunner
 from pants.util.frozendict import FrozenDict
 
+from db_migrate.rules import component_setup
+from db_migrate.rules.cached_runner import cached_runner_process
+from db_migrate.rules.component_setup import ComponentSetup
 from db_migrate.rules.runner_process import (
     LeanRunnerEnvironmentRequest,
     RunnerEnvironment,
     RunnerEnvironmentRequest,
+    hermetic_runner_environment,
 )
 from db_migrate.target_types import AlembicMigrationsFieldSet, AlembicMigrationsTarget
 
@@ -244,11 +248,6 @@ def cached_process_runner(
     """A clone (a new build root, an engine of its own) of one component, `billing`, with the
     linear history `ids`, and the rules that prepare one cached runner process: `process_rule`,
     and `describe_rule`, which returns the `Described` process for a `request_type`."""
-    from db_migrate.rules import component_setup
-    from db_migrate.rules.cached_runner import cached_runner_process
-    from db_migrate.rules.component_setup import ComponentSetup
-    from db_migrate.rules.runner_process import hermetic_runner_environment
-
     runner = new_rule_runner(
         [
             *component_setup.rules(),

@@ -4,11 +4,11 @@ Replayed on the throwaway PostgreSQL that `commands/snapshot.py` starts in its s
 the component's own env.py (as db-verify does), then written with `pg_dump --format=custom`: one
 file (a Pants output file, cached locally and remotely), its table of contents readable without
 loading it (`pg_restore --list`: the schemas it will fill, the entries the loader selects; written
-beside it as a second output, so that no load lists it again), and
-its rows as multi-row INSERT statements rather than COPY, so that the loader can send its SQL in a
-few large messages (`batches.py`). Left out: what a role may not restore on a user's server or what names something outside the
-database (owners, privileges, tablespaces, publications, subscriptions, security labels), and the
-planner's statistics (ANALYZE rebuilds them). The checksum ledger is no part of it: the loader
+beside it as a second output, so that no load lists it again), and its rows as multi-row INSERT
+statements rather than COPY, so that the loader can send its SQL in a few large messages
+(`batches.py`). Left out: what a role may not restore on a user's server or what names something
+outside the database (owners, privileges, tablespaces, publications, subscriptions, security
+labels), and the planner's statistics (ANALYZE rebuilds them). The checksum ledger is no part of it: the loader
 writes it for the files of the checkout that loads it, as a replay does.
 """
 

@@ -139,8 +139,8 @@ def too_large(url: DatabaseUrl, error: batches.TooLarge, committed: int) -> Prob
         title="The snapshot is too large to load",
         details=(
             f"{error.entry.described} is {error.size / 1e6:,.0f} MB of SQL, more than PostgreSQL"
-            f" takes in one message ({batches.SERVER_MESSAGE_LIMIT / 1e6:,.0f} MB), and one table's rows are"
-            " never cut",
+            f" takes in one message ({batches.SERVER_MESSAGE_LIMIT / 1e6:,.0f} MB), and one"
+            " table's rows are never cut",
             f"Loading into {url.masked()}: {_state(committed)}",
         ),
         actions=("Replay instead: pants db-migrate <component> (without --from-snapshot)",),

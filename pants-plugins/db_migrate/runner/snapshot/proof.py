@@ -94,7 +94,8 @@ def _comment_text(value) -> str:
 def compare(
     replayed: psycopg.Connection, loaded: psycopg.Connection, version_table: str
 ) -> List[str]:
-    """Every difference of the loaded database from the replayed one, one line each (none: equal)."""
+    """Every difference of the loaded database from the replayed one, one line each (none:
+    equal)."""
     query = lambda conn: lambda text: conn.execute(text).fetchall()  # noqa: E731
     found = schema.diff(
         schema.snapshot(query(replayed), version_table),
